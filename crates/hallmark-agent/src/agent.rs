@@ -1,0 +1,290 @@
+//! The device-side protocol state machine.
+
+use crate::{csr, CertStore, InstalledIdentity, KeyStore};
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use hallmark_protocol::{
+    capability, DeviceInfo, ErrorCode, Frame, KeyAlgorithm, ObjectId, Request, Response, MAX_CHUNK, MAX_OBJECT,
+    MAX_TEXT, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, SELFTEST_CONTEXT,
+};
+use rand_core::CryptoRngCore;
+use sha2::{Digest, Sha256};
+
+/// Fixed facts about the board, reported in `Hello`.
+#[derive(Clone, Debug)]
+pub struct DeviceDescription {
+    /// Factory-unique hardware id (e.g. the MCU's unique id registers).
+    pub hardware_id: Vec<u8>,
+    /// Product model.
+    pub model: String,
+    /// Firmware version.
+    pub firmware_version: String,
+}
+
+/// The last request and its encoded response, so a retransmitted request (same id,
+/// same body) is answered again without being executed twice.
+struct ReplayCache {
+    request_id: u16,
+    request_body: Vec<u8>,
+    response_wire: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Staging {
+    certificate: Vec<u8>,
+    chain: Vec<u8>,
+    trust_anchor: Vec<u8>,
+}
+
+/// The device agent. Generic over the board's key store, certificate store and RNG.
+pub struct Agent<K, C, R> {
+    description: DeviceDescription,
+    keys: K,
+    certs: C,
+    rng: R,
+    session_open: bool,
+    csr_cache: Option<Vec<u8>>,
+    staging: Staging,
+    replay: Option<ReplayCache>,
+}
+
+fn error(code: ErrorCode, detail: &str) -> Response {
+    let mut detail = detail.to_string();
+    detail.truncate(MAX_TEXT);
+    Response::Error { code, detail }
+}
+
+impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
+    /// A new agent; no session is open until the station says `Hello`.
+    pub fn new(description: DeviceDescription, keys: K, certs: C, rng: R) -> Self {
+        Agent {
+            description,
+            keys,
+            certs,
+            rng,
+            session_open: false,
+            csr_cache: None,
+            staging: Staging::default(),
+            replay: None,
+        }
+    }
+
+    /// The key store (e.g. for persisting a software key).
+    pub fn keys(&self) -> &K {
+        &self.keys
+    }
+
+    /// The certificate store.
+    pub fn certs(&self) -> &C {
+        &self.certs
+    }
+
+    /// Mutable access to the certificate store (fault injection, factory reset).
+    pub fn certs_mut(&mut self) -> &mut C {
+        &mut self.certs
+    }
+
+    /// Mutable access to the key store.
+    pub fn keys_mut(&mut self) -> &mut K {
+        &mut self.keys
+    }
+
+    /// Handles one received frame and returns the wire bytes to send back.
+    pub fn handle_frame(&mut self, frame: &Frame) -> Vec<u8> {
+        if let Some(cache) = &self.replay {
+            if cache.request_id == frame.request_id && cache.request_body == frame.body {
+                return cache.response_wire.clone();
+            }
+        }
+        let response = if frame.version < MIN_PROTOCOL_VERSION || frame.version > PROTOCOL_VERSION {
+            error(ErrorCode::UNSUPPORTED_VERSION, "frame version not supported")
+        } else {
+            match Request::from_body(&frame.body) {
+                Ok(request) => self.handle(request),
+                Err(e) => error(ErrorCode::MALFORMED, &e.to_string()),
+            }
+        };
+        let wire = encode_response(frame.request_id, &response);
+        self.replay = Some(ReplayCache {
+            request_id: frame.request_id,
+            request_body: frame.body.clone(),
+            response_wire: wire.clone(),
+        });
+        wire
+    }
+
+    /// Executes one request.
+    pub fn handle(&mut self, request: Request) -> Response {
+        if !self.session_open && !matches!(request, Request::Hello { .. }) {
+            return error(ErrorCode::BAD_STATE, "say Hello first");
+        }
+        match request {
+            Request::Hello { min_version, max_version } => self.hello(min_version, max_version),
+            Request::GenerateKey { algorithm } => self.generate_key(algorithm),
+            Request::ReadObject { object, offset } => self.read_object(object, offset),
+            Request::WriteObject { object, offset, total_len, data } => {
+                self.write_object(object, offset, total_len, &data)
+            }
+            Request::CommitInstall { certificate_sha256, chain_sha256, trust_anchor_sha256 } => {
+                self.commit(certificate_sha256, chain_sha256, trust_anchor_sha256)
+            }
+            Request::SelfTest { nonce } => self.self_test(&nonce),
+            Request::Finish => {
+                self.session_open = false;
+                self.staging = Staging::default();
+                Response::Finished
+            }
+        }
+    }
+
+    fn hello(&mut self, min_version: u8, max_version: u8) -> Response {
+        let version = max_version.min(PROTOCOL_VERSION);
+        if version < min_version || version < MIN_PROTOCOL_VERSION {
+            return error(ErrorCode::UNSUPPORTED_VERSION, "no common protocol version");
+        }
+        self.session_open = true;
+        self.staging = Staging::default();
+        Response::Hello(DeviceInfo {
+            protocol_version: version,
+            hardware_id: self.description.hardware_id.clone(),
+            model: self.description.model.clone(),
+            firmware_version: self.description.firmware_version.clone(),
+            capabilities: capability::KEYGEN_P256 | capability::SELFTEST_SIGN,
+            has_key: self.keys.public_key().is_some(),
+            has_certificate: self.certs.installed().is_some(),
+        })
+    }
+
+    fn generate_key(&mut self, algorithm: KeyAlgorithm) -> Response {
+        if self.certs.installed().is_some() {
+            return error(ErrorCode::ALREADY_PROVISIONED, "identity installed; key is locked");
+        }
+        if !self.keys.supports(algorithm) {
+            return error(ErrorCode::UNSUPPORTED, "key algorithm not supported");
+        }
+        self.csr_cache = None;
+        if self.keys.generate(algorithm, &mut self.rng).is_err() {
+            return error(ErrorCode::STORAGE, "key generation failed");
+        }
+        match self.keys.public_key() {
+            Some(public_key) => Response::KeyGenerated { algorithm, public_key },
+            None => error(ErrorCode::STORAGE, "key missing after generation"),
+        }
+    }
+
+    fn object_bytes(&mut self, object: ObjectId) -> Result<Vec<u8>, Response> {
+        match object {
+            ObjectId::Csr => {
+                if self.csr_cache.is_none() {
+                    let cn = hex_upper(&self.description.hardware_id);
+                    let built = csr::build(&mut self.keys, &cn)
+                        .map_err(|_| error(ErrorCode::BAD_STATE, "no key: generate one first"))?;
+                    self.csr_cache = Some(built);
+                }
+                Ok(self.csr_cache.clone().unwrap_or_default())
+            }
+            other => {
+                let installed = self
+                    .certs
+                    .installed()
+                    .ok_or_else(|| error(ErrorCode::BAD_STATE, "nothing installed"))?;
+                Ok(match other {
+                    ObjectId::Certificate => installed.certificate.clone(),
+                    ObjectId::Chain => installed.chain.clone(),
+                    _ => installed.trust_anchor.clone(),
+                })
+            }
+        }
+    }
+
+    fn read_object(&mut self, object: ObjectId, offset: u32) -> Response {
+        let bytes = match self.object_bytes(object) {
+            Ok(b) => b,
+            Err(e) => return e,
+        };
+        let start = offset as usize;
+        if start > bytes.len() {
+            return error(ErrorCode::BAD_OFFSET, "offset beyond object");
+        }
+        let end = (start + MAX_CHUNK).min(bytes.len());
+        Response::Chunk { total_len: bytes.len() as u32, offset, data: bytes[start..end].to_vec() }
+    }
+
+    fn write_object(&mut self, object: ObjectId, offset: u32, total_len: u32, data: &[u8]) -> Response {
+        let slot = match object {
+            ObjectId::Certificate => &mut self.staging.certificate,
+            ObjectId::Chain => &mut self.staging.chain,
+            ObjectId::TrustAnchor => &mut self.staging.trust_anchor,
+            ObjectId::Csr => return error(ErrorCode::BAD_STATE, "the CSR is read-only"),
+        };
+        if total_len as usize > MAX_OBJECT {
+            return error(ErrorCode::BAD_OFFSET, "object too large");
+        }
+        if offset == 0 {
+            slot.clear();
+        }
+        if offset as usize != slot.len() {
+            return error(ErrorCode::BAD_OFFSET, "chunks must arrive in order");
+        }
+        slot.extend_from_slice(data);
+        Response::Written { received: slot.len() as u32 }
+    }
+
+    fn commit(&mut self, cert_hash: [u8; 32], chain_hash: [u8; 32], anchor_hash: [u8; 32]) -> Response {
+        let s = &self.staging;
+        let sha = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
+        if sha(&s.certificate) != cert_hash || sha(&s.chain) != chain_hash || sha(&s.trust_anchor) != anchor_hash {
+            return error(ErrorCode::HASH_MISMATCH, "staged data does not match hashes");
+        }
+        let Some(public_key) = self.keys.public_key() else {
+            return error(ErrorCode::BAD_STATE, "no key");
+        };
+        // The certificate's SubjectPublicKeyInfo carries the raw SEC1 point; a
+        // certificate for another key cannot contain our point.
+        if !contains(&s.certificate, &public_key) {
+            return error(ErrorCode::KEY_MISMATCH, "certificate is not for this device's key");
+        }
+        let identity = InstalledIdentity {
+            certificate: core::mem::take(&mut self.staging.certificate),
+            chain: core::mem::take(&mut self.staging.chain),
+            trust_anchor: core::mem::take(&mut self.staging.trust_anchor),
+        };
+        match self.certs.install(identity) {
+            Ok(()) => Response::Installed,
+            Err(_) => error(ErrorCode::STORAGE, "certificate storage failed"),
+        }
+    }
+
+    fn self_test(&mut self, nonce: &[u8]) -> Response {
+        if self.certs.installed().is_none() {
+            return error(ErrorCode::BAD_STATE, "no identity installed");
+        }
+        let mut h = Sha256::new();
+        h.update(SELFTEST_CONTEXT);
+        h.update(nonce);
+        let digest: [u8; 32] = h.finalize().into();
+        match self.keys.sign_digest(&digest) {
+            Ok(signature) => Response::SelfTest { signature },
+            Err(_) => error(ErrorCode::STORAGE, "signing failed"),
+        }
+    }
+}
+
+/// Encodes a response frame; falls back to a short error if it would not fit.
+pub(crate) fn encode_response(request_id: u16, response: &Response) -> Vec<u8> {
+    let frame = Frame { version: PROTOCOL_VERSION, request_id, body: response.to_body() };
+    frame.encode().unwrap_or_else(|| {
+        let fallback = error(ErrorCode::STORAGE, "response too large");
+        // A short error response always fits in a frame.
+        Frame { version: PROTOCOL_VERSION, request_id, body: fallback.to_body() }.encode().unwrap_or_default()
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    bytes.iter().flat_map(|b| [HEX[(b >> 4) as usize] as char, HEX[(b & 15) as usize] as char]).collect()
+}

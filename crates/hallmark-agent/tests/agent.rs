@@ -1,0 +1,145 @@
+//! Drives the agent through a whole session with the software key store.
+
+use hallmark_agent::soft::{MemoryCertStore, SoftKeyStore};
+use hallmark_agent::{Agent, DeviceDescription};
+use hallmark_protocol::{ErrorCode, Frame, FrameDecoder, KeyAlgorithm, ObjectId, Request, Response};
+use p256::ecdsa::{signature::hazmat::PrehashVerifier, DerSignature, VerifyingKey};
+use rand_core::OsRng;
+use sha2::{Digest, Sha256};
+
+type TestAgent = Agent<SoftKeyStore, MemoryCertStore, OsRng>;
+
+fn agent() -> TestAgent {
+    let desc = DeviceDescription {
+        hardware_id: vec![0xDE, 0xAD, 0xBE, 0xEF, 1, 2, 3, 4],
+        model: "HM-TEST".into(),
+        firmware_version: "1.0.0".into(),
+    };
+    Agent::new(desc, SoftKeyStore::default(), MemoryCertStore::default(), OsRng)
+}
+
+fn call(agent: &mut TestAgent, id: u16, req: &Request) -> Response {
+    let frame = Frame { version: 1, request_id: id, body: req.to_body() };
+    let wire = agent.handle_frame(&frame);
+    let mut dec = FrameDecoder::new();
+    let got = wire.iter().find_map(|&b| dec.push(b)).expect("one frame").expect("valid frame");
+    assert_eq!(got.request_id, id);
+    Response::from_body(&got.body).expect("valid response")
+}
+
+fn read_all(agent: &mut TestAgent, id: &mut u16, object: ObjectId) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        *id += 1;
+        match call(agent, *id, &Request::ReadObject { object, offset: out.len() as u32 }) {
+            Response::Chunk { total_len, data, .. } => {
+                out.extend(data);
+                if out.len() as u32 >= total_len {
+                    return out;
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn refuses_work_before_hello() {
+    let mut a = agent();
+    let r = call(&mut a, 1, &Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 });
+    assert!(matches!(r, Response::Error { code: ErrorCode::BAD_STATE, .. }));
+}
+
+#[test]
+fn negotiates_version_or_refuses() {
+    let mut a = agent();
+    let r = call(&mut a, 1, &Request::Hello { min_version: 2, max_version: 5 });
+    assert!(matches!(r, Response::Error { code: ErrorCode::UNSUPPORTED_VERSION, .. }));
+    match call(&mut a, 2, &Request::Hello { min_version: 1, max_version: 9 }) {
+        Response::Hello(info) => {
+            assert_eq!(info.protocol_version, 1);
+            assert!(!info.has_key && !info.has_certificate);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn csr_verifies_and_self_test_signs_with_the_device_key() {
+    let mut a = agent();
+    call(&mut a, 1, &Request::Hello { min_version: 1, max_version: 1 });
+    let Response::KeyGenerated { public_key, .. } =
+        call(&mut a, 2, &Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 })
+    else {
+        panic!("no key")
+    };
+    let mut id = 2;
+    let csr = read_all(&mut a, &mut id, ObjectId::Csr);
+    // The CSR carries the device key verbatim.
+    assert!(csr.windows(public_key.len()).any(|w| w == public_key.as_slice()));
+
+    // Install a "certificate" that contains the key (the agent only checks that).
+    let cert = [b"CERT".as_slice(), &public_key].concat();
+    for (object, data) in [(ObjectId::Certificate, &cert), (ObjectId::Chain, &vec![7u8; 1500]), (ObjectId::TrustAnchor, &vec![8u8; 10])] {
+        for (i, chunk) in data.chunks(512).enumerate() {
+            id += 1;
+            let r = call(&mut a, id, &Request::WriteObject { object, offset: (i * 512) as u32, total_len: data.len() as u32, data: chunk.to_vec() });
+            assert!(matches!(r, Response::Written { .. }), "{r:?}");
+        }
+    }
+    let h = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
+    id += 1;
+    let r = call(&mut a, id, &Request::CommitInstall { certificate_sha256: h(&cert), chain_sha256: h(&[7u8; 1500]), trust_anchor_sha256: h(&[8u8; 10]) });
+    assert_eq!(r, Response::Installed);
+    assert_eq!(read_all(&mut a, &mut id, ObjectId::Chain), vec![7u8; 1500]);
+
+    let nonce = [42u8; 32];
+    id += 1;
+    let Response::SelfTest { signature } = call(&mut a, id, &Request::SelfTest { nonce }) else { panic!() };
+    let vk = VerifyingKey::from_sec1_bytes(&public_key).unwrap();
+    let mut hasher = Sha256::new();
+    hasher.update(hallmark_protocol::SELFTEST_CONTEXT);
+    hasher.update(nonce);
+    let sig = DerSignature::from_bytes(&signature).unwrap();
+    vk.verify_prehash(&hasher.finalize(), &sig).expect("self-test signature verifies");
+
+    // Once installed, the key is locked.
+    id += 1;
+    let r = call(&mut a, id, &Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 });
+    assert!(matches!(r, Response::Error { code: ErrorCode::ALREADY_PROVISIONED, .. }));
+}
+
+#[test]
+fn commit_rejects_wrong_hash_and_foreign_certificate() {
+    let mut a = agent();
+    call(&mut a, 1, &Request::Hello { min_version: 1, max_version: 1 });
+    call(&mut a, 2, &Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 });
+    let cert = b"not for this key".to_vec();
+    call(&mut a, 3, &Request::WriteObject { object: ObjectId::Certificate, offset: 0, total_len: cert.len() as u32, data: cert.clone() });
+    let h = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
+    let r = call(&mut a, 4, &Request::CommitInstall { certificate_sha256: [0; 32], chain_sha256: h(&[]), trust_anchor_sha256: h(&[]) });
+    assert!(matches!(r, Response::Error { code: ErrorCode::HASH_MISMATCH, .. }));
+    let r = call(&mut a, 5, &Request::CommitInstall { certificate_sha256: h(&cert), chain_sha256: h(&[]), trust_anchor_sha256: h(&[]) });
+    assert!(matches!(r, Response::Error { code: ErrorCode::KEY_MISMATCH, .. }));
+    assert!(a.certs().identity.is_none());
+}
+
+#[test]
+fn retransmitted_request_is_answered_without_running_twice() {
+    let mut a = agent();
+    call(&mut a, 1, &Request::Hello { min_version: 1, max_version: 1 });
+    let req = Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 };
+    let first = call(&mut a, 2, &req);
+    let again = call(&mut a, 2, &req);
+    assert_eq!(first, again, "a retransmission must not generate a second key");
+    let fresh = call(&mut a, 3, &req);
+    assert_ne!(first, fresh);
+}
+
+#[test]
+fn out_of_order_chunk_is_refused() {
+    let mut a = agent();
+    call(&mut a, 1, &Request::Hello { min_version: 1, max_version: 1 });
+    let r = call(&mut a, 2, &Request::WriteObject { object: ObjectId::Chain, offset: 4, total_len: 8, data: vec![1; 4] });
+    assert!(matches!(r, Response::Error { code: ErrorCode::BAD_OFFSET, .. }));
+}

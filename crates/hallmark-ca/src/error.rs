@@ -1,0 +1,59 @@
+use thiserror::Error;
+
+/// Errors from the certificate authority.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum CaError {
+    /// The CA passphrase is too short to protect the key.
+    #[error("the CA passphrase must be at least {min} characters; choose a longer one")]
+    WeakPassphrase {
+        /// Minimum length.
+        min: usize,
+    },
+    /// Decryption of a CA key failed.
+    #[error("cannot unlock the CA key in {path}: wrong passphrase or damaged file (check HALLMARK_CA_PASSPHRASE)")]
+    Unlock {
+        /// The key file.
+        path: String,
+    },
+    /// Some CA files exist and others do not.
+    #[error("the CA directory {dir} is incomplete (missing {missing}); restore it from backup or move it away to create a new CA")]
+    Incomplete {
+        /// The CA directory.
+        dir: String,
+        /// The missing file.
+        missing: String,
+    },
+    /// Filesystem problem.
+    #[error("CA file {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A CA certificate on disk could not be parsed.
+    #[error("CA certificate {path} is not a valid PEM certificate; restore it from backup")]
+    BadCertificate {
+        /// The file.
+        path: String,
+    },
+    /// The CSR is not DER PKCS#10.
+    #[error("the device sent a CSR that is not a valid PKCS#10 request ({0})")]
+    CsrMalformed(String),
+    /// The CSR's signature does not verify with its own key.
+    #[error("the device's CSR signature does not verify: the device did not prove it holds the key")]
+    CsrSignature,
+    /// The CSR's key algorithm is not allowed.
+    #[error("the device's key algorithm is not allowed ({0}); only ECDSA P-256 is accepted")]
+    CsrAlgorithm(String),
+    /// rcgen or the crypto backend failed.
+    #[error("signing failed: {0}")]
+    Signing(String),
+}
+
+impl From<rcgen::Error> for CaError {
+    fn from(e: rcgen::Error) -> Self {
+        CaError::Signing(e.to_string())
+    }
+}

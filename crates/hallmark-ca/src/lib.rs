@@ -1,0 +1,28 @@
+//! Hallmark's local certificate authority.
+//!
+//! - [`CaStore`] creates or unlocks the station's root and issuing CA in a directory;
+//!   private keys are stored only as encrypted PKCS#8 (scrypt + AES-256-CBC).
+//! - [`VerifiedCsr`] is a CSR whose proof of possession checked out; only its public
+//!   key is kept.
+//! - [`LeafProfile`] + [`IssuingCa::issue`] build the one kind of certificate the
+//!   station ever signs: a leaf client certificate with CN = UID.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod csr;
+mod error;
+mod issue;
+mod passphrase;
+mod store;
+
+pub use csr::VerifiedCsr;
+pub use error::CaError;
+pub use issue::{IssuedCertificate, LeafProfile};
+pub use passphrase::Passphrase;
+pub use store::{CaStore, IssuingCa};
+
+/// SHA-256 fingerprint of DER bytes, lower-case hex.
+pub fn fingerprint(der: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(der))
+}

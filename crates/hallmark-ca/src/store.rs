@@ -1,0 +1,222 @@
+//! The CA directory: root and issuing CA certificates (PEM) and their keys
+//! (encrypted PKCS#8 PEM, mode 0600). Plaintext keys exist only in memory.
+
+use crate::{CaError, Passphrase};
+use pkcs8::der::pem::LineEnding;
+use pkcs8::{EncryptedPrivateKeyInfo, PrivateKeyInfo, SecretDocument};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    PKCS_ECDSA_P256_SHA256,
+};
+use std::fs;
+use std::path::{Path, PathBuf};
+use time::{Duration, OffsetDateTime};
+
+const ROOT_CERT: &str = "root.crt.pem";
+const ROOT_KEY: &str = "root.key.pem";
+const ISSUING_CERT: &str = "issuing.crt.pem";
+const ISSUING_KEY: &str = "issuing.key.pem";
+const FILES: [&str; 4] = [ROOT_CERT, ROOT_KEY, ISSUING_CERT, ISSUING_KEY];
+
+const ROOT_VALIDITY_DAYS: i64 = 30 * 365;
+const ISSUING_VALIDITY_DAYS: i64 = 20 * 365;
+
+/// Where the station's CA lives on disk.
+#[derive(Clone, Debug)]
+pub struct CaStore {
+    dir: PathBuf,
+}
+
+/// An unlocked issuing CA, ready to sign leaf certificates.
+pub struct IssuingCa {
+    pub(crate) issuer: Issuer<'static, KeyPair>,
+    issuing_der: Vec<u8>,
+    root_der: Vec<u8>,
+}
+
+impl CaStore {
+    /// The CA in `dir` (which may not exist yet).
+    pub fn new(dir: impl Into<PathBuf>) -> CaStore {
+        CaStore { dir: dir.into() }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether any CA file exists.
+    pub fn exists(&self) -> bool {
+        FILES.iter().any(|f| self.dir.join(f).exists())
+    }
+
+    /// Unlocks the CA, creating it first if the directory holds none. Returns the CA
+    /// and whether it was just created.
+    pub fn open_or_create(
+        &self,
+        passphrase: impl FnOnce(bool) -> Result<Passphrase, CaError>,
+    ) -> Result<(IssuingCa, bool), CaError> {
+        if self.exists() {
+            Ok((self.unlock(&passphrase(false)?)?, false))
+        } else {
+            Ok((self.create(&passphrase(true)?, OffsetDateTime::now_utc())?, true))
+        }
+    }
+
+    /// Creates a new root and issuing CA. Fails if any CA file already exists.
+    pub fn create(&self, passphrase: &Passphrase, now: OffsetDateTime) -> Result<IssuingCa, CaError> {
+        if self.exists() {
+            return Err(CaError::Incomplete { dir: self.dir.display().to_string(), missing: "nothing (CA exists)".into() });
+        }
+        fs::create_dir_all(&self.dir).map_err(|e| self.io(&self.dir, e))?;
+        let instance = hex::encode(rand::random::<[u8; 4]>()).to_uppercase();
+
+        let root_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let root_params = ca_params(&format!("Hallmark Root CA {instance}"), 1, now, ROOT_VALIDITY_DAYS);
+        let root_cert = root_params.self_signed(&root_key)?;
+        let root_issuer = Issuer::new(root_params, root_key);
+
+        let issuing_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let issuing_params = ca_params(&format!("Hallmark Issuing CA {instance}"), 0, now, ISSUING_VALIDITY_DAYS);
+        let issuing_cert = issuing_params.signed_by(&issuing_key, &root_issuer)?;
+
+        self.write_key(ROOT_KEY, root_issuer.key(), passphrase)?;
+        self.write(ROOT_CERT, root_cert.pem().as_bytes())?;
+        self.write_key(ISSUING_KEY, &issuing_key, passphrase)?;
+        // The issuing certificate goes last: its presence marks a complete CA.
+        self.write(ISSUING_CERT, issuing_cert.pem().as_bytes())?;
+
+        Ok(IssuingCa {
+            issuer: Issuer::new(issuing_params, issuing_key),
+            issuing_der: issuing_cert.der().to_vec(),
+            root_der: root_cert.der().to_vec(),
+        })
+    }
+
+    /// Unlocks the existing issuing CA.
+    pub fn unlock(&self, passphrase: &Passphrase) -> Result<IssuingCa, CaError> {
+        for f in FILES {
+            if !self.dir.join(f).exists() {
+                return Err(CaError::Incomplete { dir: self.dir.display().to_string(), missing: f.into() });
+            }
+        }
+        let root_der = self.read_cert(ROOT_CERT)?;
+        let issuing_der = self.read_cert(ISSUING_CERT)?;
+        let key = self.read_key(ISSUING_KEY, passphrase)?;
+        let issuer = Issuer::from_ca_cert_der(&issuing_der.clone().into(), key)
+            .map_err(|_| CaError::BadCertificate { path: self.path(ISSUING_CERT) })?;
+        Ok(IssuingCa { issuer, issuing_der, root_der })
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+
+    fn io(&self, path: &Path, source: std::io::Error) -> CaError {
+        CaError::Io { path: path.display().to_string(), source }
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> Result<(), CaError> {
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        write_private(&tmp, bytes).map_err(|e| self.io(&tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| self.io(&path, e))
+    }
+
+    fn write_key(&self, name: &str, key: &KeyPair, passphrase: &Passphrase) -> Result<(), CaError> {
+        let der = key.serialize_der();
+        let info = PrivateKeyInfo::try_from(der.as_slice()).map_err(|e| CaError::Signing(e.to_string()))?;
+        let encrypted = info
+            .encrypt(rand::rngs::OsRng, passphrase.as_bytes())
+            .map_err(|e| CaError::Signing(e.to_string()))?;
+        let pem = encrypted
+            .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+            .map_err(|e| CaError::Signing(e.to_string()))?;
+        self.write(name, pem.as_bytes())
+    }
+
+    fn read_cert(&self, name: &str) -> Result<Vec<u8>, CaError> {
+        let path = self.dir.join(name);
+        let text = fs::read_to_string(&path).map_err(|e| self.io(&path, e))?;
+        let bad = || CaError::BadCertificate { path: path.display().to_string() };
+        let (label, doc) = pkcs8::Document::from_pem(&text).map_err(|_| bad())?;
+        if label != "CERTIFICATE" {
+            return Err(bad());
+        }
+        Ok(doc.as_bytes().to_vec())
+    }
+
+    fn read_key(&self, name: &str, passphrase: &Passphrase) -> Result<KeyPair, CaError> {
+        let path = self.dir.join(name);
+        let text = fs::read_to_string(&path).map_err(|e| self.io(&path, e))?;
+        let unlock = || CaError::Unlock { path: path.display().to_string() };
+        let (_, doc) = SecretDocument::from_pem(&text).map_err(|_| unlock())?;
+        let info = EncryptedPrivateKeyInfo::try_from(doc.as_bytes()).map_err(|_| unlock())?;
+        let plain = info.decrypt(passphrase.as_bytes()).map_err(|_| unlock())?;
+        KeyPair::try_from(plain.as_bytes()).map_err(|_| unlock())
+    }
+}
+
+impl IssuingCa {
+    /// The issuing CA certificate (DER).
+    pub fn issuing_der(&self) -> &[u8] {
+        &self.issuing_der
+    }
+
+    /// The root CA certificate (DER); also the trust anchor given to devices.
+    pub fn root_der(&self) -> &[u8] {
+        &self.root_der
+    }
+
+    /// The chain shipped to devices: issuing CA then root, concatenated DER.
+    pub fn chain_der(&self) -> Vec<u8> {
+        [self.issuing_der.as_slice(), self.root_der.as_slice()].concat()
+    }
+
+    /// The chain as PEM: issuing CA then root.
+    pub fn chain_pem(&self) -> String {
+        format!("{}{}", pem_cert(&self.issuing_der), pem_cert(&self.root_der))
+    }
+}
+
+/// PEM-encodes one DER certificate.
+pub fn pem_cert(der: &[u8]) -> String {
+    let b64 = base64_lines(der);
+    format!("-----BEGIN CERTIFICATE-----\n{b64}-----END CERTIFICATE-----\n")
+}
+
+fn base64_lines(der: &[u8]) -> String {
+    use pkcs8::der::pem;
+    // Encoding into a String cannot fail for in-memory DER.
+    let encoded = pem::encode_string("X", LineEnding::LF, der).unwrap_or_default();
+    encoded.lines().filter(|l| !l.starts_with("-----")).map(|l| format!("{l}\n")).collect()
+}
+
+fn ca_params(cn: &str, path_len: u8, now: OffsetDateTime, days: i64) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "Hallmark provisioning station");
+    dn.push(DnType::CommonName, cn);
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(path_len));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.not_before = now - Duration::minutes(5);
+    params.not_after = now + Duration::days(days);
+    params.serial_number = Some(crate::issue::random_serial());
+    params.use_authority_key_identifier_extension = true;
+    params
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    fs::write(path, bytes)
+}

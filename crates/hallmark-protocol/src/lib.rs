@@ -1,0 +1,46 @@
+//! Hallmark wire protocol, version 1.
+//!
+//! One crate serves both ends of the provisioning link: the station (std) and the
+//! device agent (`no_std` + `alloc`). The normative description is `docs/protocol.md`;
+//! the constants here are the numbers it refers to.
+//!
+//! Layers, bottom up:
+//! - [`cobs`]: byte stuffing so that `0x00` delimits frames on a byte stream.
+//! - [`frame`]: a frame = header (version, request id) + body + CRC-32C, bounded in size.
+//! - [`message`]: typed requests and responses carried in a frame body (postcard).
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod cobs;
+pub mod frame;
+pub mod message;
+
+pub use frame::{Frame, FrameDecoder, FrameError};
+pub use message::*;
+
+/// The protocol version this crate implements.
+pub const PROTOCOL_VERSION: u8 = 1;
+/// Oldest protocol version this crate can still speak.
+pub const MIN_PROTOCOL_VERSION: u8 = 1;
+
+/// Largest decoded frame (header + body + CRC) either side may send, in bytes.
+pub const MAX_FRAME: usize = 1024;
+/// Largest encoded frame on the wire, delimiter excluded: COBS adds at most one byte
+/// per 254 bytes plus one.
+pub const MAX_ENCODED_FRAME: usize = MAX_FRAME + MAX_FRAME / 254 + 1;
+/// Largest data payload in one object chunk (`WriteObject` / `Chunk`).
+pub const MAX_CHUNK: usize = 512;
+/// Largest object (CSR, certificate, chain, trust anchor) a device must be able to store.
+pub const MAX_OBJECT: usize = 8192;
+/// Longest text field (model, firmware version, error detail) in bytes of UTF-8.
+pub const MAX_TEXT: usize = 64;
+/// Longest hardware id in bytes.
+pub const MAX_HARDWARE_ID: usize = 32;
+/// Length of the self-test nonce.
+pub const NONCE_LEN: usize = 32;
+/// Domain-separation prefix the device signs in front of the self-test nonce, so a
+/// self-test signature can never be replayed as anything else.
+pub const SELFTEST_CONTEXT: &[u8] = b"HALLMARK-SELFTEST-v1\0";

@@ -1,0 +1,352 @@
+//! Requests (station → device) and responses (device → station).
+//!
+//! Bodies are postcard-encoded (<https://postcard.jamesmunns.com/wire-format>); the
+//! variant order below is part of protocol v1 and must never change — new variants
+//! go at the end. Every decoded message is checked against the size limits in
+//! [`crate`] before anyone acts on it.
+
+use crate::{MAX_CHUNK, MAX_HARDWARE_ID, MAX_OBJECT, MAX_TEXT, NONCE_LEN};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use serde::{Deserialize, Serialize};
+
+/// Key algorithms a device may offer for its identity key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum KeyAlgorithm {
+    /// ECDSA on NIST P-256 with SHA-256.
+    EcdsaP256,
+}
+
+/// Objects the station can read or write in chunks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ObjectId {
+    /// PKCS#10 CSR (DER) for the device's current key. Read-only.
+    Csr,
+    /// The device's X.509 certificate (DER).
+    Certificate,
+    /// The issuing chain (concatenated DER certificates, issuing CA first).
+    Chain,
+    /// The trust anchor the device uses to authenticate servers (DER).
+    TrustAnchor,
+}
+
+/// Bit flags in [`DeviceInfo::capabilities`].
+pub mod capability {
+    /// The device can generate a P-256 key pair on the device.
+    pub const KEYGEN_P256: u32 = 1 << 0;
+    /// The device signs a station nonce with its installed key (self-test, basic).
+    pub const SELFTEST_SIGN: u32 = 1 << 1;
+}
+
+/// A device error code (numeric so that codes from newer firmware still decode).
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorCode(pub u16);
+
+impl ErrorCode {
+    /// The request could not be decoded or broke a limit.
+    pub const MALFORMED: ErrorCode = ErrorCode(1);
+    /// No common protocol version.
+    pub const UNSUPPORTED_VERSION: ErrorCode = ErrorCode(2);
+    /// The request is not valid in the device's current state (e.g. CSR before key).
+    pub const BAD_STATE: ErrorCode = ErrorCode(3);
+    /// The device does not support the requested algorithm or feature.
+    pub const UNSUPPORTED: ErrorCode = ErrorCode(4);
+    /// An object offset or length is wrong (gap, overflow, beyond the object).
+    pub const BAD_OFFSET: ErrorCode = ErrorCode(5);
+    /// Data staged for install does not match the hash given at commit.
+    pub const HASH_MISMATCH: ErrorCode = ErrorCode(6);
+    /// The device already holds an installed identity and refuses to replace it.
+    pub const ALREADY_PROVISIONED: ErrorCode = ErrorCode(7);
+    /// Key storage, certificate storage or the RNG failed on the device.
+    pub const STORAGE: ErrorCode = ErrorCode(8);
+    /// The certificate to install does not carry the device's public key.
+    pub const KEY_MISMATCH: ErrorCode = ErrorCode(9);
+
+    /// Short stable name for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MALFORMED => "MALFORMED",
+            Self::UNSUPPORTED_VERSION => "UNSUPPORTED_VERSION",
+            Self::BAD_STATE => "BAD_STATE",
+            Self::UNSUPPORTED => "UNSUPPORTED",
+            Self::BAD_OFFSET => "BAD_OFFSET",
+            Self::HASH_MISMATCH => "HASH_MISMATCH",
+            Self::ALREADY_PROVISIONED => "ALREADY_PROVISIONED",
+            Self::STORAGE => "STORAGE",
+            Self::KEY_MISMATCH => "KEY_MISMATCH",
+            _ => "UNKNOWN",
+        }
+    }
+}
+
+impl fmt::Debug for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self.name(), self.0)
+    }
+}
+
+/// What a device says about itself in answer to `Hello`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    /// Protocol version chosen by the device for this session.
+    pub protocol_version: u8,
+    /// Factory-programmed unique hardware id (1..=[`MAX_HARDWARE_ID`] bytes).
+    pub hardware_id: Vec<u8>,
+    /// Product model.
+    pub model: String,
+    /// Firmware version string.
+    pub firmware_version: String,
+    /// [`capability`] flags.
+    pub capabilities: u32,
+    /// The device holds an identity key.
+    pub has_key: bool,
+    /// The device holds an installed certificate.
+    pub has_certificate: bool,
+}
+
+/// Station → device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Opens a session; the device picks a version in `min_version..=max_version`.
+    Hello {
+        /// Oldest version the station speaks.
+        min_version: u8,
+        /// Newest version the station speaks.
+        max_version: u8,
+    },
+    /// Generate a fresh key pair on the device (replacing an uncertified key).
+    GenerateKey {
+        /// Requested algorithm.
+        algorithm: KeyAlgorithm,
+    },
+    /// Read part of an object.
+    ReadObject {
+        /// Which object.
+        object: ObjectId,
+        /// Byte offset to start at.
+        offset: u32,
+    },
+    /// Write part of an object into the device's staging area.
+    WriteObject {
+        /// Which object (not [`ObjectId::Csr`]).
+        object: ObjectId,
+        /// Byte offset of `data`; chunks must arrive in order.
+        offset: u32,
+        /// Length of the whole object.
+        total_len: u32,
+        /// At most [`MAX_CHUNK`] bytes.
+        data: Vec<u8>,
+    },
+    /// Atomically install the staged certificate, chain and trust anchor, after the
+    /// device checked their SHA-256 hashes.
+    CommitInstall {
+        /// SHA-256 of the staged certificate.
+        certificate_sha256: [u8; 32],
+        /// SHA-256 of the staged chain.
+        chain_sha256: [u8; 32],
+        /// SHA-256 of the staged trust anchor.
+        trust_anchor_sha256: [u8; 32],
+    },
+    /// Sign `SELFTEST_CONTEXT || nonce` with the installed identity key.
+    SelfTest {
+        /// Fresh random nonce chosen by the station.
+        nonce: [u8; NONCE_LEN],
+    },
+    /// End the session; the device leaves provisioning mode.
+    Finish,
+}
+
+/// Device → station.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// Answer to `Hello`.
+    Hello(DeviceInfo),
+    /// Answer to `GenerateKey`: the new public key (SEC1 uncompressed point).
+    KeyGenerated {
+        /// Algorithm of the key.
+        algorithm: KeyAlgorithm,
+        /// SEC1 uncompressed public key.
+        public_key: Vec<u8>,
+    },
+    /// Answer to `ReadObject`.
+    Chunk {
+        /// Length of the whole object.
+        total_len: u32,
+        /// Offset of `data`.
+        offset: u32,
+        /// At most [`MAX_CHUNK`] bytes.
+        data: Vec<u8>,
+    },
+    /// Answer to `WriteObject`: bytes staged so far for that object.
+    Written {
+        /// Bytes received so far.
+        received: u32,
+    },
+    /// Answer to `CommitInstall`.
+    Installed,
+    /// Answer to `SelfTest`: DER ECDSA signature.
+    SelfTest {
+        /// DER-encoded ECDSA signature.
+        signature: Vec<u8>,
+    },
+    /// Answer to `Finish`.
+    Finished,
+    /// The request failed.
+    Error {
+        /// What went wrong.
+        code: ErrorCode,
+        /// Human-readable detail, at most [`MAX_TEXT`] bytes.
+        detail: String,
+    },
+}
+
+/// Why a message body was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageError {
+    /// Not a valid postcard encoding of the expected type.
+    Undecodable,
+    /// Decoded, but a field breaks a protocol limit.
+    LimitExceeded(&'static str),
+}
+
+impl fmt::Display for MessageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MessageError::Undecodable => f.write_str("message body could not be decoded"),
+            MessageError::LimitExceeded(what) => write!(f, "message breaks a protocol limit: {what}"),
+        }
+    }
+}
+
+fn check(ok: bool, what: &'static str) -> Result<(), MessageError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(MessageError::LimitExceeded(what))
+    }
+}
+
+fn check_chunk(offset: u32, total_len: u32, data: &[u8]) -> Result<(), MessageError> {
+    check(data.len() <= MAX_CHUNK, "chunk larger than MAX_CHUNK")?;
+    check(total_len as usize <= MAX_OBJECT, "object larger than MAX_OBJECT")?;
+    check(
+        (offset as u64) + data.len() as u64 <= total_len as u64,
+        "chunk extends past the object",
+    )
+}
+
+impl Request {
+    /// Encodes the request body.
+    pub fn to_body(&self) -> Vec<u8> {
+        // Serialising plain data into a Vec cannot fail.
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    /// Decodes and bounds-checks a request body.
+    pub fn from_body(body: &[u8]) -> Result<Request, MessageError> {
+        let req: Request = postcard::from_bytes(body).map_err(|_| MessageError::Undecodable)?;
+        if let Request::WriteObject { offset, total_len, data, .. } = &req {
+            check_chunk(*offset, *total_len, data)?;
+        }
+        Ok(req)
+    }
+}
+
+impl Response {
+    /// Encodes the response body.
+    pub fn to_body(&self) -> Vec<u8> {
+        // Serialising plain data into a Vec cannot fail.
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    /// Decodes and bounds-checks a response body. Devices are untrusted: the station
+    /// must use this and nothing else.
+    pub fn from_body(body: &[u8]) -> Result<Response, MessageError> {
+        let resp: Response = postcard::from_bytes(body).map_err(|_| MessageError::Undecodable)?;
+        match &resp {
+            Response::Hello(info) => {
+                check(
+                    !info.hardware_id.is_empty() && info.hardware_id.len() <= MAX_HARDWARE_ID,
+                    "hardware id length",
+                )?;
+                check(info.model.len() <= MAX_TEXT, "model length")?;
+                check(info.firmware_version.len() <= MAX_TEXT, "firmware version length")?;
+            }
+            Response::KeyGenerated { public_key, .. } => {
+                check(public_key.len() <= 133, "public key length")?;
+            }
+            Response::Chunk { total_len, offset, data } => check_chunk(*offset, *total_len, data)?,
+            Response::SelfTest { signature } => check(signature.len() <= 144, "signature length")?,
+            Response::Error { detail, .. } => check(detail.len() <= MAX_TEXT, "error detail length")?,
+            Response::Written { .. } | Response::Installed | Response::Finished => {}
+        }
+        Ok(resp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    #[test]
+    fn requests_round_trip() {
+        let reqs = [
+            Request::Hello { min_version: 1, max_version: 1 },
+            Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 },
+            Request::ReadObject { object: ObjectId::Csr, offset: 512 },
+            Request::WriteObject { object: ObjectId::Chain, offset: 0, total_len: 3, data: vec![1, 2, 3] },
+            Request::CommitInstall {
+                certificate_sha256: [1; 32],
+                chain_sha256: [2; 32],
+                trust_anchor_sha256: [3; 32],
+            },
+            Request::SelfTest { nonce: [9; 32] },
+            Request::Finish,
+        ];
+        for r in reqs {
+            assert_eq!(Request::from_body(&r.to_body()), Ok(r));
+        }
+    }
+
+    #[test]
+    fn wire_encoding_is_stable() {
+        // Variant indices are part of protocol v1 (docs/protocol.md).
+        assert_eq!(Request::Hello { min_version: 1, max_version: 1 }.to_body(), vec![0, 1, 1]);
+        assert_eq!(Request::Finish.to_body(), vec![6]);
+        assert_eq!(Response::Installed.to_body(), vec![4]);
+    }
+
+    #[test]
+    fn rejects_chunk_past_object_end() {
+        let r = Request::WriteObject { object: ObjectId::Certificate, offset: 10, total_len: 11, data: vec![1, 2] };
+        assert!(matches!(Request::from_body(&r.to_body()), Err(MessageError::LimitExceeded(_))));
+    }
+
+    #[test]
+    fn rejects_oversized_fields_from_device() {
+        let long = "x".repeat(MAX_TEXT + 1);
+        let r = Response::Error { code: ErrorCode::STORAGE, detail: long };
+        assert!(Response::from_body(&r.to_body()).is_err());
+        let info = DeviceInfo {
+            protocol_version: 1,
+            hardware_id: vec![],
+            model: "m".to_string(),
+            firmware_version: "1".to_string(),
+            capabilities: 0,
+            has_key: false,
+            has_certificate: false,
+        };
+        assert!(Response::from_body(&Response::Hello(info).to_body()).is_err());
+        let big = Response::Chunk { total_len: (MAX_OBJECT + 1) as u32, offset: 0, data: vec![] };
+        assert!(Response::from_body(&big.to_body()).is_err());
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert_eq!(Response::from_body(&[200, 1, 2]), Err(MessageError::Undecodable));
+    }
+}
