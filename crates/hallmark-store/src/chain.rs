@@ -1,0 +1,38 @@
+//! The hash chain over events: each row's hash covers its content and the previous
+//! row's hash, so editing, inserting or removing a row breaks every hash after it.
+
+use sha2::{Digest, Sha256};
+
+/// The `prev_hash` of the first event.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The fields an event hash covers.
+pub struct HashInput<'a> {
+    pub prev_hash: &'a str,
+    pub run_uuid: &'a str,
+    pub at: &'a str,
+    pub step: &'a str,
+    pub phase: &'a str,
+    pub outcome: Option<&'a str>,
+    pub duration_ms: Option<i64>,
+    pub detail: &'a str,
+}
+
+/// SHA-256 over a JSON array of the fields (unambiguous framing), lower-case hex.
+pub fn event_hash(i: &HashInput<'_>) -> String {
+    let canonical = serde_json::json!([
+        i.prev_hash, i.run_uuid, i.at, i.step, i.phase, i.outcome, i.duration_ms, i.detail
+    ]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// Result of [`crate::Store::verify_chain`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ChainReport {
+    /// Events checked.
+    pub events: u64,
+    /// `None` when intact; else the id of the first event whose hash is wrong.
+    pub first_broken_event: Option<i64>,
+    /// What is wrong with that event.
+    pub problem: Option<String>,
+}

@@ -1,0 +1,31 @@
+use thiserror::Error;
+
+/// Errors from the QA log.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database was written by a newer Hallmark.
+    #[error("the log {path} has schema version {found}, newer than this station supports ({supported}); update Hallmark before using this log")]
+    NewerSchema {
+        /// File.
+        path: String,
+        /// Version in the file.
+        found: i64,
+        /// Newest version this build knows.
+        supported: i64,
+    },
+    /// SQLite failed.
+    #[error("log database error: {0}; check disk space and permissions of the data directory")]
+    Sql(#[from] rusqlite::Error),
+    /// The data directory cannot be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    Io {
+        /// Path.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Asked for a run that does not exist.
+    #[error("no run with id {0} in the log")]
+    UnknownRun(String),
+}

@@ -1,0 +1,32 @@
+//! The QA log: one SQLite file, append-only, every event hash-chained to the one
+//! before it.
+//!
+//! - A run row is inserted when a run starts ([`Store::begin_run`]); nothing is ever
+//!   updated or deleted (triggers refuse it).
+//! - Each step writes a `start` event before it acts and an `end` event after.
+//! - A run's outcome is its final `run`/`end` event; a run without one whose process
+//!   is gone is closed as `INTERRUPTED` by [`Store::recover_interrupted`].
+//! - [`Store::verify_chain`] recomputes the hash chain and names the first bad row.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod chain;
+mod error;
+mod export;
+mod schema;
+mod store;
+
+pub use chain::ChainReport;
+pub use error::StoreError;
+pub use export::{csv_header, RunRecord, StepRecord};
+pub use store::{CertificateRecord, EventRecord, Phase, RunId, RunStart, Store};
+
+/// Current time as RFC 3339 UTC with milliseconds, the log's one time format.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    // Formatting a UTC timestamp with a fixed description cannot fail.
+    now.format(&fmt).unwrap_or_default()
+}
