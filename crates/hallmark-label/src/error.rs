@@ -1,0 +1,39 @@
+use thiserror::Error;
+
+/// Errors from templates and rendering. Each names the element at fault.
+#[derive(Debug, Error, PartialEq)]
+#[non_exhaustive]
+pub enum LabelError {
+    /// The template file is not valid TOML for a template.
+    #[error("label template is invalid: {0}")]
+    Syntax(String),
+    /// An element refers to a field that does not exist.
+    #[error("element {element}: unknown field {{{field}}}; known fields are {known}")]
+    UnknownField {
+        /// Element index (1-based) and kind.
+        element: String,
+        /// The field name.
+        field: String,
+        /// The known fields.
+        known: String,
+    },
+    /// An element does not fit on the label.
+    #[error("element {element}: {reason}")]
+    DoesNotFit {
+        /// Element index (1-based) and kind.
+        element: String,
+        /// Why.
+        reason: String,
+    },
+    /// The label itself has a nonsensical size or resolution.
+    #[error("label: {0}")]
+    BadLabel(String),
+    /// The data cannot be encoded in the barcode.
+    #[error("element {element}: cannot encode {value:?} as Code 128")]
+    Unencodable {
+        /// Element index (1-based) and kind.
+        element: String,
+        /// The value.
+        value: String,
+    },
+}
