@@ -1,0 +1,51 @@
+//! Where the station keeps its log, CA and labels.
+
+use std::path::{Path, PathBuf};
+
+/// Environment variable overriding the platform's app-data directory.
+pub const DATA_DIR_ENV: &str = "HALLMARK_DATA_DIR";
+
+/// The station's data directory.
+#[derive(Clone, Debug)]
+pub struct DataDir(PathBuf);
+
+impl DataDir {
+    /// `--data-dir` if given, else `$HALLMARK_DATA_DIR`, else the platform's app-data
+    /// directory (`~/.local/share/hallmark` on Linux).
+    pub fn resolve(flag: Option<PathBuf>) -> Result<DataDir, String> {
+        if let Some(p) = flag {
+            return Ok(DataDir(p));
+        }
+        if let Some(p) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
+            return Ok(DataDir(PathBuf::from(p)));
+        }
+        dirs::data_dir()
+            .map(|d| DataDir(d.join("hallmark")))
+            .ok_or_else(|| format!("no app-data directory on this system; pass --data-dir or set {DATA_DIR_ENV}"))
+    }
+
+    /// A data directory at `path`.
+    pub fn at(path: impl Into<PathBuf>) -> DataDir {
+        DataDir(path.into())
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// The SQLite log.
+    pub fn log_path(&self) -> PathBuf {
+        self.0.join("hallmark-log.sqlite")
+    }
+
+    /// The CA directory.
+    pub fn ca_dir(&self) -> PathBuf {
+        self.0.join("ca")
+    }
+
+    /// Where label PDFs are saved.
+    pub fn labels_dir(&self) -> PathBuf {
+        self.0.join("labels")
+    }
+}

@@ -1,0 +1,85 @@
+//! The one place that turns what went wrong into a code, an operator message
+//! ("what happened, what to do") and the log entry.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Stable failure codes. Factory scripts and QA filters depend on these strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum FailureCode {
+    /// The port could not be opened.
+    PortOpenFailed,
+    /// The board did not answer in time.
+    DeviceTimeout,
+    /// The link went away (unplugged, reset, port closed).
+    LinkLost,
+    /// Frames kept arriving corrupted.
+    LinkCorrupt,
+    /// The board sent a frame over the protocol limit.
+    FrameTooLarge,
+    /// The board sent something the protocol does not allow here.
+    ProtocolViolation,
+    /// No protocol version in common.
+    UnsupportedProtocol,
+    /// The board reported an error.
+    DeviceError,
+    /// The board already holds an identity, or one was already issued for its UID.
+    AlreadyProvisioned,
+    /// No valid UID could be formed.
+    UidInvalid,
+    /// The board cannot generate a supported key.
+    KeyUnsupported,
+    /// The CSR is not a valid PKCS#10 structure.
+    CsrInvalid,
+    /// The CSR's signature does not verify.
+    CsrSignatureInvalid,
+    /// The CSR is for a different key than the board generated.
+    CsrKeyMismatch,
+    /// The CSR's key algorithm is not allowed.
+    CsrAlgorithmRejected,
+    /// The CA could not sign.
+    SigningFailed,
+    /// The board refused to install the certificate.
+    InstallRejected,
+    /// What the board read back differs from what was written.
+    ReadbackMismatch,
+    /// The self-test did not prove the new identity works.
+    SelftestFailed,
+    /// The label could not be produced.
+    LabelFailed,
+    /// The log could not be written; the station stops rather than act unlogged.
+    LogFailed,
+    /// The operator cancelled the run.
+    Cancelled,
+}
+
+impl FailureCode {
+    /// The code as it appears in JSON, CSV and the log.
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+}
+
+/// A failed run's reason: a stable code plus a message for the operator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// Stable code.
+    pub code: FailureCode,
+    /// What happened and what to do, in plain language.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with a message.
+    pub fn new(code: FailureCode, message: impl Into<String>) -> Failure {
+        Failure { code, message: message.into() }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}

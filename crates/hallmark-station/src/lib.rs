@@ -1,0 +1,24 @@
+//! Hallmark station core, free of any GUI.
+//!
+//! - [`transport`]: opening links to boards (serial ports today).
+//! - [`client::DeviceClient`]: request/response over a link with deadlines,
+//!   retransmission and strict checking of everything the device sends.
+//! - [`pipeline::Provisioner`]: one run, step by step, logged before each action.
+//! - [`report::RunReport`]: what a run produced (the CLI's `--json` contract).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod datadir;
+mod failure;
+pub mod pipeline;
+pub mod report;
+mod selftest;
+pub mod transport;
+mod uid;
+
+pub use failure::{Failure, FailureCode};
+pub use uid::Uid;
+
+/// Hallmark's version, recorded with every run.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
