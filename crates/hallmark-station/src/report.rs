@@ -27,14 +27,14 @@ impl Outcome {
 }
 
 /// One step's result.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct StepReport {
     /// Step name.
     pub name: String,
     /// PASS / FAIL / INTERRUPTED.
     pub outcome: String,
-    /// Duration in milliseconds.
-    pub ms: u64,
+    /// Duration in milliseconds (microsecond resolution).
+    pub ms: f64,
 }
 
 /// Everything a run produced. Fields are only ever added, never renamed.
@@ -71,7 +71,7 @@ pub struct RunReport {
     /// Why it failed.
     pub failure: Option<Failure>,
     /// Whole run, milliseconds.
-    pub duration_ms: u64,
+    pub duration_ms: f64,
     /// The log file.
     pub log: String,
 }

@@ -14,14 +14,14 @@ pub struct HashInput<'a> {
     pub step: &'a str,
     pub phase: &'a str,
     pub outcome: Option<&'a str>,
-    pub duration_ms: Option<i64>,
+    pub duration_us: Option<i64>,
     pub detail: &'a str,
 }
 
 /// SHA-256 over a JSON array of the fields (unambiguous framing), lower-case hex.
 pub fn event_hash(i: &HashInput<'_>) -> String {
     let canonical = serde_json::json!([
-        i.prev_hash, i.run_uuid, i.at, i.step, i.phase, i.outcome, i.duration_ms, i.detail
+        i.prev_hash, i.run_uuid, i.at, i.step, i.phase, i.outcome, i.duration_us, i.detail
     ]);
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }

@@ -6,14 +6,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// One step of a run as QA sees it.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct StepRecord {
     /// Step name.
     pub name: String,
     /// PASS / FAIL / ….
     pub outcome: String,
-    /// Duration in milliseconds.
-    pub ms: i64,
+    /// Duration in milliseconds (microsecond resolution).
+    pub ms: f64,
 }
 
 /// One run as QA sees it.
@@ -128,7 +128,7 @@ impl Store {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let mut ev = self.conn.prepare(
-            "SELECT step, phase, outcome, duration_ms, detail, at FROM events WHERE run_id = ?1 ORDER BY id",
+            "SELECT step, phase, outcome, duration_us, detail, at FROM events WHERE run_id = ?1 ORDER BY id",
         )?;
         let mut out = Vec::with_capacity(heads.len());
         for (id, mut rec, pid, boot) in heads {
@@ -168,7 +168,7 @@ impl Store {
                     (_, "end") => rec.steps.push(StepRecord {
                         name: step,
                         outcome: outcome.unwrap_or_default(),
-                        ms: ms.unwrap_or(0),
+                        ms: ms.unwrap_or(0) as f64 / 1000.0,
                     }),
                     _ => {}
                 }

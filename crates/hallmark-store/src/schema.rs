@@ -25,7 +25,7 @@ CREATE TABLE events (
     step        TEXT NOT NULL,
     phase       TEXT NOT NULL CHECK (phase IN ('start', 'end')),
     outcome     TEXT,
-    duration_ms INTEGER,
+    duration_us INTEGER,
     detail      TEXT NOT NULL,
     prev_hash   TEXT NOT NULL,
     hash        TEXT NOT NULL UNIQUE

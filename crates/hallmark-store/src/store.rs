@@ -53,8 +53,8 @@ pub struct EventRecord<'a> {
     pub phase: Phase,
     /// `PASS` / `FAIL` / `INTERRUPTED` on `end`.
     pub outcome: Option<&'a str>,
-    /// Duration on `end`.
-    pub duration_ms: Option<i64>,
+    /// Duration in microseconds on `end`.
+    pub duration_us: Option<i64>,
     /// Structured detail (JSON object).
     pub detail: Value,
 }
@@ -145,7 +145,7 @@ impl Store {
             "station": start.station, "port": start.port, "operator": start.operator,
             "tool_version": start.tool_version,
         });
-        let event = EventRecord { step: "run", phase: Phase::Start, outcome: None, duration_ms: None, detail };
+        let event = EventRecord { step: "run", phase: Phase::Start, outcome: None, duration_us: None, detail };
         insert_event(&tx, run, &start.run_uuid, &event)?;
         tx.commit()?;
         Ok(run)
@@ -175,7 +175,7 @@ impl Store {
             "csr_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(cert.csr)),
         });
         let event =
-            EventRecord { step: "certificate", phase: Phase::End, outcome: Some("ISSUED"), duration_ms: None, detail };
+            EventRecord { step: "certificate", phase: Phase::End, outcome: Some("ISSUED"), duration_us: None, detail };
         insert_event(&tx, run, &uuid, &event)?;
         tx.commit()?;
         Ok(())
@@ -202,7 +202,7 @@ impl Store {
                 "failure": {"code": "INTERRUPTED", "message": "The station stopped during this run (crash, power cut or kill). Check the board and run it again."},
             });
             let event =
-                EventRecord { step: "run", phase: Phase::End, outcome: Some("INTERRUPTED"), duration_ms: None, detail };
+                EventRecord { step: "run", phase: Phase::End, outcome: Some("INTERRUPTED"), duration_us: None, detail };
             self.append_event(run, &event)?;
             closed.push(uuid);
         }
@@ -221,7 +221,7 @@ impl Store {
     /// Recomputes the hash chain over all events.
     pub fn verify_chain(&self) -> Result<ChainReport, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT e.id, r.run_uuid, e.at, e.step, e.phase, e.outcome, e.duration_ms, e.detail, e.prev_hash, e.hash
+            "SELECT e.id, r.run_uuid, e.at, e.step, e.phase, e.outcome, e.duration_us, e.detail, e.prev_hash, e.hash
              FROM events e JOIN runs r ON r.id = e.run_id ORDER BY e.id",
         )?;
         let mut rows = stmt.query([])?;
@@ -233,7 +233,7 @@ impl Store {
             let (uuid, at, step, phase): (String, String, String, String) =
                 (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
             let outcome: Option<String> = row.get(5)?;
-            let duration_ms: Option<i64> = row.get(6)?;
+            let duration_us: Option<i64> = row.get(6)?;
             let detail: String = row.get(7)?;
             let prev_hash: String = row.get(8)?;
             let hash: String = row.get(9)?;
@@ -252,7 +252,7 @@ impl Store {
                 step: &step,
                 phase: &phase,
                 outcome: outcome.as_deref(),
-                duration_ms,
+                duration_us,
                 detail: &detail,
             };
             if event_hash(&input) != hash {
@@ -295,13 +295,13 @@ fn insert_event(
         step: event.step,
         phase: event.phase.as_str(),
         outcome: event.outcome,
-        duration_ms: event.duration_ms,
+        duration_us: event.duration_us,
         detail: &detail,
     });
     tx.execute(
-        "INSERT INTO events (run_id, at, step, phase, outcome, duration_ms, detail, prev_hash, hash)
+        "INSERT INTO events (run_id, at, step, phase, outcome, duration_us, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![run.0, at, event.step, event.phase.as_str(), event.outcome, event.duration_ms, detail, prev, hash],
+        params![run.0, at, event.step, event.phase.as_str(), event.outcome, event.duration_us, detail, prev, hash],
     )?;
     Ok(())
 }

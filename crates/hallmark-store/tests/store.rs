@@ -14,7 +14,7 @@ fn start(uuid: &str) -> RunStart {
 }
 
 fn step<'a>(name: &'a str, outcome: &'a str, ms: i64) -> EventRecord<'a> {
-    EventRecord { step: name, phase: Phase::End, outcome: Some(outcome), duration_ms: Some(ms), detail: json!({}) }
+    EventRecord { step: name, phase: Phase::End, outcome: Some(outcome), duration_us: Some(ms), detail: json!({}) }
 }
 
 #[test]
@@ -23,13 +23,13 @@ fn records_a_run_and_exports_it() {
     let store = Store::open(&dir.path().join("log.sqlite")).unwrap();
     let run = store.begin_run(&start("r1")).unwrap();
     store
-        .append_event(run, &EventRecord { step: "hello", phase: Phase::End, outcome: Some("PASS"), duration_ms: Some(3), detail: json!({"uid": "ABC", "model": "M"}) })
+        .append_event(run, &EventRecord { step: "hello", phase: Phase::End, outcome: Some("PASS"), duration_us: Some(3), detail: json!({"uid": "ABC", "model": "M"}) })
         .unwrap();
     store
         .record_certificate(run, &CertificateRecord { uid: "ABC", serial: "01ff", fingerprint: "aa", not_before: "x", not_after: "y", pem: "PEM", csr: b"csr" })
         .unwrap();
     store
-        .append_event(run, &EventRecord { step: "run", phase: Phase::End, outcome: Some("PASS"), duration_ms: Some(9), detail: json!({"outcome": "PASS", "failure": null}) })
+        .append_event(run, &EventRecord { step: "run", phase: Phase::End, outcome: Some("PASS"), duration_us: Some(9), detail: json!({"outcome": "PASS", "failure": null}) })
         .unwrap();
     let runs = store.runs().unwrap();
     assert_eq!(runs.len(), 1);
@@ -37,7 +37,7 @@ fn records_a_run_and_exports_it() {
     assert_eq!((r.outcome.as_str(), r.uid.as_deref(), r.cert_serial.as_deref()), ("PASS", Some("ABC"), Some("01ff")));
     assert_eq!(r.steps.len(), 1);
     assert_eq!(store.certificates_for_uid("ABC").unwrap(), vec![("01ff".to_string(), "aa".to_string())]);
-    assert!(r.to_csv().contains("hello:PASS:3"));
+    assert!(r.to_csv().contains("hello:PASS:0.003"));
     assert_eq!(store.verify_chain().unwrap().first_broken_event, None);
 }
 

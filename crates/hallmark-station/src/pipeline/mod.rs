@@ -118,7 +118,7 @@ impl Station {
                 cert_fingerprint: None,
                 label_pdf: None,
                 failure: None,
-                duration_ms: 0,
+                duration_ms: 0.0,
                 log: self.store.path().display().to_string(),
             },
             current: None,
@@ -130,7 +130,7 @@ impl Station {
 impl Run<'_> {
     /// Logs the start of `step` (before it acts).
     pub(crate) fn begin(&mut self, step: &'static str) -> Result<(), Failure> {
-        let event = EventRecord { step, phase: Phase::Start, outcome: None, duration_ms: None, detail: json!({}) };
+        let event = EventRecord { step, phase: Phase::Start, outcome: None, duration_us: None, detail: json!({}) };
         self.station.store.append_event(self.id, &event).map_err(errors::log_failed)?;
         self.current = Some((step, Instant::now()));
         self.observer.step_started(step);
@@ -149,11 +149,10 @@ impl Run<'_> {
 
     fn close_step(&mut self, outcome: &str, detail: Value) -> Result<(), Failure> {
         let Some((step, started)) = self.current.take() else { return Ok(()) };
-        let ms = started.elapsed().as_millis() as u64;
-        let event =
-            EventRecord { step, phase: Phase::End, outcome: Some(outcome), duration_ms: Some(ms as i64), detail };
+        let us = started.elapsed().as_micros() as i64;
+        let event = EventRecord { step, phase: Phase::End, outcome: Some(outcome), duration_us: Some(us), detail };
         let logged = self.station.store.append_event(self.id, &event).map_err(errors::log_failed);
-        let report = StepReport { name: step.to_string(), outcome: outcome.to_string(), ms };
+        let report = StepReport { name: step.to_string(), outcome: outcome.to_string(), ms: us as f64 / 1000.0 };
         self.observer.step_ended(&report);
         self.report.steps.push(report);
         logged
@@ -171,7 +170,8 @@ impl Run<'_> {
         }
         self.report.outcome = outcome;
         self.report.failure = failure;
-        self.report.duration_ms = started.elapsed().as_millis() as u64;
+        let run_us = started.elapsed().as_micros() as i64;
+        self.report.duration_ms = run_us as f64 / 1000.0;
         let detail = json!({
             "outcome": outcome.as_str(),
             "uid": self.report.uid,
@@ -183,7 +183,7 @@ impl Run<'_> {
             step: "run",
             phase: Phase::End,
             outcome: Some(outcome.as_str()),
-            duration_ms: Some(self.report.duration_ms as i64),
+            duration_us: Some(run_us),
             detail,
         };
         self.station.store.append_event(self.id, &event).map_err(errors::log_failed)?;

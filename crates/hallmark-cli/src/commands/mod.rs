@@ -1,0 +1,30 @@
+//! One module per subcommand.
+
+mod demo;
+mod log;
+mod ports;
+mod provision;
+mod sim;
+
+use crate::args::{Cli, Command};
+use crate::error::CliError;
+use std::process::ExitCode;
+
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::Provision(a) => provision::run(a),
+        Command::Sim(a) => sim::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Log { command } => log::run(command),
+        Command::Ports { json } => ports::run(json),
+    }
+}
+
+/// A single-threaded runtime: one board per process, and the serial stream needs
+/// a reactor.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Io { what: "cannot start the async runtime".into(), source })
+}

@@ -1,0 +1,37 @@
+//! `hallmark sim`.
+
+use crate::args::SimArgs;
+use crate::error::CliError;
+use crate::setup::data_dir;
+use hallmark_sim::{Board, BoardState, Fault, Pty, ServeEnd};
+use std::io::Write;
+use std::process::ExitCode;
+
+pub fn run(args: SimArgs) -> Result<ExitCode, CliError> {
+    let faults = args.faults.iter().map(|f| f.parse::<Fault>()).collect::<Result<Vec<_>, _>>()?;
+    let state_path = match args.state {
+        Some(p) => p,
+        None => data_dir(args.data_dir)?.path().join("sim").join("board.json"),
+    };
+    let state = BoardState::load_or_create(&state_path)?;
+    let mut board = Board::new(state, Some(state_path.clone()), faults.clone())?;
+    let mut pty = Pty::open()?;
+    // The first stdout line is the contract: the port to open.
+    println!("{}", pty.path.display());
+    std::io::stdout().flush().ok();
+    eprintln!(
+        "sim: board {} ({}), state {}, faults {:?}",
+        board.state().hardware_id,
+        if board.state().certificate.is_some() { "provisioned" } else { "blank" },
+        state_path.display(),
+        faults
+    );
+    match board.serve(&mut pty.master) {
+        ServeEnd::Dropped(step) => {
+            eprintln!("sim: dropping the link after {step:?} (fault)");
+            Ok(ExitCode::SUCCESS)
+        }
+        ServeEnd::Eof => Ok(ExitCode::SUCCESS),
+        ServeEnd::Io(e) => Err(CliError::Usage(format!("sim: pty failed: {e}"))),
+    }
+}

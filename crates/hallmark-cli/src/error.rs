@@ -1,0 +1,23 @@
+use thiserror::Error;
+
+/// Exit code: the board failed.
+pub const EXIT_FAIL: u8 = 1;
+/// Exit code: the station could not run (setup, CA, log, arguments).
+pub const EXIT_SETUP: u8 = 2;
+
+/// Errors that stop the station before or around a run (not a board failure).
+#[derive(Debug, Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Ca(#[from] hallmark_ca::CaError),
+    #[error("{0}")]
+    Store(#[from] hallmark_store::StoreError),
+    #[error("{0}")]
+    Label(#[from] hallmark_label::LabelError),
+    #[error("{0}")]
+    Sim(#[from] hallmark_sim::SimError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+}

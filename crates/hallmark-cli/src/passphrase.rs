@@ -1,0 +1,32 @@
+//! Getting the CA passphrase: from `HALLMARK_CA_PASSPHRASE`, or asked on the
+//! terminal. There is no default: an unattended station without the variable stops.
+
+use hallmark_ca::{CaError, Passphrase};
+use std::io::IsTerminal;
+
+pub const PASSPHRASE_ENV: &str = "HALLMARK_CA_PASSPHRASE";
+
+/// `creating` = a new CA will be made (ask twice, enforce the minimum length).
+pub fn obtain(creating: bool) -> Result<Passphrase, CaError> {
+    if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
+        return if creating { Passphrase::for_new_ca(p) } else { Ok(Passphrase::for_unlock(p)) };
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CaError::Signing(format!(
+            "the CA passphrase is needed: set {PASSPHRASE_ENV} (no terminal to ask on)"
+        )));
+    }
+    let io = |e: std::io::Error| CaError::Signing(format!("cannot read the passphrase: {e}"));
+    if creating {
+        eprintln!("Creating this station's certificate authority. Its keys are encrypted with a passphrase");
+        eprintln!("(at least {} characters) that you will need every time the station starts.", Passphrase::MIN_LEN);
+        let first = rpassword::prompt_password("New CA passphrase: ").map_err(io)?;
+        let second = rpassword::prompt_password("Repeat it: ").map_err(io)?;
+        if first != second {
+            return Err(CaError::Signing("the two passphrases differ; run again".into()));
+        }
+        Passphrase::for_new_ca(first)
+    } else {
+        Ok(Passphrase::for_unlock(rpassword::prompt_password("CA passphrase: ").map_err(io)?))
+    }
+}

@@ -1,0 +1,228 @@
+//! The simulated board: agent + persistent state + faults, serving a byte stream.
+
+use crate::{BoardState, Fault, FaultStep, SimError};
+use hallmark_agent::soft::{MemoryCertStore, SoftKeyStore};
+use hallmark_agent::{csr, Agent, DeviceDescription, KeyStore};
+use hallmark_protocol::{Frame, FrameDecoder, ObjectId, Request, Response, MAX_CHUNK, MAX_ENCODED_FRAME, PROTOCOL_VERSION};
+use rand::Rng;
+use rand_core::OsRng;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+type SimAgent = Agent<SoftKeyStore, MemoryCertStore, OsRng>;
+
+/// Why [`Board::serve`] returned.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ServeEnd {
+    /// The stream ended.
+    Eof,
+    /// A `drop-after` fault cut the link after this step.
+    Dropped(FaultStep),
+    /// Reading or writing failed.
+    Io(String),
+}
+
+/// A simulated board.
+pub struct Board {
+    agent: SimAgent,
+    state: BoardState,
+    state_path: Option<PathBuf>,
+    faults: Vec<Fault>,
+    /// The CSR served instead of the agent's, for the CSR faults.
+    csr_override: Option<Vec<u8>>,
+    oversized_sent: bool,
+}
+
+impl Board {
+    /// A board from its state; changes are saved to `state_path` if given.
+    pub fn new(state: BoardState, state_path: Option<PathBuf>, faults: Vec<Fault>) -> Result<Board, SimError> {
+        let bad = |why: &str| SimError::State { path: format!("{state_path:?}"), why: why.to_string() };
+        let hardware_id = hex::decode(&state.hardware_id).map_err(|_| bad("hardware_id is not hex"))?;
+        let keys = match &state.secret_key {
+            Some(k) => SoftKeyStore::from_secret_bytes(&hex::decode(k).map_err(|_| bad("secret_key is not hex"))?)
+                .map_err(|_| bad("secret_key is not a P-256 scalar"))?,
+            None => SoftKeyStore::default(),
+        };
+        let certs = MemoryCertStore { identity: state.identity() };
+        let desc = DeviceDescription {
+            hardware_id,
+            model: state.model.clone(),
+            firmware_version: state.firmware_version.clone(),
+        };
+        Ok(Board {
+            agent: Agent::new(desc, keys, certs, OsRng),
+            state,
+            state_path,
+            faults,
+            csr_override: None,
+            oversized_sent: false,
+        })
+    }
+
+    /// The board's current persistent state.
+    pub fn state(&self) -> &BoardState {
+        &self.state
+    }
+
+    fn has(&self, f: impl Fn(&Fault) -> bool) -> bool {
+        self.faults.iter().any(f)
+    }
+
+    /// Serves frames from `io` until it ends or a fault drops the link.
+    pub fn serve(&mut self, io: &mut (impl Read + Write)) -> ServeEnd {
+        let mut decoder = FrameDecoder::new();
+        let mut buf = [0u8; 1024];
+        // Set once the step named by `drop-after` has been answered: the link is cut
+        // when the station next sends anything, so the answer itself still arrives
+        // (closing a pty right after writing may discard unread data).
+        let mut unplug_after: Option<FaultStep> = None;
+        loop {
+            let n = match io.read(&mut buf) {
+                Ok(0) => return ServeEnd::Eof,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return ServeEnd::Io(e.to_string()),
+            };
+            if let Some(step) = unplug_after {
+                return ServeEnd::Dropped(step);
+            }
+            for &byte in &buf[..n] {
+                let Some(decoded) = decoder.push(byte) else { continue };
+                let frame = match decoded {
+                    Ok(frame) => frame,
+                    // A real device drops bad frames silently; the station retransmits.
+                    Err(e) => {
+                        eprintln!("sim: dropped a bad frame from the station: {e}");
+                        continue;
+                    }
+                };
+                let (wire, dropped) = self.respond(&frame);
+                if let Err(e) = io.write_all(&wire).and_then(|()| io.flush()) {
+                    return ServeEnd::Io(e.to_string());
+                }
+                if dropped.is_some() {
+                    unplug_after = dropped;
+                }
+            }
+        }
+    }
+
+    /// Answers one frame: the wire bytes to send, and whether to drop the link after.
+    pub fn respond(&mut self, frame: &Frame) -> (Vec<u8>, Option<FaultStep>) {
+        if self.has(|f| matches!(f, Fault::Silent)) {
+            return (Vec::new(), None);
+        }
+        if self.has(|f| matches!(f, Fault::OversizedFrame)) && !self.oversized_sent {
+            self.oversized_sent = true;
+            let mut junk = vec![0x55u8; MAX_ENCODED_FRAME * 3];
+            junk.push(0);
+            return (junk, None);
+        }
+        let request = Request::from_body(&frame.body).ok();
+        if let Some(Request::GenerateKey { .. }) = &request {
+            self.csr_override = None;
+            if let Some(Fault::SlowKeygen(d)) = self.faults.iter().find(|f| matches!(f, Fault::SlowKeygen(_))) {
+                std::thread::sleep(*d);
+            }
+        }
+        let mut wire = match &request {
+            Some(Request::ReadObject { object: ObjectId::Csr, offset }) if self.csr_faulty() => {
+                self.faulty_csr_chunk(frame.request_id, *offset)
+            }
+            _ => self.agent.handle_frame(frame),
+        };
+        let dropped = self.drop_step(request.as_ref(), &wire);
+        self.persist();
+        self.maybe_corrupt(&mut wire);
+        (wire, dropped)
+    }
+
+    fn csr_faulty(&self) -> bool {
+        self.has(|f| matches!(f, Fault::BadCsrSignature | Fault::CsrWrongKey))
+    }
+
+    fn faulty_csr_chunk(&mut self, request_id: u16, offset: u32) -> Vec<u8> {
+        if self.csr_override.is_none() {
+            let cn = self.state.hardware_id.clone();
+            let built = if self.has(|f| matches!(f, Fault::CsrWrongKey)) {
+                // A validly signed CSR, but for some other key.
+                let mut other = SoftKeyStore::default();
+                other.generate(hallmark_protocol::KeyAlgorithm::EcdsaP256, &mut OsRng).ok();
+                csr::build(&mut other, &cn).ok()
+            } else {
+                // The real CSR with its signature's last byte flipped (DER stays valid).
+                csr::build(self.agent.keys_mut(), &cn).ok().map(|mut der| {
+                    if let Some(last) = der.last_mut() {
+                        *last ^= 0x5A;
+                    }
+                    der
+                })
+            };
+            self.csr_override = built;
+        }
+        let response = match &self.csr_override {
+            Some(der) if (offset as usize) <= der.len() => {
+                let start = offset as usize;
+                let end = (start + MAX_CHUNK).min(der.len());
+                Response::Chunk { total_len: der.len() as u32, offset, data: der[start..end].to_vec() }
+            }
+            _ => Response::Error { code: hallmark_protocol::ErrorCode::BAD_STATE, detail: "no key".into() },
+        };
+        Frame { version: PROTOCOL_VERSION, request_id, body: response.to_body() }.encode().unwrap_or_default()
+    }
+
+    /// Whether this answer completes the step a `drop-after` fault names.
+    fn drop_step(&self, request: Option<&Request>, wire: &[u8]) -> Option<FaultStep> {
+        let target = self.faults.iter().find_map(|f| match f {
+            Fault::DropAfter(s) => Some(*s),
+            _ => None,
+        })?;
+        let last_chunk = || {
+            let mut d = FrameDecoder::new();
+            let frame = wire.iter().find_map(|&b| d.push(b))?.ok()?;
+            match Response::from_body(&frame.body).ok()? {
+                Response::Chunk { total_len, offset, data } => Some(offset as usize + data.len() >= total_len as usize),
+                _ => None,
+            }
+        };
+        let done = match (target, request?) {
+            (FaultStep::Hello, Request::Hello { .. }) => true,
+            (FaultStep::Keygen, Request::GenerateKey { .. }) => true,
+            (FaultStep::Csr, Request::ReadObject { object: ObjectId::Csr, .. }) => last_chunk() == Some(true),
+            (FaultStep::Install, Request::CommitInstall { .. }) => true,
+            (FaultStep::Readback, Request::ReadObject { object: ObjectId::TrustAnchor, .. }) => last_chunk() == Some(true),
+            (FaultStep::Selftest, Request::SelfTest { .. }) => true,
+            _ => false,
+        };
+        done.then_some(target)
+    }
+
+    fn maybe_corrupt(&self, wire: &mut [u8]) {
+        let Some(rate) = self.faults.iter().find_map(|f| match f {
+            Fault::CorruptFrames(r) => Some(*r),
+            _ => None,
+        }) else {
+            return;
+        };
+        let mut rng = rand::thread_rng();
+        if wire.len() > 1 && rng.gen_bool(rate) {
+            let i = rng.gen_range(0..wire.len() - 1);
+            wire[i] ^= rng.gen_range(1..=255u8);
+        }
+    }
+
+    /// Saves the state file if the key or the installed identity changed.
+    fn persist(&mut self) {
+        let mut next = self.state.clone();
+        next.secret_key = self.agent.keys().secret_bytes().map(hex::encode);
+        next.set_identity(self.agent.certs().identity.as_ref());
+        if next != self.state {
+            self.state = next;
+            if let Some(path) = &self.state_path {
+                if let Err(e) = self.state.save(path) {
+                    eprintln!("sim: {e}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Ways the simulated board can misbehave.
+
+use crate::SimError;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The step after which `drop-after` disconnects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultStep {
+    /// After answering Hello.
+    Hello,
+    /// After generating the key.
+    Keygen,
+    /// After sending the last CSR chunk.
+    Csr,
+    /// After committing the install.
+    Install,
+    /// After sending the last read-back chunk.
+    Readback,
+    /// After answering the self-test.
+    Selftest,
+}
+
+/// A deliberate misbehaviour.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Key generation takes this long.
+    SlowKeygen(Duration),
+    /// Close the link right after this step.
+    DropAfter(FaultStep),
+    /// Corrupt this fraction (0..=1) of outgoing frames.
+    CorruptFrames(f64),
+    /// The CSR's signature is broken.
+    BadCsrSignature,
+    /// The CSR is validly signed, but for a different key than the one generated.
+    CsrWrongKey,
+    /// Answer the first request with a frame far over the protocol limit.
+    OversizedFrame,
+    /// Never answer anything.
+    Silent,
+}
+
+impl FromStr for Fault {
+    type Err = SimError;
+
+    fn from_str(s: &str) -> Result<Fault, SimError> {
+        let bad = || SimError::BadFault(s.to_string());
+        let (name, value) = match s.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (s, None),
+        };
+        Ok(match (name, value) {
+            ("slow-keygen", None) => Fault::SlowKeygen(Duration::from_secs(30)),
+            ("slow-keygen", Some(ms)) => Fault::SlowKeygen(Duration::from_millis(ms.parse().map_err(|_| bad())?)),
+            ("drop-after", Some(step)) => Fault::DropAfter(match step {
+                "hello" | "identify" => FaultStep::Hello,
+                "keygen" => FaultStep::Keygen,
+                "csr" => FaultStep::Csr,
+                "install" => FaultStep::Install,
+                "readback" => FaultStep::Readback,
+                "selftest" => FaultStep::Selftest,
+                _ => return Err(bad()),
+            }),
+            ("corrupt-frames", Some(rate)) => {
+                let r: f64 = rate.parse().map_err(|_| bad())?;
+                if !(0.0..=1.0).contains(&r) {
+                    return Err(bad());
+                }
+                Fault::CorruptFrames(r)
+            }
+            ("bad-csr-signature", None) => Fault::BadCsrSignature,
+            ("csr-wrong-key", None) => Fault::CsrWrongKey,
+            ("oversized-frame", None) => Fault::OversizedFrame,
+            ("silent", None) => Fault::Silent,
+            _ => return Err(bad()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_documented_fault() {
+        assert_eq!("slow-keygen".parse::<Fault>().unwrap(), Fault::SlowKeygen(Duration::from_secs(30)));
+        assert_eq!("slow-keygen=250".parse::<Fault>().unwrap(), Fault::SlowKeygen(Duration::from_millis(250)));
+        assert_eq!("drop-after=csr".parse::<Fault>().unwrap(), Fault::DropAfter(FaultStep::Csr));
+        assert_eq!("corrupt-frames=0.5".parse::<Fault>().unwrap(), Fault::CorruptFrames(0.5));
+        for f in ["bad-csr-signature", "csr-wrong-key", "oversized-frame", "silent"] {
+            assert!(f.parse::<Fault>().is_ok(), "{f}");
+        }
+        for f in ["corrupt-frames=2", "drop-after=lunch", "slow-keygen=fast", "explode"] {
+            assert!(f.parse::<Fault>().is_err(), "{f}");
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! A simulated board: the reference agent with a software key store, its "flash" in
+//! a JSON state file, served over a real pseudo-terminal so the station opens it
+//! exactly like a USB-UART port. [`Fault`]s make it misbehave on purpose.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod board;
+mod faults;
+mod pty;
+mod state;
+
+pub use board::{Board, ServeEnd};
+pub use faults::{Fault, FaultStep};
+pub use pty::Pty;
+pub use state::BoardState;
+
+/// Errors of the simulator.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// The state file could not be read or written.
+    #[error("board state file {path}: {why}")]
+    State {
+        /// File.
+        path: String,
+        /// Cause.
+        why: String,
+    },
+    /// The pseudo-terminal could not be created.
+    #[error("cannot create a pseudo-terminal: {0}")]
+    Pty(String),
+    /// A `--fault` value is not understood.
+    #[error("unknown fault {0:?}; known: slow-keygen[=MS], drop-after=STEP, corrupt-frames=RATE, bad-csr-signature, csr-wrong-key, oversized-frame, silent")]
+    BadFault(String),
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real `hallmark` binary, a simulated board on a real
+//! pseudo-terminal, a real SQLite file, and independent verifiers (openssl,
+//! pdftoppm + zbarimg) for what the station produces.
+
+mod support;
+
+mod cli_contract;
+mod faults;
+mod happy_path;
+mod interruption;
+mod reprovision;

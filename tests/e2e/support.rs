@@ -1,0 +1,132 @@
+//! Starting simulated boards and stations for the tests.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const PASSPHRASE: &str = "e2e test passphrase, not a default";
+
+/// A `hallmark` command with a clean environment for the station.
+pub fn hallmark() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hallmark"));
+    c.env_remove("HALLMARK_DATA_DIR").env("HALLMARK_CA_PASSPHRASE", PASSPHRASE).stdin(Stdio::null());
+    c
+}
+
+/// A `hallmark sim` process; killed on drop.
+pub struct Sim {
+    child: Child,
+    pub port: String,
+    pub state: PathBuf,
+}
+
+impl Sim {
+    pub fn start(state: &Path, faults: &[&str]) -> Sim {
+        let mut cmd = hallmark();
+        cmd.arg("sim").arg("--state").arg(state);
+        for f in faults {
+            cmd.arg("--fault").arg(f);
+        }
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn hallmark sim");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).ok();
+            tx.send(line).ok();
+        });
+        let line = rx.recv_timeout(Duration::from_secs(20)).expect("sim prints its port within 20 s");
+        let port = line.trim().to_string();
+        assert!(port.starts_with("/dev/"), "first line must be the port path, got {port:?}");
+        Sim { child, port, state: state.to_path_buf() }
+    }
+
+    /// The board's persistent state as the simulator saved it.
+    pub fn state_json(&self) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(&self.state).unwrap()).unwrap()
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+/// A station data directory.
+pub struct Station {
+    pub dir: tempfile::TempDir,
+}
+
+impl Station {
+    pub fn new() -> Station {
+        Station { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn board_state(&self, name: &str) -> PathBuf {
+        self.dir.path().join(format!("{name}.json"))
+    }
+
+    /// `hallmark provision --json` with fast deadlines; returns exit code and JSON.
+    pub fn provision(&self, port: &str, extra: &[&str]) -> (i32, Value) {
+        let out = self.provision_output(port, extra);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let json: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!("provision printed no JSON ({e}); stdout {stdout:?}, stderr {:?}", String::from_utf8_lossy(&out.stderr))
+        });
+        (out.status.code().unwrap_or(-1), json)
+    }
+
+    pub fn provision_output(&self, port: &str, extra: &[&str]) -> Output {
+        hallmark()
+            .args(["provision", "--json", "--station", "e2e-bench", "--port", port, "--data-dir"])
+            .arg(self.data_dir())
+            .args(extra)
+            .output()
+            .expect("run hallmark provision")
+    }
+
+    pub fn hallmark(&self, args: &[&str]) -> Output {
+        hallmark().args(args).arg("--data-dir").arg(self.data_dir()).output().unwrap()
+    }
+
+    pub fn export_jsonl(&self) -> Vec<Value> {
+        let out = self.hallmark(&["log", "export", "--format", "jsonl"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.data_dir().join("hallmark-log.sqlite")).unwrap()
+    }
+
+    pub fn certificates_issued(&self) -> i64 {
+        self.db().query_row("SELECT COUNT(*) FROM certificates", [], |r| r.get(0)).unwrap()
+    }
+}
+
+/// Runs a command and returns stdout, panicking with stderr on failure.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn step_names(report: &Value) -> Vec<String> {
+    report["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect()
+}
+
+pub fn failed_step(report: &Value) -> String {
+    let steps = report["steps"].as_array().unwrap();
+    let last = steps.last().expect("at least one step");
+    assert_eq!(last["outcome"], "FAIL", "the last step of a failed run is the failing one: {report}");
+    last["name"].as_str().unwrap().to_string()
+}
