@@ -25,7 +25,8 @@ fn provisions_a_board_and_everything_checks_out() {
     let chain_pem = r["chain_pem"].as_str().unwrap();
     let blocks: Vec<&str> = chain_pem.split_inclusive("-----END CERTIFICATE-----\n").collect();
     assert_eq!(blocks.len(), 2, "chain = issuing CA then root");
-    let (cert, issuing, root) = (tmp.path().join("cert.pem"), tmp.path().join("issuing.pem"), tmp.path().join("root.pem"));
+    let (cert, issuing, root) =
+        (tmp.path().join("cert.pem"), tmp.path().join("issuing.pem"), tmp.path().join("root.pem"));
     std::fs::write(&cert, r["cert_pem"].as_str().unwrap()).unwrap();
     std::fs::write(&issuing, blocks[0]).unwrap();
     std::fs::write(&root, blocks[1]).unwrap();

@@ -10,7 +10,10 @@ fn wait_for_run_row(station: &Station) {
     while Instant::now() < deadline {
         let path = station.data_dir().join("hallmark-log.sqlite");
         if path.exists() {
-            let n: i64 = station.db().query_row("SELECT COUNT(*) FROM events WHERE step = 'identify' AND phase = 'start'", [], |r| r.get(0)).unwrap_or(0);
+            let n: i64 = station
+                .db()
+                .query_row("SELECT COUNT(*) FROM events WHERE step = 'identify' AND phase = 'start'", [], |r| r.get(0))
+                .unwrap_or(0);
             if n > 0 {
                 return;
             }
@@ -66,7 +69,11 @@ fn killed_station_leaves_an_interrupted_run_not_a_lost_one() {
     assert_eq!(code, 0);
     let closed: i64 = station
         .db()
-        .query_row("SELECT COUNT(*) FROM events WHERE step = 'run' AND phase = 'end' AND outcome = 'INTERRUPTED'", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE step = 'run' AND phase = 'end' AND outcome = 'INTERRUPTED'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(closed, 1);
     assert!(station.hallmark(&["log", "verify"]).status.success());

@@ -80,7 +80,10 @@ impl Station {
         let out = self.provision_output(port, extra);
         let stdout = String::from_utf8_lossy(&out.stdout);
         let json: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-            panic!("provision printed no JSON ({e}); stdout {stdout:?}, stderr {:?}", String::from_utf8_lossy(&out.stderr))
+            panic!(
+                "provision printed no JSON ({e}); stdout {stdout:?}, stderr {:?}",
+                String::from_utf8_lossy(&out.stderr)
+            )
         });
         (out.status.code().unwrap_or(-1), json)
     }
@@ -116,7 +119,12 @@ impl Station {
 /// Runs a command and returns stdout, panicking with stderr on failure.
 pub fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 

@@ -184,10 +184,8 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
                 Ok(self.csr_cache.clone().unwrap_or_default())
             }
             other => {
-                let installed = self
-                    .certs
-                    .installed()
-                    .ok_or_else(|| error(ErrorCode::BAD_STATE, "nothing installed"))?;
+                let installed =
+                    self.certs.installed().ok_or_else(|| error(ErrorCode::BAD_STATE, "nothing installed"))?;
                 Ok(match other {
                     ObjectId::Certificate => installed.certificate.clone(),
                     ObjectId::Chain => installed.chain.clone(),

@@ -80,16 +80,35 @@ fn csr_verifies_and_self_test_signs_with_the_device_key() {
 
     // Install a "certificate" that contains the key (the agent only checks that).
     let cert = [b"CERT".as_slice(), &public_key].concat();
-    for (object, data) in [(ObjectId::Certificate, &cert), (ObjectId::Chain, &vec![7u8; 1500]), (ObjectId::TrustAnchor, &vec![8u8; 10])] {
+    for (object, data) in
+        [(ObjectId::Certificate, &cert), (ObjectId::Chain, &vec![7u8; 1500]), (ObjectId::TrustAnchor, &vec![8u8; 10])]
+    {
         for (i, chunk) in data.chunks(512).enumerate() {
             id += 1;
-            let r = call(&mut a, id, &Request::WriteObject { object, offset: (i * 512) as u32, total_len: data.len() as u32, data: chunk.to_vec() });
+            let r = call(
+                &mut a,
+                id,
+                &Request::WriteObject {
+                    object,
+                    offset: (i * 512) as u32,
+                    total_len: data.len() as u32,
+                    data: chunk.to_vec(),
+                },
+            );
             assert!(matches!(r, Response::Written { .. }), "{r:?}");
         }
     }
     let h = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
     id += 1;
-    let r = call(&mut a, id, &Request::CommitInstall { certificate_sha256: h(&cert), chain_sha256: h(&[7u8; 1500]), trust_anchor_sha256: h(&[8u8; 10]) });
+    let r = call(
+        &mut a,
+        id,
+        &Request::CommitInstall {
+            certificate_sha256: h(&cert),
+            chain_sha256: h(&[7u8; 1500]),
+            trust_anchor_sha256: h(&[8u8; 10]),
+        },
+    );
     assert_eq!(r, Response::Installed);
     assert_eq!(read_all(&mut a, &mut id, ObjectId::Chain), vec![7u8; 1500]);
 
@@ -115,11 +134,28 @@ fn commit_rejects_wrong_hash_and_foreign_certificate() {
     call(&mut a, 1, &Request::Hello { min_version: 1, max_version: 1 });
     call(&mut a, 2, &Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 });
     let cert = b"not for this key".to_vec();
-    call(&mut a, 3, &Request::WriteObject { object: ObjectId::Certificate, offset: 0, total_len: cert.len() as u32, data: cert.clone() });
+    call(
+        &mut a,
+        3,
+        &Request::WriteObject {
+            object: ObjectId::Certificate,
+            offset: 0,
+            total_len: cert.len() as u32,
+            data: cert.clone(),
+        },
+    );
     let h = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
-    let r = call(&mut a, 4, &Request::CommitInstall { certificate_sha256: [0; 32], chain_sha256: h(&[]), trust_anchor_sha256: h(&[]) });
+    let r = call(
+        &mut a,
+        4,
+        &Request::CommitInstall { certificate_sha256: [0; 32], chain_sha256: h(&[]), trust_anchor_sha256: h(&[]) },
+    );
     assert!(matches!(r, Response::Error { code: ErrorCode::HASH_MISMATCH, .. }));
-    let r = call(&mut a, 5, &Request::CommitInstall { certificate_sha256: h(&cert), chain_sha256: h(&[]), trust_anchor_sha256: h(&[]) });
+    let r = call(
+        &mut a,
+        5,
+        &Request::CommitInstall { certificate_sha256: h(&cert), chain_sha256: h(&[]), trust_anchor_sha256: h(&[]) },
+    );
     assert!(matches!(r, Response::Error { code: ErrorCode::KEY_MISMATCH, .. }));
     assert!(a.certs().identity.is_none());
 }
@@ -140,6 +176,7 @@ fn retransmitted_request_is_answered_without_running_twice() {
 fn out_of_order_chunk_is_refused() {
     let mut a = agent();
     call(&mut a, 1, &Request::Hello { min_version: 1, max_version: 1 });
-    let r = call(&mut a, 2, &Request::WriteObject { object: ObjectId::Chain, offset: 4, total_len: 8, data: vec![1; 4] });
+    let r =
+        call(&mut a, 2, &Request::WriteObject { object: ObjectId::Chain, offset: 4, total_len: 8, data: vec![1; 4] });
     assert!(matches!(r, Response::Error { code: ErrorCode::BAD_OFFSET, .. }));
 }

@@ -19,8 +19,7 @@ impl VerifiedCsr {
     /// Parses `der`, verifies its signature and checks the key is ECDSA P-256.
     /// Subject, attributes and requested extensions are ignored on purpose.
     pub fn from_der(der: &[u8]) -> Result<VerifiedCsr, CaError> {
-        let (rest, csr) =
-            X509CertificationRequest::from_der(der).map_err(|e| CaError::CsrMalformed(e.to_string()))?;
+        let (rest, csr) = X509CertificationRequest::from_der(der).map_err(|e| CaError::CsrMalformed(e.to_string()))?;
         if !rest.is_empty() {
             return Err(CaError::CsrMalformed("trailing bytes after the CSR".into()));
         }

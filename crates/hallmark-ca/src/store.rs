@@ -66,7 +66,10 @@ impl CaStore {
     /// Creates a new root and issuing CA. Fails if any CA file already exists.
     pub fn create(&self, passphrase: &Passphrase, now: OffsetDateTime) -> Result<IssuingCa, CaError> {
         if self.exists() {
-            return Err(CaError::Incomplete { dir: self.dir.display().to_string(), missing: "nothing (CA exists)".into() });
+            return Err(CaError::Incomplete {
+                dir: self.dir.display().to_string(),
+                missing: "nothing (CA exists)".into(),
+            });
         }
         fs::create_dir_all(&self.dir).map_err(|e| self.io(&self.dir, e))?;
         let instance = hex::encode(rand::random::<[u8; 4]>()).to_uppercase();
@@ -126,12 +129,10 @@ impl CaStore {
     fn write_key(&self, name: &str, key: &KeyPair, passphrase: &Passphrase) -> Result<(), CaError> {
         let der = key.serialize_der();
         let info = PrivateKeyInfo::try_from(der.as_slice()).map_err(|e| CaError::Signing(e.to_string()))?;
-        let encrypted = info
-            .encrypt(rand::rngs::OsRng, passphrase.as_bytes())
-            .map_err(|e| CaError::Signing(e.to_string()))?;
-        let pem = encrypted
-            .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
-            .map_err(|e| CaError::Signing(e.to_string()))?;
+        let encrypted =
+            info.encrypt(rand::rngs::OsRng, passphrase.as_bytes()).map_err(|e| CaError::Signing(e.to_string()))?;
+        let pem =
+            encrypted.to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF).map_err(|e| CaError::Signing(e.to_string()))?;
         self.write(name, pem.as_bytes())
     }
 

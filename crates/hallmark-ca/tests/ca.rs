@@ -1,8 +1,8 @@
 //! CA tests with independent checks: x509-parser here, openssl in the e2e tests.
 
+use ::time::OffsetDateTime;
 use hallmark_ca::{CaError, CaStore, LeafProfile, Passphrase, VerifiedCsr};
 use rcgen::{CertificateParams, KeyPair};
-use ::time::OffsetDateTime;
 use x509_parser::prelude::*;
 
 fn pass() -> Passphrase {

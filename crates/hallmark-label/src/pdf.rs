@@ -44,9 +44,7 @@ pub fn render_pdf(template: &Template, data: &LabelData) -> Result<Vec<u8>, Labe
     }
     let page = PdfPage::new(Mm(template.width_mm as f32), Mm(h as f32), ops);
     let mut warnings = Vec::new();
-    let bytes = PdfDocument::new(&template.name)
-        .with_pages(vec![page])
-        .save(&PdfSaveOptions::default(), &mut warnings);
+    let bytes = PdfDocument::new(&template.name).with_pages(vec![page]).save(&PdfSaveOptions::default(), &mut warnings);
     Ok(bytes)
 }
 

@@ -167,7 +167,10 @@ mod tests {
     fn unknown_field_names_the_element() {
         let t = "name='x'\nwidth_mm=50\nheight_mm=25\ndpi=300\n[[element]]\nkind='text'\nx_mm=1\ny_mm=1\nsize_pt=8\ntext='{serial_no}'\n";
         let e = Template::from_toml(t).unwrap_err();
-        assert!(matches!(&e, LabelError::UnknownField { element, field, .. } if element == "#1 (text)" && field == "serial_no"), "{e}");
+        assert!(
+            matches!(&e, LabelError::UnknownField { element, field, .. } if element == "#1 (text)" && field == "serial_no"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -9,10 +9,17 @@ fn scan(pdf: &[u8]) -> String {
     let pdf_path = dir.path().join("label.pdf");
     std::fs::write(&pdf_path, pdf).unwrap();
     let png_prefix = dir.path().join("label");
-    let st = Command::new("pdftoppm").args(["-r", "300", "-png", "-singlefile"]).arg(&pdf_path).arg(&png_prefix).status()
+    let st = Command::new("pdftoppm")
+        .args(["-r", "300", "-png", "-singlefile"])
+        .arg(&pdf_path)
+        .arg(&png_prefix)
+        .status()
         .expect("pdftoppm (poppler-utils) must be installed: run scripts/setup.sh");
     assert!(st.success());
-    let out = Command::new("zbarimg").args(["--raw", "-q"]).arg(dir.path().join("label.png")).output()
+    let out = Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(dir.path().join("label.png"))
+        .output()
         .expect("zbarimg (zbar-tools) must be installed: run scripts/setup.sh");
     assert!(out.status.success(), "zbarimg found no barcode: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().trim_end().to_string()

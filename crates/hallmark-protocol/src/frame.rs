@@ -167,10 +167,7 @@ mod tests {
                 let mut w = wire.clone();
                 w[i] ^= 1 << bit;
                 let got = decode_all(&w);
-                assert!(
-                    got.iter().all(|r| r.as_ref() != Ok(&f)),
-                    "flip at byte {i} bit {bit} went unnoticed"
-                );
+                assert!(got.iter().all(|r| r.as_ref() != Ok(&f)), "flip at byte {i} bit {bit} went unnoticed");
             }
         }
     }

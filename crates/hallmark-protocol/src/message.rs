@@ -231,10 +231,7 @@ fn check(ok: bool, what: &'static str) -> Result<(), MessageError> {
 fn check_chunk(offset: u32, total_len: u32, data: &[u8]) -> Result<(), MessageError> {
     check(data.len() <= MAX_CHUNK, "chunk larger than MAX_CHUNK")?;
     check(total_len as usize <= MAX_OBJECT, "object larger than MAX_OBJECT")?;
-    check(
-        (offset as u64) + data.len() as u64 <= total_len as u64,
-        "chunk extends past the object",
-    )
+    check((offset as u64) + data.len() as u64 <= total_len as u64, "chunk extends past the object")
 }
 
 impl Request {
@@ -267,10 +264,7 @@ impl Response {
         let resp: Response = postcard::from_bytes(body).map_err(|_| MessageError::Undecodable)?;
         match &resp {
             Response::Hello(info) => {
-                check(
-                    !info.hardware_id.is_empty() && info.hardware_id.len() <= MAX_HARDWARE_ID,
-                    "hardware id length",
-                )?;
+                check(!info.hardware_id.is_empty() && info.hardware_id.len() <= MAX_HARDWARE_ID, "hardware id length")?;
                 check(info.model.len() <= MAX_TEXT, "model length")?;
                 check(info.firmware_version.len() <= MAX_TEXT, "firmware version length")?;
             }
@@ -299,11 +293,7 @@ mod tests {
             Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 },
             Request::ReadObject { object: ObjectId::Csr, offset: 512 },
             Request::WriteObject { object: ObjectId::Chain, offset: 0, total_len: 3, data: vec![1, 2, 3] },
-            Request::CommitInstall {
-                certificate_sha256: [1; 32],
-                chain_sha256: [2; 32],
-                trust_anchor_sha256: [3; 32],
-            },
+            Request::CommitInstall { certificate_sha256: [1; 32], chain_sha256: [2; 32], trust_anchor_sha256: [3; 32] },
             Request::SelfTest { nonce: [9; 32] },
             Request::Finish,
         ];

@@ -3,7 +3,9 @@
 use crate::{BoardState, Fault, FaultStep, SimError};
 use hallmark_agent::soft::{MemoryCertStore, SoftKeyStore};
 use hallmark_agent::{csr, Agent, DeviceDescription, KeyStore};
-use hallmark_protocol::{Frame, FrameDecoder, ObjectId, Request, Response, MAX_CHUNK, MAX_ENCODED_FRAME, PROTOCOL_VERSION};
+use hallmark_protocol::{
+    Frame, FrameDecoder, ObjectId, Request, Response, MAX_CHUNK, MAX_ENCODED_FRAME, PROTOCOL_VERSION,
+};
 use rand::Rng;
 use rand_core::OsRng;
 use std::io::{Read, Write};
@@ -190,7 +192,9 @@ impl Board {
             (FaultStep::Keygen, Request::GenerateKey { .. }) => true,
             (FaultStep::Csr, Request::ReadObject { object: ObjectId::Csr, .. }) => last_chunk() == Some(true),
             (FaultStep::Install, Request::CommitInstall { .. }) => true,
-            (FaultStep::Readback, Request::ReadObject { object: ObjectId::TrustAnchor, .. }) => last_chunk() == Some(true),
+            (FaultStep::Readback, Request::ReadObject { object: ObjectId::TrustAnchor, .. }) => {
+                last_chunk() == Some(true)
+            }
             (FaultStep::Selftest, Request::SelfTest { .. }) => true,
             _ => false,
         };

@@ -202,8 +202,12 @@ impl<L: Link> DeviceClient<L> {
         let chunks: Vec<&[u8]> = if data.is_empty() { vec![&[][..]] } else { data.chunks(MAX_CHUNK).collect() };
         let mut offset = 0usize;
         for chunk in chunks {
-            let req =
-                Request::WriteObject { object, offset: offset as u32, total_len: data.len() as u32, data: chunk.to_vec() };
+            let req = Request::WriteObject {
+                object,
+                offset: offset as u32,
+                total_len: data.len() as u32,
+                data: chunk.to_vec(),
+            };
             offset += chunk.len();
             match self.call(&req, self.timeouts.response).await? {
                 Response::Written { received } if received as usize == offset => {}

@@ -20,9 +20,8 @@ pub struct HashInput<'a> {
 
 /// SHA-256 over a JSON array of the fields (unambiguous framing), lower-case hex.
 pub fn event_hash(i: &HashInput<'_>) -> String {
-    let canonical = serde_json::json!([
-        i.prev_hash, i.run_uuid, i.at, i.step, i.phase, i.outcome, i.duration_us, i.detail
-    ]);
+    let canonical =
+        serde_json::json!([i.prev_hash, i.run_uuid, i.at, i.step, i.phase, i.outcome, i.duration_us, i.detail]);
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 

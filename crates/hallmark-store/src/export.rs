@@ -68,9 +68,8 @@ impl RunRecord {
     /// The record as one CSV line (no newline), columns as in [`csv_header`].
     pub fn to_csv(&self) -> String {
         let opt = |o: &Option<String>| o.clone().unwrap_or_default();
-        let failure_field = |k: &str| {
-            self.failure.as_ref().and_then(|f| f.get(k)).and_then(|v| v.as_str()).unwrap_or("").to_string()
-        };
+        let failure_field =
+            |k: &str| self.failure.as_ref().and_then(|f| f.get(k)).and_then(|v| v.as_str()).unwrap_or("").to_string();
         let steps: Vec<String> = self.steps.iter().map(|s| format!("{}:{}:{}", s.name, s.outcome, s.ms)).collect();
         [
             self.run_id.clone(),

@@ -24,9 +24,7 @@ pub use store::{CertificateRecord, EventRecord, Phase, RunId, RunStart, Store};
 /// Current time as RFC 3339 UTC with milliseconds, the log's one time format.
 pub fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc();
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     // Formatting a UTC timestamp with a fixed description cannot fail.
     now.format(&fmt).unwrap_or_default()
 }

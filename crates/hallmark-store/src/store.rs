@@ -168,7 +168,17 @@ impl Store {
         tx.execute(
             "INSERT INTO certificates (run_id, uid, serial, fingerprint, not_before, not_after, pem, csr, issued_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![run.0, cert.uid, cert.serial, cert.fingerprint, cert.not_before, cert.not_after, cert.pem, cert.csr, now_rfc3339()],
+            params![
+                run.0,
+                cert.uid,
+                cert.serial,
+                cert.fingerprint,
+                cert.not_before,
+                cert.not_after,
+                cert.pem,
+                cert.csr,
+                now_rfc3339()
+            ],
         )?;
         let detail = serde_json::json!({
             "uid": cert.uid, "serial": cert.serial, "fingerprint": cert.fingerprint,

@@ -23,13 +23,42 @@ fn records_a_run_and_exports_it() {
     let store = Store::open(&dir.path().join("log.sqlite")).unwrap();
     let run = store.begin_run(&start("r1")).unwrap();
     store
-        .append_event(run, &EventRecord { step: "hello", phase: Phase::End, outcome: Some("PASS"), duration_us: Some(3), detail: json!({"uid": "ABC", "model": "M"}) })
+        .append_event(
+            run,
+            &EventRecord {
+                step: "hello",
+                phase: Phase::End,
+                outcome: Some("PASS"),
+                duration_us: Some(3),
+                detail: json!({"uid": "ABC", "model": "M"}),
+            },
+        )
         .unwrap();
     store
-        .record_certificate(run, &CertificateRecord { uid: "ABC", serial: "01ff", fingerprint: "aa", not_before: "x", not_after: "y", pem: "PEM", csr: b"csr" })
+        .record_certificate(
+            run,
+            &CertificateRecord {
+                uid: "ABC",
+                serial: "01ff",
+                fingerprint: "aa",
+                not_before: "x",
+                not_after: "y",
+                pem: "PEM",
+                csr: b"csr",
+            },
+        )
         .unwrap();
     store
-        .append_event(run, &EventRecord { step: "run", phase: Phase::End, outcome: Some("PASS"), duration_us: Some(9), detail: json!({"outcome": "PASS", "failure": null}) })
+        .append_event(
+            run,
+            &EventRecord {
+                step: "run",
+                phase: Phase::End,
+                outcome: Some("PASS"),
+                duration_us: Some(9),
+                detail: json!({"outcome": "PASS", "failure": null}),
+            },
+        )
         .unwrap();
     let runs = store.runs().unwrap();
     assert_eq!(runs.len(), 1);
@@ -50,7 +79,9 @@ fn history_cannot_be_updated_or_deleted() {
     store.append_event(run, &step("hello", "PASS", 1)).unwrap();
     drop(store);
     let raw = rusqlite::Connection::open(&path).unwrap();
-    for sql in ["UPDATE events SET outcome = 'PASS'", "DELETE FROM events", "UPDATE runs SET port = 'x'", "DELETE FROM runs"] {
+    for sql in
+        ["UPDATE events SET outcome = 'PASS'", "DELETE FROM events", "UPDATE runs SET port = 'x'", "DELETE FROM runs"]
+    {
         let err = raw.execute(sql, []).unwrap_err().to_string();
         assert!(err.contains("append-only"), "{sql}: {err}");
     }

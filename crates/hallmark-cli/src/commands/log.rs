@@ -48,7 +48,10 @@ pub fn run(cmd: LogCommand) -> Result<ExitCode, CliError> {
 fn open(dir: Option<std::path::PathBuf>) -> Result<Store, CliError> {
     let path = data_dir(dir)?.log_path();
     if !path.exists() {
-        return Err(CliError::Usage(format!("no log at {}: nothing has been provisioned with this data directory", path.display())));
+        return Err(CliError::Usage(format!(
+            "no log at {}: nothing has been provisioned with this data directory",
+            path.display()
+        )));
     }
     Ok(Store::open_read_only(&path)?)
 }

@@ -46,8 +46,7 @@ pub fn provision(
             std::future::pending::<()>().await;
         }
     };
-    rt.block_on(station.provision_serial(port, operator, observer, cancel))
-        .map_err(|f| CliError::Usage(f.to_string()))
+    rt.block_on(station.provision_serial(port, operator, observer, cancel)).map_err(|f| CliError::Usage(f.to_string()))
 }
 
 pub fn exit_code(report: &RunReport) -> ExitCode {

@@ -201,7 +201,10 @@ fn new_run_id() -> String {
 }
 
 /// Opens a serial link, as the `connect` step.
-pub(crate) fn connect_serial(port: &PortName, timeouts: Timeouts) -> Result<DeviceClient<tokio_serial::SerialStream>, Failure> {
+pub(crate) fn connect_serial(
+    port: &PortName,
+    timeouts: Timeouts,
+) -> Result<DeviceClient<tokio_serial::SerialStream>, Failure> {
     let stream = open_serial(port, DEFAULT_BAUD).map_err(|e| {
         Failure::new(
             FailureCode::PortOpenFailed,

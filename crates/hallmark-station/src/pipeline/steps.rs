@@ -143,7 +143,10 @@ async fn keygen<L: Link>(client: &mut DeviceClient<L>, info: &DeviceInfo) -> Ste
         Err(e) => return Err(errors::link("keygen", e)),
     };
     if public_key.len() != 65 || public_key[0] != 0x04 {
-        return Err(errors::link("keygen", LinkError::Unexpected("public key is not an uncompressed P-256 point".into())));
+        return Err(errors::link(
+            "keygen",
+            LinkError::Unexpected("public key is not an uncompressed P-256 point".into()),
+        ));
     }
     Ok((public_key.clone(), json!({ "public_key": hex::encode(&public_key), "replaced_key": info.has_key })))
 }
@@ -166,9 +169,13 @@ fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr) -> StepResult<Installat
     let station = run.station;
     let now = time::OffsetDateTime::now_utc();
     let cert = station.ca.issue(uid.as_str(), csr, &station.leaf_profile, now).map_err(|e| {
-        Failure::new(FailureCode::SigningFailed, format!("The station's CA could not sign ({e}). Call the line engineer."))
+        Failure::new(
+            FailureCode::SigningFailed,
+            format!("The station's CA could not sign ({e}). Call the line engineer."),
+        )
     })?;
-    let rfc3339 = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let rfc3339 =
+        |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     // Recorded before the certificate leaves the station.
     station
         .store
@@ -189,7 +196,8 @@ fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr) -> StepResult<Installat
     run.report.chain_pem = Some(station.ca.chain_pem());
     run.report.cert_serial = Some(cert.serial_hex.clone());
     run.report.cert_fingerprint = Some(cert.fingerprint.clone());
-    let detail = json!({ "serial": cert.serial_hex, "fingerprint": cert.fingerprint, "not_after": rfc3339(cert.not_after) });
+    let detail =
+        json!({ "serial": cert.serial_hex, "fingerprint": cert.fingerprint, "not_after": rfc3339(cert.not_after) });
     let installation = Installation {
         certificate: cert.der,
         chain: station.ca.chain_der(),
@@ -272,7 +280,10 @@ fn label(run: &mut Run<'_>, uid: &Uid, info: &DeviceInfo) -> StepResult<()> {
         .with("date", date)
         .with("station", station.station_name.clone());
     let label_failed = |why: String| {
-        Failure::new(FailureCode::LabelFailed, format!("The label could not be produced ({why}). Call the line engineer."))
+        Failure::new(
+            FailureCode::LabelFailed,
+            format!("The label could not be produced ({why}). Call the line engineer."),
+        )
     };
     let pdf = render_pdf(&station.label_template, &data).map_err(|e| label_failed(e.to_string()))?;
     let dir = station.data_dir.labels_dir();

@@ -1,0 +1,69 @@
+//! Benchmark: provision N fresh simulated boards over real pseudo-terminals and
+//! print per-step timings (median, p95, max) in milliseconds.
+//!
+//! `cargo run --release -p hallmark-cli --example bench_provision -- 50`
+//!
+//! Figures go to docs/performance.md; this is a measurement, never a test.
+
+use hallmark_ca::{CaStore, LeafProfile, Passphrase};
+use hallmark_label::Template;
+use hallmark_sim::{Board, BoardState, Pty};
+use hallmark_station::client::Timeouts;
+use hallmark_station::datadir::DataDir;
+use hallmark_station::pipeline::{Silent, Station};
+use hallmark_station::transport::PortName;
+use hallmark_store::Store;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+fn main() {
+    let runs: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(30);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = DataDir::at(dir.path());
+    let passphrase = Passphrase::for_new_ca(format!("bench-{}", std::process::id()).repeat(2)).expect("passphrase");
+    let t = Instant::now();
+    let ca = CaStore::new(data_dir.ca_dir()).create(&passphrase, time::OffsetDateTime::now_utc()).expect("CA");
+    let ca_create_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let t = Instant::now();
+    CaStore::new(data_dir.ca_dir()).unlock(&Passphrase::for_unlock(format!("bench-{}", std::process::id()).repeat(2))).expect("unlock");
+    let ca_unlock_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let station = Station {
+        ca,
+        store: Store::open(&data_dir.log_path()).expect("log"),
+        label_template: Template::embedded_default(),
+        leaf_profile: LeafProfile::default(),
+        data_dir,
+        station_name: "bench".into(),
+        timeouts: Timeouts::default(),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let mut per_step: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for _ in 0..runs {
+        let mut board = Board::new(BoardState::fresh(), None, Vec::new()).expect("board");
+        let mut pty = Pty::open().expect("pty");
+        let port = PortName::parse(&pty.path.display().to_string()).expect("port");
+        std::thread::spawn(move || board.serve(&mut pty.master));
+        let report = rt
+            .block_on(station.provision_serial(&port, None, &Silent, std::future::pending()))
+            .expect("run logged");
+        assert!(report.failure.is_none(), "{:?}", report.failure);
+        for s in &report.steps {
+            if !order.contains(&s.name) {
+                order.push(s.name.clone());
+            }
+            per_step.entry(s.name.clone()).or_default().push(s.ms);
+        }
+        per_step.entry("whole run".into()).or_default().push(report.duration_ms);
+    }
+    order.push("whole run".into());
+    println!("{runs} runs, release build, simulated board on a pty");
+    println!("CA create (2 keys, scrypt): {ca_create_ms:.0} ms; CA unlock: {ca_unlock_ms:.0} ms");
+    println!("{:<10} {:>9} {:>9} {:>9}", "step", "median", "p95", "max");
+    for name in order {
+        let mut v = per_step.remove(&name).unwrap_or_default();
+        v.sort_by(|a, b| a.total_cmp(b));
+        let pick = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+        println!("{name:<10} {:>9.2} {:>9.2} {:>9.2}", pick(0.5), pick(0.95), v[v.len() - 1]);
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what Hallmark needs on a Debian/Ubuntu machine that already has Rust
+# (rustup). Safe to run again: it only installs what is missing.
+set -euo pipefail
+
+apt_packages=()
+need() { command -v "$1" >/dev/null 2>&1 || apt_packages+=("$2"); }
+need cc build-essential        # rusqlite builds its bundled SQLite
+need pdftoppm poppler-utils    # tests: render label PDFs
+need zbarimg zbar-tools        # tests: scan the barcodes we print
+need openssl openssl           # tests: verify the certificates we issue
+
+if ((${#apt_packages[@]})); then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    echo "setup: installing ${apt_packages[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup: Rust is missing; install it with rustup (https://rustup.rs) and run this again" >&2
+    exit 1
+fi
+
+if [ "${1:-}" = "--dev" ]; then
+    installed="$(rustup component list --installed 2>/dev/null || true)"
+    for c in rustfmt clippy; do
+        grep -q "^$c" <<<"$installed" || rustup component add "$c"
+    done
+    # The device-side crates are built for a real MCU target to prove they are no_std.
+    rustup target list --installed | grep -q '^thumbv7em-none-eabihf$' || rustup target add thumbv7em-none-eabihf
+fi

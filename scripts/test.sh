@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every check CI runs: formatting, lints, the
+# no_std device build, and the whole test suite (unit, integration, end-to-end).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh --dev
+
+echo "== cargo fmt --check" >&2
+cargo fmt --all -- --check
+
+echo "== cargo clippy -D warnings" >&2
+cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
+
+echo "== device crates build for thumbv7em-none-eabihf (no_std)" >&2
+cargo build --quiet -p hallmark-protocol -p hallmark-agent --features hallmark-agent/software-keys \
+    --target thumbv7em-none-eabihf
+
+echo "== cargo test" >&2
+cargo test --workspace --all-features
