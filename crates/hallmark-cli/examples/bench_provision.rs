@@ -25,7 +25,9 @@ fn main() {
     let ca = CaStore::new(data_dir.ca_dir()).create(&passphrase, time::OffsetDateTime::now_utc()).expect("CA");
     let ca_create_ms = t.elapsed().as_secs_f64() * 1000.0;
     let t = Instant::now();
-    CaStore::new(data_dir.ca_dir()).unlock(&Passphrase::for_unlock(format!("bench-{}", std::process::id()).repeat(2))).expect("unlock");
+    CaStore::new(data_dir.ca_dir())
+        .unlock(&Passphrase::for_unlock(format!("bench-{}", std::process::id()).repeat(2)))
+        .expect("unlock");
     let ca_unlock_ms = t.elapsed().as_secs_f64() * 1000.0;
     let station = Station {
         ca,
@@ -44,9 +46,8 @@ fn main() {
         let mut pty = Pty::open().expect("pty");
         let port = PortName::parse(&pty.path.display().to_string()).expect("port");
         std::thread::spawn(move || board.serve(&mut pty.master));
-        let report = rt
-            .block_on(station.provision_serial(&port, None, &Silent, std::future::pending()))
-            .expect("run logged");
+        let report =
+            rt.block_on(station.provision_serial(&port, None, &Silent, std::future::pending())).expect("run logged");
         assert!(report.failure.is_none(), "{:?}", report.failure);
         for s in &report.steps {
             if !order.contains(&s.name) {

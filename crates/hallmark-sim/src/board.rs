@@ -131,12 +131,71 @@ impl Board {
             Some(Request::ReadObject { object: ObjectId::Csr, offset }) if self.csr_faulty() => {
                 self.faulty_csr_chunk(frame.request_id, *offset)
             }
-            _ => self.agent.handle_frame(frame),
+            Some(Request::GenerateKey { .. }) if self.has(|f| matches!(f, Fault::GarbageResponse)) => {
+                Frame { version: PROTOCOL_VERSION, request_id: frame.request_id, body: vec![0xFF, 0xFF, 0xFF] }
+                    .encode()
+                    .unwrap_or_default()
+            }
+            Some(Request::GenerateKey { .. }) if self.has(|f| matches!(f, Fault::StorageError)) => encode(
+                frame.request_id,
+                &Response::Error { code: hallmark_protocol::ErrorCode::STORAGE, detail: "flash write failed".into() },
+            ),
+            Some(request) => {
+                let request = request.clone();
+                let wire = self.agent.handle_frame(frame);
+                self.rewrite(&request, wire)
+            }
+            None => self.agent.handle_frame(frame),
         };
         let dropped = self.drop_step(request.as_ref(), &wire);
         self.persist();
         self.maybe_corrupt(&mut wire);
         (wire, dropped)
+    }
+
+    /// Applies the faults that alter an otherwise correct answer.
+    fn rewrite(&mut self, request: &Request, wire: Vec<u8>) -> Vec<u8> {
+        let mut d = FrameDecoder::new();
+        let Some(Ok(frame)) = wire.iter().find_map(|&b| d.push(b)) else { return wire };
+        let Ok(response) = Response::from_body(&frame.body) else { return wire };
+        let altered = match (request, response) {
+            (Request::Hello { .. }, Response::Hello(mut info))
+                if self.has(|f| matches!(f, Fault::WrongProtocolVersion)) =>
+            {
+                info.protocol_version = 2;
+                Response::Hello(info)
+            }
+            (Request::Hello { .. }, Response::Hello(mut info)) if self.has(|f| matches!(f, Fault::NoCapabilities)) => {
+                info.capabilities = 0;
+                Response::Hello(info)
+            }
+            (
+                Request::ReadObject { object: ObjectId::Certificate, .. },
+                Response::Chunk { total_len, offset, mut data },
+            ) if self.has(|f| matches!(f, Fault::ReadbackMismatch)) => {
+                let middle = data.len() / 2;
+                if let Some(b) = data.get_mut(middle) {
+                    *b ^= 0x01;
+                }
+                Response::Chunk { total_len, offset, data }
+            }
+            (Request::SelfTest { nonce }, Response::SelfTest { .. })
+                if self.has(|f| matches!(f, Fault::SelftestWrongKey)) =>
+            {
+                let mut other = SoftKeyStore::default();
+                other.generate(hallmark_protocol::KeyAlgorithm::EcdsaP256, &mut OsRng).ok();
+                let digest: [u8; 32] = {
+                    use sha2::Digest;
+                    let mut h = sha2::Sha256::new();
+                    h.update(hallmark_protocol::SELFTEST_CONTEXT);
+                    h.update(nonce);
+                    h.finalize().into()
+                };
+                Response::SelfTest { signature: other.sign_digest(&digest).unwrap_or_default() }
+            }
+            _ => return wire,
+        };
+        encode(frame.request_id, &altered)
     }
 
     fn csr_faulty(&self) -> bool {
@@ -170,7 +229,7 @@ impl Board {
             }
             _ => Response::Error { code: hallmark_protocol::ErrorCode::BAD_STATE, detail: "no key".into() },
         };
-        Frame { version: PROTOCOL_VERSION, request_id, body: response.to_body() }.encode().unwrap_or_default()
+        encode(request_id, &response)
     }
 
     /// Whether this answer completes the step a `drop-after` fault names.
@@ -229,4 +288,9 @@ impl Board {
             }
         }
     }
+}
+
+fn encode(request_id: u16, response: &Response) -> Vec<u8> {
+    // Simulator answers are small; a frame that would not fit is sent as nothing.
+    Frame { version: PROTOCOL_VERSION, request_id, body: response.to_body() }.encode().unwrap_or_default()
 }

@@ -38,6 +38,18 @@ pub enum Fault {
     OversizedFrame,
     /// Never answer anything.
     Silent,
+    /// Claim protocol version 2 in the `Hello` answer.
+    WrongProtocolVersion,
+    /// Report no capabilities (firmware without key generation).
+    NoCapabilities,
+    /// Answer `GenerateKey` with a CRC-valid frame whose body is garbage.
+    GarbageResponse,
+    /// Key generation fails in the key store (`STORAGE` error).
+    StorageError,
+    /// Return a certificate with one byte changed on read-back.
+    ReadbackMismatch,
+    /// Sign the self-test with some other key.
+    SelftestWrongKey,
 }
 
 impl FromStr for Fault {
@@ -72,6 +84,12 @@ impl FromStr for Fault {
             ("csr-wrong-key", None) => Fault::CsrWrongKey,
             ("oversized-frame", None) => Fault::OversizedFrame,
             ("silent", None) => Fault::Silent,
+            ("wrong-protocol-version", None) => Fault::WrongProtocolVersion,
+            ("no-capabilities", None) => Fault::NoCapabilities,
+            ("garbage-response", None) => Fault::GarbageResponse,
+            ("storage-error", None) => Fault::StorageError,
+            ("readback-mismatch", None) => Fault::ReadbackMismatch,
+            ("selftest-wrong-key", None) => Fault::SelftestWrongKey,
             _ => return Err(bad()),
         })
     }
@@ -87,7 +105,18 @@ mod tests {
         assert_eq!("slow-keygen=250".parse::<Fault>().unwrap(), Fault::SlowKeygen(Duration::from_millis(250)));
         assert_eq!("drop-after=csr".parse::<Fault>().unwrap(), Fault::DropAfter(FaultStep::Csr));
         assert_eq!("corrupt-frames=0.5".parse::<Fault>().unwrap(), Fault::CorruptFrames(0.5));
-        for f in ["bad-csr-signature", "csr-wrong-key", "oversized-frame", "silent"] {
+        for f in [
+            "bad-csr-signature",
+            "csr-wrong-key",
+            "oversized-frame",
+            "silent",
+            "wrong-protocol-version",
+            "no-capabilities",
+            "garbage-response",
+            "storage-error",
+            "readback-mismatch",
+            "selftest-wrong-key",
+        ] {
             assert!(f.parse::<Fault>().is_ok(), "{f}");
         }
         for f in ["corrupt-frames=2", "drop-after=lunch", "slow-keygen=fast", "explode"] {
