@@ -111,6 +111,30 @@ impl Station {
         rusqlite::Connection::open(self.data_dir().join("hallmark-log.sqlite")).unwrap()
     }
 
+    /// Writes a configuration: the shipped example with `(from, to)` replacements.
+    pub fn config(&self, edits: &[(&str, &str)]) -> PathBuf {
+        let mut text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/station.example.toml")).unwrap();
+        for (from, to) in edits {
+            assert!(text.contains(from), "example configuration has no {from:?}");
+            text = text.replacen(from, to, 1);
+        }
+        let path = self.dir.path().join(format!("station-{}.toml", rand_suffix()));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Certificates for `uid` that are not revoked.
+    pub fn valid_certificates(&self, uid: &str) -> i64 {
+        self.db()
+            .query_row(
+                "SELECT COUNT(*) FROM certificates c WHERE c.uid = ?1 AND c.serial NOT IN (SELECT serial FROM revocations)",
+                [uid],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
     pub fn certificates_issued(&self) -> i64 {
         self.db().query_row("SELECT COUNT(*) FROM certificates", [], |r| r.get(0)).unwrap()
     }
@@ -137,4 +161,10 @@ pub fn failed_step(report: &Value) -> String {
     let last = steps.last().expect("at least one step");
     assert_eq!(last["outcome"], "FAIL", "the last step of a failed run is the failing one: {report}");
     last["name"].as_str().unwrap().to_string()
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
 }

@@ -6,11 +6,12 @@
 //! Figures go to docs/performance.md; this is a measurement, never a test.
 
 use hallmark_ca::{CaStore, LeafProfile, Passphrase};
+use hallmark_config::LoadedConfig;
 use hallmark_label::Template;
 use hallmark_sim::{Board, BoardState, Pty};
 use hallmark_station::client::Timeouts;
 use hallmark_station::datadir::DataDir;
-use hallmark_station::pipeline::{Silent, Station};
+use hallmark_station::pipeline::{RunRequest, Silent, Station};
 use hallmark_station::transport::PortName;
 use hallmark_store::Store;
 use std::collections::BTreeMap;
@@ -31,13 +32,14 @@ fn main() {
     let ca_unlock_ms = t.elapsed().as_secs_f64() * 1000.0;
     let station = Station {
         ca,
-        store: Store::open(&data_dir.log_path()).expect("log"),
         label_template: Template::embedded_default(),
         leaf_profile: LeafProfile::default(),
         data_dir,
-        station_name: "bench".into(),
+        station_id: "bench".into(),
         timeouts: Timeouts::default(),
+        config: LoadedConfig::embedded_default(),
     };
+    let store = Store::open(&station.data_dir.log_path()).expect("log");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut per_step: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
@@ -46,8 +48,9 @@ fn main() {
         let mut pty = Pty::open().expect("pty");
         let port = PortName::parse(&pty.path.display().to_string()).expect("port");
         std::thread::spawn(move || board.serve(&mut pty.master));
-        let report =
-            rt.block_on(station.provision_serial(&port, None, &Silent, std::future::pending())).expect("run logged");
+        let report = rt
+            .block_on(station.provision_serial(&store, &request(port), &Silent, std::future::pending()))
+            .expect("run logged");
         assert!(report.failure.is_none(), "{:?}", report.failure);
         for s in &report.steps {
             if !order.contains(&s.name) {
@@ -67,4 +70,8 @@ fn main() {
         let pick = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
         println!("{name:<10} {:>9.2} {:>9.2} {:>9.2}", pick(0.5), pick(0.95), v[v.len() - 1]);
     }
+}
+
+fn request(port: PortName) -> RunRequest {
+    RunRequest { port, slot: Some("bench".into()), operator: None, scanned_uid: None }
 }

@@ -21,6 +21,9 @@ pub enum Command {
     Sim(SimArgs),
     /// Start a fresh simulated board and provision it end to end (the demo).
     Demo(DemoArgs),
+    /// Run every slot of the station configuration in parallel, each with its own
+    /// board; one JSON line per finished run with --json.
+    Run(RunArgs),
     /// QA log commands.
     Log {
         #[command(subcommand)]
@@ -40,7 +43,11 @@ pub struct StationArgs {
     /// platform's app-data directory.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Station name recorded with each run. Default: the host name.
+    /// Station configuration (TOML). Default: the embedded example
+    /// (config/station.example.toml).
+    #[arg(long, value_name = "FILE", env = "HALLMARK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Station id recorded with each run. Default: station.id from the configuration.
     #[arg(long)]
     pub station: Option<String>,
     /// Operator badge recorded with the run.
@@ -49,15 +56,15 @@ pub struct StationArgs {
     /// Label template file (TOML). Default: the embedded 50x25 mm template.
     #[arg(long, value_name = "FILE")]
     pub label_template: Option<PathBuf>,
-    /// Per-attempt deadline for a device answer.
-    #[arg(long, default_value_t = 2000, value_name = "MS")]
-    pub response_timeout_ms: u64,
-    /// Per-attempt deadline for on-device key generation.
-    #[arg(long, default_value_t = 10000, value_name = "MS")]
-    pub keygen_timeout_ms: u64,
-    /// Attempts per request before giving up (retransmissions + 1).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub attempts: u32,
+    /// Per-attempt deadline for a device answer. Default: timeouts.response_ms.
+    #[arg(long, value_name = "MS")]
+    pub response_timeout_ms: Option<u64>,
+    /// Per-attempt deadline for on-device key generation. Default: timeouts.keygen_ms.
+    #[arg(long, value_name = "MS")]
+    pub keygen_timeout_ms: Option<u64>,
+    /// Attempts per request before giving up (retransmissions + 1). Default: timeouts.attempts.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub attempts: Option<u32>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -66,6 +73,25 @@ pub struct ProvisionArgs {
     #[arg(long)]
     pub port: String,
     /// Print one JSON object with the run's result on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Slot nickname recorded with the run.
+    #[arg(long)]
+    pub slot: Option<String>,
+    /// UID scanned from the board's pre-printed label (scheme "scanned").
+    #[arg(long)]
+    pub uid: Option<String>,
+    #[command(flatten)]
+    pub station: StationArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Run each slot once, then exit (0 if every run passed, 1 otherwise).
+    /// Without it, slots with auto_start run each board that appears, until Ctrl-C.
+    #[arg(long)]
+    pub once: bool,
+    /// Print one JSON object per finished run on stdout.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -93,9 +119,41 @@ pub struct DemoArgs {
     pub station: StationArgs,
 }
 
+/// Which runs: every given filter narrows the selection.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct FilterArgs {
+    /// Runs started at or after (YYYY-MM-DD or RFC 3339, UTC).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Runs started before (YYYY-MM-DD or RFC 3339, UTC).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// PASS, FAIL or INTERRUPTED.
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// Device UID.
+    #[arg(long)]
+    pub uid: Option<String>,
+    /// Hardware id (hex).
+    #[arg(long)]
+    pub hardware_id: Option<String>,
+    /// Operator badge.
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Station id.
+    #[arg(long)]
+    pub station: Option<String>,
+    /// Slot nickname.
+    #[arg(long)]
+    pub slot: Option<String>,
+    /// The step that failed.
+    #[arg(long = "failing-step")]
+    pub failing_step: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum LogCommand {
-    /// Export every run (one record per run).
+    /// Export runs (one record per run), oldest first.
     Export {
         /// Output format.
         #[arg(long, value_enum)]
@@ -106,6 +164,47 @@ pub enum LogCommand {
         /// Write to a file instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// At most this many runs.
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Skip this many runs first.
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// Every run of one device, oldest first (JSON Lines).
+    History {
+        /// The device UID.
+        uid: String,
+        /// Data directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Yield, first-pass yield, failures by step (Pareto), throughput per hour.
+    Stats {
+        /// Data directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// UID + certificate of every device that passed, for a cloud device registry.
+    Onboarding {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Data directory.
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Write to a file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Check the log's hash chain; exit 0 if intact, 1 if broken.
     Verify {

@@ -17,7 +17,11 @@ pub enum CliError {
     #[error("{0}")]
     Sim(#[from] hallmark_sim::SimError),
     #[error("{0}")]
+    Config(#[from] hallmark_config::ConfigError),
+    #[error("{0}")]
     Usage(String),
     #[error("{what}: {source}")]
     Io { what: String, source: std::io::Error },
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
 }

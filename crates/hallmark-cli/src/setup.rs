@@ -1,9 +1,10 @@
-//! Assembling a [`Station`] from the data directory and flags.
+//! Assembling a [`Station`] from the configuration, the data directory and flags.
 
 use crate::args::StationArgs;
 use crate::error::CliError;
 use crate::passphrase;
 use hallmark_ca::{CaStore, LeafProfile};
+use hallmark_config::LoadedConfig;
 use hallmark_label::Template;
 use hallmark_station::client::Timeouts;
 use hallmark_station::datadir::DataDir;
@@ -15,19 +16,37 @@ pub fn data_dir(flag: Option<std::path::PathBuf>) -> Result<DataDir, CliError> {
     DataDir::resolve(flag).map_err(CliError::Usage)
 }
 
-/// Opens the log (closing runs a crashed station left open), unlocks or creates the
-/// CA and loads the label template.
-pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
-    let data_dir = data_dir(args.data_dir.clone())?;
-    std::fs::create_dir_all(data_dir.path())
-        .map_err(|source| CliError::Io { what: format!("cannot create {}", data_dir.path().display()), source })?;
+/// The configuration from `--config`, or the embedded default.
+pub fn load_config(args: &StationArgs) -> Result<LoadedConfig, CliError> {
+    Ok(match &args.config {
+        Some(path) => LoadedConfig::load(path)?,
+        None => LoadedConfig::embedded_default(),
+    })
+}
+
+/// Opens a connection to the log, closing runs a stopped station left open.
+pub fn open_store(data_dir: &DataDir) -> Result<Store, CliError> {
     let store = Store::open(&data_dir.log_path())?;
     for run in store.recover_interrupted()? {
         eprintln!("note: run {run} was left open by a station that stopped; it is recorded as INTERRUPTED");
     }
-    let label_template = match &args.label_template {
+    Ok(store)
+}
+
+/// Loads the configuration, unlocks or creates the CA and loads the label template.
+pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
+    let config = load_config(args)?;
+    let data_dir = data_dir(args.data_dir.clone())?;
+    std::fs::create_dir_all(data_dir.path())
+        .map_err(|source| CliError::Io { what: format!("cannot create {}", data_dir.path().display()), source })?;
+    // Template paths in the configuration are relative to the configuration file.
+    let template_path = args.label_template.clone().or_else(|| {
+        let base = args.config.as_ref().and_then(|c| c.parent().map(|p| p.to_path_buf())).unwrap_or_default();
+        config.config.label.template.as_ref().map(|t| base.join(t))
+    });
+    let label_template = match template_path {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let text = std::fs::read_to_string(&path)
                 .map_err(|source| CliError::Io { what: format!("cannot read {}", path.display()), source })?;
             Template::from_toml(&text)?
         }
@@ -38,25 +57,19 @@ pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
     if created {
         eprintln!("note: created a new station CA in {}", ca_store.dir().display());
     }
+    let t = &config.config.timeouts;
+    let timeouts = Timeouts {
+        response: Duration::from_millis(args.response_timeout_ms.unwrap_or(t.response_ms)),
+        keygen: Duration::from_millis(args.keygen_timeout_ms.unwrap_or(t.keygen_ms)),
+        attempts: args.attempts.unwrap_or(t.attempts),
+    };
     Ok(Station {
         ca,
-        store,
         label_template,
-        leaf_profile: LeafProfile::default(),
+        leaf_profile: LeafProfile { validity: time::Duration::days(config.config.certificate.validity_days.into()) },
         data_dir,
-        station_name: args.station.clone().unwrap_or_else(hostname),
-        timeouts: Timeouts {
-            response: Duration::from_millis(args.response_timeout_ms),
-            keygen: Duration::from_millis(args.keygen_timeout_ms),
-            attempts: args.attempts,
-        },
+        station_id: args.station.clone().unwrap_or_else(|| config.config.station.id.clone()),
+        timeouts,
+        config,
     })
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "station".to_string())
 }

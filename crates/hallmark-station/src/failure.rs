@@ -29,6 +29,8 @@ pub enum FailureCode {
     AlreadyProvisioned,
     /// No valid UID could be formed.
     UidInvalid,
+    /// The UID belongs to another board, or the scanned UID differs from the board's.
+    UidCollision,
     /// The board cannot generate a supported key.
     KeyUnsupported,
     /// The CSR is not a valid PKCS#10 structure.

@@ -12,6 +12,7 @@ pub mod client;
 pub mod datadir;
 mod failure;
 pub mod pipeline;
+pub mod presence;
 pub mod report;
 mod selftest;
 pub mod transport;

@@ -44,7 +44,7 @@ pub struct RunReport {
     pub run_id: String,
     /// Final outcome.
     pub outcome: Outcome,
-    /// Station name.
+    /// Station id.
     pub station: String,
     /// Port the board was on.
     pub port: String,
@@ -74,4 +74,48 @@ pub struct RunReport {
     pub duration_ms: f64,
     /// The log file.
     pub log: String,
+    /// Slot nickname.
+    pub slot: Option<String>,
+    /// What the run did: fresh, resume-install, reverify or reissue.
+    pub plan: Option<String>,
+    /// Certificates revoked (superseded) by this run.
+    pub revoked_serials: Vec<String>,
+    /// SBOM reference configured for the device's firmware version.
+    pub sbom: Option<serde_json::Value>,
+    /// SHA-256 of the station configuration in force.
+    pub config_hash: String,
+}
+
+impl RunReport {
+    pub(crate) fn new(
+        run_id: String,
+        station: &crate::pipeline::Station,
+        request: &crate::pipeline::RunRequest,
+        store: &hallmark_store::Store,
+    ) -> RunReport {
+        RunReport {
+            run_id,
+            outcome: Outcome::Fail,
+            station: station.station_id.clone(),
+            port: request.port.to_string(),
+            uid: None,
+            hardware_id: None,
+            model: None,
+            firmware_version: None,
+            steps: Vec::new(),
+            cert_pem: None,
+            chain_pem: None,
+            cert_serial: None,
+            cert_fingerprint: None,
+            label_pdf: None,
+            failure: None,
+            duration_ms: 0.0,
+            log: store.path().display().to_string(),
+            slot: request.slot.clone(),
+            plan: None,
+            revoked_serials: Vec::new(),
+            sbom: None,
+            config_hash: station.config.hash.clone(),
+        }
+    }
 }

@@ -25,6 +25,30 @@ pub enum StoreError {
         /// Cause.
         source: std::io::Error,
     },
+    /// The UID is already held by another board.
+    #[error("UID {uid} already belongs to the board with hardware id {hardware_id}; a UID is never given twice")]
+    UidTaken {
+        /// The UID.
+        uid: String,
+        /// Its holder.
+        hardware_id: String,
+    },
+    /// A scanned UID differs from the one the board already has.
+    #[error("this board (hardware id {hardware_id}) already has UID {has}, but {offered} was scanned; use its existing label")]
+    UidMismatch {
+        /// The board.
+        hardware_id: String,
+        /// Its UID.
+        has: String,
+        /// What was scanned.
+        offered: String,
+    },
+    /// The counter ran out of digits.
+    #[error("the UID sequence {stem} is exhausted; widen uid.width or change the prefix")]
+    SequenceExhausted {
+        /// Prefix + date part.
+        stem: String,
+    },
     /// Asked for a run that does not exist.
     #[error("no run with id {0} in the log")]
     UnknownRun(String),

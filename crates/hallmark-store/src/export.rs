@@ -1,7 +1,10 @@
-//! Reading runs back for QA: one [`RunRecord`] per run, as JSON Lines or CSV.
+//! Reading runs back for QA: one [`RunRecord`] per run, as JSON Lines or CSV,
+//! streamed so that a log of millions of runs exports in constant memory.
 
+use crate::query::{Page, RunFilter};
 use crate::store::process_alive;
 use crate::{Store, StoreError};
+use rusqlite::params_from_iter;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -25,8 +28,10 @@ pub struct RunRecord {
     pub started_at: String,
     /// End time, if ended.
     pub ended_at: Option<String>,
-    /// Station name.
+    /// Station id.
     pub station: String,
+    /// Slot nickname.
+    pub slot: Option<String>,
     /// Port or probe.
     pub port: String,
     /// Operator.
@@ -41,21 +46,28 @@ pub struct RunRecord {
     pub model: Option<String>,
     /// Device firmware version.
     pub firmware_version: Option<String>,
+    /// SBOM reference recorded for that firmware.
+    pub sbom: Option<Value>,
     /// Serial of the certificate issued in this run.
     pub cert_serial: Option<String>,
+    /// The step that failed.
+    pub failing_step: Option<String>,
     /// Failure code and message.
     pub failure: Option<Value>,
-    /// Completed steps in order.
+    /// SHA-256 of the station configuration in force.
+    pub config_hash: Option<String>,
+    /// Steps in order.
     pub steps: Vec<StepRecord>,
 }
 
 /// Header line of the CSV export.
 pub fn csv_header() -> &'static str {
-    "run_id,started_at,ended_at,station,port,operator,outcome,uid,hardware_id,model,firmware_version,cert_serial,failure_code,failure_message,steps"
+    "run_id,started_at,ended_at,station,slot,port,operator,outcome,uid,hardware_id,model,firmware_version,cert_serial,failing_step,failure_code,failure_message,config_hash,steps"
 }
 
-fn csv_field(s: &str) -> String {
-    // RFC 4180 quoting, and a leading quote mark against spreadsheet formula injection.
+/// One CSV field: RFC 4180 quoting, and a leading `'` against spreadsheet formula
+/// injection (device-supplied text ends up here).
+pub fn csv_field(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -76,6 +88,7 @@ impl RunRecord {
             self.started_at.clone(),
             opt(&self.ended_at),
             self.station.clone(),
+            opt(&self.slot),
             self.port.clone(),
             opt(&self.operator),
             self.outcome.clone(),
@@ -84,8 +97,10 @@ impl RunRecord {
             opt(&self.model),
             opt(&self.firmware_version),
             opt(&self.cert_serial),
+            opt(&self.failing_step),
             failure_field("code"),
             failure_field("message"),
+            opt(&self.config_hash),
             steps.join(";"),
         ]
         .iter()
@@ -98,85 +113,116 @@ impl RunRecord {
 impl Store {
     /// All runs, oldest first.
     pub fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, run_uuid, started_at, station, port, operator, pid, boot_id FROM runs ORDER BY id")?;
-        let heads = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    RunRecord {
-                        run_id: r.get(1)?,
-                        started_at: r.get(2)?,
-                        ended_at: None,
-                        station: r.get(3)?,
-                        port: r.get(4)?,
-                        operator: r.get(5)?,
-                        outcome: String::new(),
-                        uid: None,
-                        hardware_id: None,
-                        model: None,
-                        firmware_version: None,
-                        cert_serial: None,
-                        failure: None,
-                        steps: Vec::new(),
-                    },
-                    r.get::<_, i64>(6)?,
-                    r.get::<_, String>(7)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut ev = self.conn.prepare(
-            "SELECT step, phase, outcome, duration_us, detail, at FROM events WHERE run_id = ?1 ORDER BY id",
-        )?;
-        let mut out = Vec::with_capacity(heads.len());
-        for (id, mut rec, pid, boot) in heads {
-            let events = ev.query_map([id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                ))
-            })?;
-            for e in events {
-                let (step, phase, outcome, ms, detail, at) = e?;
-                let detail: Value = serde_json::from_str(&detail).unwrap_or(Value::Null);
-                let text = |k: &str| detail.get(k).and_then(|v| v.as_str()).map(str::to_string);
-                if let Some(uid) = text("uid") {
-                    rec.uid = Some(uid);
-                }
-                if let Some(hw) = text("hardware_id") {
-                    rec.hardware_id = Some(hw);
-                }
-                if let Some(m) = text("model") {
-                    rec.model = Some(m);
-                }
-                if let Some(fw) = text("firmware_version") {
-                    rec.firmware_version = Some(fw);
-                }
-                match (step.as_str(), phase.as_str()) {
-                    ("run", "end") => {
-                        rec.outcome = outcome.unwrap_or_default();
-                        rec.ended_at = Some(at);
-                        rec.failure = detail.get("failure").filter(|f| !f.is_null()).cloned();
-                    }
-                    ("certificate", _) => rec.cert_serial = text("serial"),
-                    (_, "end") => rec.steps.push(StepRecord {
-                        name: step,
-                        outcome: outcome.unwrap_or_default(),
-                        ms: ms.unwrap_or(0) as f64 / 1000.0,
-                    }),
-                    _ => {}
-                }
-            }
-            if rec.ended_at.is_none() {
-                rec.outcome = if process_alive(pid, &boot) { "RUNNING" } else { "INTERRUPTED" }.to_string();
-            }
-            out.push(rec);
-        }
+        let mut out = Vec::new();
+        self.for_each_run(&RunFilter::default(), None, |r| out.push(r))?;
         Ok(out)
     }
+
+    /// Calls `f` for each run matching `filter`, oldest first, streaming: runs and
+    /// their events are read with two ordered queries merged on the run id.
+    pub fn for_each_run(
+        &self,
+        filter: &RunFilter,
+        page: Option<Page>,
+        mut f: impl FnMut(RunRecord),
+    ) -> Result<(), StoreError> {
+        let (where_sql, params) = filter.sql();
+        let limit = page.map(|p| format!("LIMIT {} OFFSET {}", p.limit, p.offset)).unwrap_or_default();
+        let selected = format!(
+            "SELECT r.id FROM runs r LEFT JOIN run_results x ON x.run_id = r.id {where_sql} ORDER BY r.id {limit}"
+        );
+        let mut runs = self.conn.prepare(&format!(
+            "SELECT r.id, r.run_uuid, r.started_at, r.station, r.slot, r.port, r.operator, r.pid, r.boot_id,
+                    r.config_hash, x.ended_at, x.outcome, x.uid, x.hardware_id, x.model, x.firmware_version,
+                    x.failing_step, x.failure_code, x.failure_message
+             FROM runs r LEFT JOIN run_results x ON x.run_id = r.id
+             WHERE r.id IN ({selected}) ORDER BY r.id"
+        ))?;
+        let mut events = self.conn.prepare(&format!(
+            "SELECT run_id, step, phase, outcome, duration_us, detail FROM events
+             WHERE run_id IN ({selected}) AND (phase = 'end' OR step = 'identify') ORDER BY run_id, id"
+        ))?;
+        let mut run_rows = runs.query(params_from_iter(params.iter()))?;
+        let mut event_rows = events.query(params_from_iter(params.iter()))?;
+        let mut pending_event: Option<EventRow> = None;
+        while let Some(r) = run_rows.next()? {
+            let id: i64 = r.get(0)?;
+            let ended: Option<String> = r.get(10)?;
+            let pid: i64 = r.get(7)?;
+            let boot: String = r.get(8)?;
+            let outcome: Option<String> = r.get(11)?;
+            let failure_code: Option<String> = r.get(17)?;
+            let failure = failure_code.map(
+                |code| serde_json::json!({ "code": code, "message": r.get::<_, Option<String>>(18).ok().flatten() }),
+            );
+            let mut rec = RunRecord {
+                run_id: r.get(1)?,
+                started_at: r.get(2)?,
+                ended_at: ended.clone(),
+                station: r.get(3)?,
+                slot: r.get(4)?,
+                port: r.get(5)?,
+                operator: r.get(6)?,
+                outcome: outcome
+                    .unwrap_or_else(|| if process_alive(pid, &boot) { "RUNNING" } else { "INTERRUPTED" }.to_string()),
+                uid: r.get(12)?,
+                hardware_id: r.get(13)?,
+                model: r.get(14)?,
+                firmware_version: r.get(15)?,
+                sbom: None,
+                cert_serial: None,
+                failing_step: r.get(16)?,
+                failure,
+                config_hash: r.get(9)?,
+                steps: Vec::new(),
+            };
+            loop {
+                let ev = match pending_event.take() {
+                    Some(e) => e,
+                    None => match event_rows.next()? {
+                        Some(e) => (e.get(0)?, e.get(1)?, e.get(2)?, e.get(3)?, e.get(4)?, e.get(5)?),
+                        None => break,
+                    },
+                };
+                if ev.0 != id {
+                    pending_event = Some(ev);
+                    break;
+                }
+                apply_event(&mut rec, ev.1, &ev.2, ev.3, ev.4, &ev.5);
+            }
+            f(rec);
+        }
+        Ok(())
+    }
+}
+
+/// run id, step, phase, outcome, duration (µs), detail.
+type EventRow = (i64, String, String, Option<String>, Option<i64>, String);
+
+fn apply_event(rec: &mut RunRecord, step: String, phase: &str, outcome: Option<String>, us: Option<i64>, detail: &str) {
+    let detail: Value = serde_json::from_str(detail).unwrap_or(Value::Null);
+    let text = |k: &str| detail.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    match (step.as_str(), phase) {
+        ("identify", _) => {
+            // Runs still open have no result row yet: take what identify saw.
+            rec.uid = rec.uid.take().or_else(|| text("uid"));
+            rec.hardware_id = rec.hardware_id.take().or_else(|| text("hardware_id"));
+            rec.model = rec.model.take().or_else(|| text("model"));
+            rec.firmware_version = rec.firmware_version.take().or_else(|| text("firmware_version"));
+            if let Some(sbom) = detail.get("sbom").filter(|s| !s.is_null()) {
+                rec.sbom = Some(sbom.clone());
+            }
+            if phase == "end" {
+                rec.steps.push(StepRecord { name: step, outcome: outcome.unwrap_or_default(), ms: ms(us) });
+            }
+        }
+        ("run", _) | ("uid", _) | ("revocation", _) => {}
+        ("certificate", _) => rec.cert_serial = text("serial"),
+        (_, "end") => rec.steps.push(StepRecord { name: step, outcome: outcome.unwrap_or_default(), ms: ms(us) }),
+        _ => {}
+    }
+}
+
+fn ms(us: Option<i64>) -> f64 {
+    us.unwrap_or(0) as f64 / 1000.0
 }

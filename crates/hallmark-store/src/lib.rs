@@ -13,13 +13,21 @@
 mod chain;
 mod error;
 mod export;
+mod onboarding;
+mod query;
 mod schema;
+mod stats;
 mod store;
 
 pub use chain::ChainReport;
 pub use error::StoreError;
-pub use export::{csv_header, RunRecord, StepRecord};
-pub use store::{CertificateRecord, EventRecord, Phase, RunId, RunStart, Store};
+pub use export::{csv_field, csv_header, RunRecord, StepRecord};
+pub use onboarding::OnboardingRecord;
+pub use query::{Page, RunFilter};
+pub use stats::{HourRow, ParetoRow, Statistics};
+pub use store::{
+    AssignedUid, CertificateRecord, EventRecord, IssuedCertificate, Phase, RunEnd, RunId, RunStart, Store, UidChoice,
+};
 
 /// Current time as RFC 3339 UTC with milliseconds, the log's one time format.
 pub fn now_rfc3339() -> String {

@@ -4,7 +4,7 @@ use crate::StoreError;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const V1: &str = r#"
 CREATE TABLE runs (
@@ -52,6 +52,75 @@ CREATE TRIGGER certificates_append_only_u BEFORE UPDATE ON certificates BEGIN SE
 CREATE TRIGGER certificates_append_only_d BEFORE DELETE ON certificates BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
 "#;
 
+/// Version 2: slots and configuration hash per run, UID assignments (never twice),
+/// revocations, and one result row per finished run for fast QA queries. Results of
+/// version-1 runs are filled in from their final events.
+const V2: &str = r#"
+ALTER TABLE runs ADD COLUMN slot TEXT;
+ALTER TABLE runs ADD COLUMN config_hash TEXT;
+CREATE TABLE uids (
+    uid         TEXT PRIMARY KEY,
+    hardware_id TEXT NOT NULL UNIQUE,
+    scheme      TEXT NOT NULL,
+    run_id      INTEGER NOT NULL REFERENCES runs(id),
+    assigned_at TEXT NOT NULL
+);
+CREATE TABLE revocations (
+    serial     TEXT PRIMARY KEY REFERENCES certificates(serial),
+    reason     TEXT NOT NULL,
+    revoked_at TEXT NOT NULL,
+    run_id     INTEGER REFERENCES runs(id)
+);
+CREATE TABLE run_results (
+    run_id           INTEGER PRIMARY KEY REFERENCES runs(id),
+    ended_at         TEXT NOT NULL,
+    outcome          TEXT NOT NULL,
+    uid              TEXT,
+    hardware_id      TEXT,
+    model            TEXT,
+    firmware_version TEXT,
+    failing_step     TEXT,
+    failure_code     TEXT,
+    failure_message  TEXT,
+    duration_us      INTEGER
+);
+CREATE INDEX run_results_outcome ON run_results(outcome, run_id);
+CREATE INDEX run_results_uid ON run_results(uid, run_id);
+CREATE INDEX run_results_hardware ON run_results(hardware_id, run_id);
+CREATE INDEX run_results_step ON run_results(failing_step, run_id);
+CREATE INDEX run_results_ended ON run_results(ended_at);
+CREATE INDEX runs_started ON runs(started_at);
+CREATE INDEX runs_operator ON runs(operator);
+CREATE INDEX runs_station ON runs(station);
+CREATE INDEX runs_slot ON runs(slot);
+CREATE TRIGGER uids_append_only_u BEFORE UPDATE ON uids BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER uids_append_only_d BEFORE DELETE ON uids BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER revocations_append_only_u BEFORE UPDATE ON revocations BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER revocations_append_only_d BEFORE DELETE ON revocations BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER run_results_append_only_u BEFORE UPDATE ON run_results BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER run_results_append_only_d BEFORE DELETE ON run_results BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+
+INSERT INTO run_results (run_id, ended_at, outcome, uid, hardware_id, model, firmware_version, failing_step,
+                         failure_code, failure_message, duration_us)
+SELECT e.run_id, e.at, e.outcome,
+       json_extract(e.detail, '$.uid'),
+       (SELECT json_extract(i.detail, '$.hardware_id') FROM events i
+         WHERE i.run_id = e.run_id AND i.step = 'identify' AND i.phase = 'end' AND json_extract(i.detail, '$.hardware_id') IS NOT NULL),
+       (SELECT json_extract(i.detail, '$.model') FROM events i
+         WHERE i.run_id = e.run_id AND i.step = 'identify' AND i.phase = 'end' AND json_extract(i.detail, '$.model') IS NOT NULL),
+       (SELECT json_extract(i.detail, '$.firmware_version') FROM events i
+         WHERE i.run_id = e.run_id AND i.step = 'identify' AND i.phase = 'end' AND json_extract(i.detail, '$.firmware_version') IS NOT NULL),
+       (SELECT f.step FROM events f WHERE f.run_id = e.run_id AND f.phase = 'end' AND f.step NOT IN ('run', 'certificate')
+         AND f.outcome <> 'PASS' ORDER BY f.id DESC LIMIT 1),
+       json_extract(e.detail, '$.failure.code'),
+       json_extract(e.detail, '$.failure.message'),
+       e.duration_us
+FROM events e WHERE e.step = 'run' AND e.phase = 'end';
+
+INSERT INTO uids (uid, hardware_id, scheme, run_id, assigned_at)
+SELECT c.uid, c.uid, 'hardware-id', MIN(c.run_id), MIN(c.issued_at) FROM certificates c GROUP BY c.uid;
+"#;
+
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a newer one.
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -66,6 +135,9 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current < 1 {
         tx.execute_batch(V1)?;
+    }
+    if current < 2 {
+        tx.execute_batch(V2)?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     tx.commit()?;

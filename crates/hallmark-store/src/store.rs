@@ -42,6 +42,77 @@ pub struct RunStart {
     pub operator: Option<String>,
     /// Hallmark version.
     pub tool_version: String,
+    /// Slot (fixture) nickname.
+    pub slot: Option<String>,
+    /// SHA-256 of the active station configuration.
+    pub config_hash: Option<String>,
+}
+
+/// How a run ended, written as the run's final event and its result row.
+#[derive(Clone, Debug, Default)]
+pub struct RunEnd {
+    /// PASS / FAIL / INTERRUPTED.
+    pub outcome: String,
+    /// Device UID, if decided.
+    pub uid: Option<String>,
+    /// Hardware id, hex.
+    pub hardware_id: Option<String>,
+    /// Device model.
+    pub model: Option<String>,
+    /// Firmware version.
+    pub firmware_version: Option<String>,
+    /// The step that failed.
+    pub failing_step: Option<String>,
+    /// Failure code.
+    pub failure_code: Option<String>,
+    /// Failure message.
+    pub failure_message: Option<String>,
+    /// Whole run in microseconds.
+    pub duration_us: Option<i64>,
+    /// More detail for the event.
+    pub detail: Value,
+}
+
+/// A certificate as recorded in the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuedCertificate {
+    /// Serial, hex.
+    pub serial: String,
+    /// SHA-256 fingerprint, hex.
+    pub fingerprint: String,
+    /// PEM.
+    pub pem: String,
+    /// Run that issued it.
+    pub run_uuid: String,
+    /// That run's outcome (None while running or never closed).
+    pub run_outcome: Option<String>,
+    /// Revocation reason, if revoked.
+    pub revoked: Option<String>,
+}
+
+/// How [`Store::assign_uid`] should pick a UID for a board it has not seen.
+pub enum UidChoice<'a> {
+    /// This exact UID (from the hardware id, or scanned).
+    Fixed(String),
+    /// The next counter after `stem`, `width` digits; `finish` appends the check
+    /// character to the UID without it.
+    Sequence {
+        /// Prefix and date part.
+        stem: String,
+        /// Counter digits.
+        width: usize,
+        /// Adds the check character.
+        finish: &'a dyn Fn(&str) -> String,
+    },
+}
+
+/// The UID a board got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssignedUid {
+    /// The UID.
+    pub uid: String,
+    /// The board had this UID from an earlier run.
+    pub existing: bool,
 }
 
 /// One event to append.
@@ -127,8 +198,8 @@ impl Store {
         let tx = self.begin()?;
         let at = now_rfc3339();
         tx.execute(
-            "INSERT INTO runs (run_uuid, started_at, station, port, operator, tool_version, pid, boot_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO runs (run_uuid, started_at, station, port, operator, tool_version, pid, boot_id, slot, config_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 start.run_uuid,
                 at,
@@ -137,13 +208,15 @@ impl Store {
                 start.operator,
                 start.tool_version,
                 std::process::id(),
-                boot_id()
+                boot_id(),
+                start.slot,
+                start.config_hash
             ],
         )?;
         let run = RunId(tx.last_insert_rowid());
         let detail = serde_json::json!({
             "station": start.station, "port": start.port, "operator": start.operator,
-            "tool_version": start.tool_version,
+            "tool_version": start.tool_version, "slot": start.slot, "config_hash": start.config_hash,
         });
         let event = EventRecord { step: "run", phase: Phase::Start, outcome: None, duration_us: None, detail };
         insert_event(&tx, run, &start.run_uuid, &event)?;
@@ -191,13 +264,6 @@ impl Store {
         Ok(())
     }
 
-    /// Certificates issued so far for `uid`, oldest first: (serial, fingerprint).
-    pub fn certificates_for_uid(&self, uid: &str) -> Result<Vec<(String, String)>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT serial, fingerprint FROM certificates WHERE uid = ?1 ORDER BY id")?;
-        let rows = stmt.query_map([uid], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// Closes runs left open by a station process that no longer exists (crash,
     /// power cut, kill) with an `INTERRUPTED` end event. Returns their uuids.
     pub fn recover_interrupted(&self) -> Result<Vec<String>, StoreError> {
@@ -207,16 +273,205 @@ impl Store {
             if process_alive(pid, &boot) {
                 continue;
             }
-            let detail = serde_json::json!({
-                "outcome": "INTERRUPTED",
-                "failure": {"code": "INTERRUPTED", "message": "The station stopped during this run (crash, power cut or kill). Check the board and run it again."},
-            });
-            let event =
-                EventRecord { step: "run", phase: Phase::End, outcome: Some("INTERRUPTED"), duration_us: None, detail };
-            self.append_event(run, &event)?;
+            let (uid, hardware_id, failing_step) = self.run_progress(run)?;
+            let message = "The station stopped during this run (crash, power cut or kill). Run the board again: it resumes safely.";
+            let end = RunEnd {
+                outcome: "INTERRUPTED".into(),
+                uid,
+                hardware_id,
+                failing_step,
+                failure_code: Some("INTERRUPTED".into()),
+                failure_message: Some(message.into()),
+                detail: serde_json::json!({"failure": {"code": "INTERRUPTED", "message": message}}),
+                ..RunEnd::default()
+            };
+            self.end_run(run, &end)?;
             closed.push(uuid);
         }
         Ok(closed)
+    }
+
+    /// What an unfinished run got to: UID, hardware id and the step it was in.
+    fn run_progress(&self, run: RunId) -> Result<Progress, StoreError> {
+        let ident: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT detail FROM events WHERE run_id = ?1 AND step = 'identify' AND phase = 'end' ORDER BY id DESC LIMIT 1",
+                [run.0],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let ident: Value = ident.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or(Value::Null);
+        let text = |k: &str| ident.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let step: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT step FROM events WHERE run_id = ?1 AND phase = 'start' AND step NOT IN ('run') ORDER BY id DESC LIMIT 1",
+                [run.0],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok((text("uid"), text("hardware_id"), step))
+    }
+
+    /// Writes the run's final event and its result row, in one transaction.
+    pub fn end_run(&self, run: RunId, end: &RunEnd) -> Result<(), StoreError> {
+        let tx = self.begin()?;
+        let uuid = run_uuid(&tx, run)?;
+        let mut detail = end.detail.clone();
+        if let Value::Object(map) = &mut detail {
+            map.insert("outcome".into(), Value::from(end.outcome.clone()));
+            map.insert("uid".into(), end.uid.clone().into());
+        }
+        let event = EventRecord {
+            step: "run",
+            phase: Phase::End,
+            outcome: Some(&end.outcome),
+            duration_us: end.duration_us,
+            detail,
+        };
+        insert_event(&tx, run, &uuid, &event)?;
+        tx.execute(
+            "INSERT INTO run_results (run_id, ended_at, outcome, uid, hardware_id, model, firmware_version, failing_step,
+                                      failure_code, failure_message, duration_us)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                run.0,
+                now_rfc3339(),
+                end.outcome,
+                end.uid,
+                end.hardware_id,
+                end.model,
+                end.firmware_version,
+                end.failing_step,
+                end.failure_code,
+                end.failure_message,
+                end.duration_us
+            ],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The UID of a board (by hardware id): its existing one, or a new one per
+    /// `choice`. The database guarantees a UID is never given to two boards.
+    pub fn assign_uid(
+        &self,
+        run: RunId,
+        hardware_id: &str,
+        scheme: &str,
+        choice: UidChoice<'_>,
+    ) -> Result<AssignedUid, StoreError> {
+        let tx = self.begin()?;
+        let existing: Option<String> =
+            tx.query_row("SELECT uid FROM uids WHERE hardware_id = ?1", [hardware_id], |r| r.get(0)).optional()?;
+        if let Some(uid) = existing {
+            if let UidChoice::Fixed(wanted) = &choice {
+                if wanted != &uid && scheme == "scanned" {
+                    return Err(StoreError::UidMismatch {
+                        hardware_id: hardware_id.into(),
+                        has: uid,
+                        offered: wanted.clone(),
+                    });
+                }
+            }
+            return Ok(AssignedUid { uid, existing: true });
+        }
+        let uid = match choice {
+            UidChoice::Fixed(uid) => uid,
+            UidChoice::Sequence { stem, width, finish } => {
+                let len_without_check = stem.len() + width;
+                let last: Option<String> = tx
+                    .query_row(
+                        "SELECT uid FROM uids WHERE substr(uid, 1, ?2) = ?1 AND length(uid) >= ?3 ORDER BY uid DESC LIMIT 1",
+                        params![stem, stem.len() as i64, len_without_check as i64],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let next = match last {
+                    Some(l) => {
+                        l.get(stem.len()..len_without_check).and_then(|d| d.parse::<u64>().ok()).unwrap_or(0) + 1
+                    }
+                    None => 1,
+                };
+                let counter = format!("{next:0width$}");
+                if counter.len() > width {
+                    return Err(StoreError::SequenceExhausted { stem });
+                }
+                finish(&format!("{stem}{counter}"))
+            }
+        };
+        let holder: Option<String> =
+            tx.query_row("SELECT hardware_id FROM uids WHERE uid = ?1", [&uid], |r| r.get(0)).optional()?;
+        if let Some(holder) = holder {
+            return Err(StoreError::UidTaken { uid, hardware_id: holder });
+        }
+        tx.execute(
+            "INSERT INTO uids (uid, hardware_id, scheme, run_id, assigned_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![uid, hardware_id, scheme, run.0, now_rfc3339()],
+        )?;
+        let uuid = run_uuid(&tx, run)?;
+        let detail = serde_json::json!({ "uid": uid, "hardware_id": hardware_id, "scheme": scheme });
+        let event =
+            EventRecord { step: "uid", phase: Phase::End, outcome: Some("ASSIGNED"), duration_us: None, detail };
+        insert_event(&tx, run, &uuid, &event)?;
+        tx.commit()?;
+        Ok(AssignedUid { uid, existing: false })
+    }
+
+    /// Records a revocation (append-only) with a chained event.
+    pub fn record_revocation(&self, run: Option<RunId>, serial: &str, reason: &str) -> Result<(), StoreError> {
+        let tx = self.begin()?;
+        tx.execute(
+            "INSERT INTO revocations (serial, reason, revoked_at, run_id) VALUES (?1, ?2, ?3, ?4)",
+            params![serial, reason, now_rfc3339(), run.map(|r| r.0)],
+        )?;
+        if let Some(run) = run {
+            let uuid = run_uuid(&tx, run)?;
+            let detail = serde_json::json!({ "serial": serial, "reason": reason });
+            let event = EventRecord {
+                step: "revocation",
+                phase: Phase::End,
+                outcome: Some("REVOKED"),
+                duration_us: None,
+                detail,
+            };
+            insert_event(&tx, run, &uuid, &event)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Whether a run for `uid` passed at or after the run that issued `serial`.
+    pub fn passed_since(&self, uid: &str, serial: &str) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM run_results x WHERE x.uid = ?1 AND x.outcome = 'PASS'
+               AND x.run_id >= (SELECT run_id FROM certificates WHERE serial = ?2))",
+            [uid, serial],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Every certificate issued for `uid`, oldest first, with revocation state.
+    pub fn certificates(&self, uid: &str) -> Result<Vec<IssuedCertificate>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.serial, c.fingerprint, c.pem, r.run_uuid, x.outcome, v.reason
+             FROM certificates c JOIN runs r ON r.id = c.run_id
+             LEFT JOIN run_results x ON x.run_id = c.run_id
+             LEFT JOIN revocations v ON v.serial = c.serial
+             WHERE c.uid = ?1 ORDER BY c.id",
+        )?;
+        let rows = stmt.query_map([uid], |r| {
+            Ok(IssuedCertificate {
+                serial: r.get(0)?,
+                fingerprint: r.get(1)?,
+                pem: r.get(2)?,
+                run_uuid: r.get(3)?,
+                run_outcome: r.get(4)?,
+                revoked: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn open_runs(&self) -> Result<Vec<(RunId, String, i64, String)>, StoreError> {
@@ -315,6 +570,9 @@ fn insert_event(
     )?;
     Ok(())
 }
+
+/// UID, hardware id and last started step of an unfinished run.
+type Progress = (Option<String>, Option<String>, Option<String>);
 
 /// Identifies this boot of the machine, so a pid from before a reboot is never
 /// mistaken for a live process.

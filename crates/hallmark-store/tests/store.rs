@@ -1,6 +1,8 @@
 //! The log against a real SQLite file.
 
-use hallmark_store::{CertificateRecord, EventRecord, Phase, RunStart, Store, StoreError};
+use hallmark_store::{
+    CertificateRecord, EventRecord, Phase, RunEnd, RunFilter, RunStart, Store, StoreError, UidChoice,
+};
 use serde_json::json;
 
 fn start(uuid: &str) -> RunStart {
@@ -10,6 +12,23 @@ fn start(uuid: &str) -> RunStart {
         port: "/dev/ttyUSB0".into(),
         operator: Some("op-7".into()),
         tool_version: "test".into(),
+        slot: Some("A".into()),
+        config_hash: Some("cfg".into()),
+    }
+}
+
+fn pass_end(uid: &str) -> RunEnd {
+    RunEnd { outcome: "PASS".into(), uid: Some(uid.into()), detail: json!({}), ..RunEnd::default() }
+}
+
+fn fail_end(uid: &str, step: &str, code: &str) -> RunEnd {
+    RunEnd {
+        outcome: "FAIL".into(),
+        uid: Some(uid.into()),
+        failing_step: Some(step.into()),
+        failure_code: Some(code.into()),
+        detail: json!({}),
+        ..RunEnd::default()
     }
 }
 
@@ -48,24 +67,14 @@ fn records_a_run_and_exports_it() {
             },
         )
         .unwrap();
-    store
-        .append_event(
-            run,
-            &EventRecord {
-                step: "run",
-                phase: Phase::End,
-                outcome: Some("PASS"),
-                duration_us: Some(9),
-                detail: json!({"outcome": "PASS", "failure": null}),
-            },
-        )
-        .unwrap();
+    store.end_run(run, &pass_end("ABC")).unwrap();
     let runs = store.runs().unwrap();
     assert_eq!(runs.len(), 1);
     let r = &runs[0];
     assert_eq!((r.outcome.as_str(), r.uid.as_deref(), r.cert_serial.as_deref()), ("PASS", Some("ABC"), Some("01ff")));
     assert_eq!(r.steps.len(), 1);
-    assert_eq!(store.certificates_for_uid("ABC").unwrap(), vec![("01ff".to_string(), "aa".to_string())]);
+    let certs = store.certificates("ABC").unwrap();
+    assert_eq!((certs[0].serial.as_str(), certs[0].run_outcome.as_deref()), ("01ff", Some("PASS")));
     assert!(r.to_csv().contains("hello:PASS:0.003"));
     assert_eq!(store.verify_chain().unwrap().first_broken_event, None);
 }
@@ -133,4 +142,138 @@ fn newer_schema_is_refused_with_a_clear_message() {
         Err(e) => panic!("wrong error {e}"),
         Ok(_) => panic!("a newer log must be refused"),
     }
+}
+
+#[test]
+fn version_1_log_upgrades_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.sqlite");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/log-v1.sqlite"), &path).unwrap();
+    let store = Store::open(&path).unwrap();
+    let version: i64 =
+        rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 2);
+    let runs = store.runs().unwrap();
+    assert_eq!(runs.len(), 2, "both version-1 runs are still there");
+    assert_eq!(runs[0].outcome, "PASS");
+    assert!(runs[0].uid.is_some() && runs[0].cert_serial.is_some());
+    assert_eq!(runs[1].outcome, "FAIL");
+    assert_eq!(runs[1].failing_step.as_deref(), Some("csr"));
+    assert_eq!(runs[1].failure.as_ref().unwrap()["code"], "CSR_KEY_MISMATCH");
+    assert_eq!(store.verify_chain().unwrap().first_broken_event, None, "migration never touches history");
+    // The version-1 board keeps its UID under the new schema.
+    let hw = runs[0].hardware_id.clone().unwrap();
+    let again = store.begin_run(&start("r-new")).unwrap();
+    let assigned = store.assign_uid(again, &hw, "hardware-id", UidChoice::Fixed(hw.clone())).unwrap();
+    assert!(assigned.existing);
+}
+
+#[test]
+fn a_uid_is_never_given_to_two_boards() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("log.sqlite")).unwrap();
+    let run = store.begin_run(&start("r1")).unwrap();
+    let a = store.assign_uid(run, "HW-A", "scanned", UidChoice::Fixed("U1".into())).unwrap();
+    assert!(!a.existing);
+    let taken = store.assign_uid(run, "HW-B", "scanned", UidChoice::Fixed("U1".into())).unwrap_err();
+    assert!(matches!(taken, StoreError::UidTaken { .. }), "{taken}");
+    let mismatch = store.assign_uid(run, "HW-A", "scanned", UidChoice::Fixed("U2".into())).unwrap_err();
+    assert!(matches!(mismatch, StoreError::UidMismatch { .. }), "{mismatch}");
+    drop(store);
+    // Enforced by the database itself, not only by code.
+    let raw = rusqlite::Connection::open(dir.path().join("log.sqlite")).unwrap();
+    let err = raw
+        .execute(
+            "INSERT INTO uids (uid, hardware_id, scheme, run_id, assigned_at) VALUES ('U1', 'HW-C', 'x', 1, 'now')",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("UNIQUE"), "{err}");
+}
+
+#[test]
+fn sequence_counts_up_and_boards_keep_their_uid() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("log.sqlite")).unwrap();
+    let run = store.begin_run(&start("r1")).unwrap();
+    let finish = |s: &str| format!("{s}X");
+    let seq = || UidChoice::Sequence { stem: "HM-2611".into(), width: 3, finish: &finish };
+    let uids: Vec<String> =
+        ["a", "b", "c"].iter().map(|hw| store.assign_uid(run, hw, "sequence", seq()).unwrap().uid).collect();
+    assert_eq!(uids, ["HM-2611001X", "HM-2611002X", "HM-2611003X"]);
+    let again = store.assign_uid(run, "b", "sequence", seq()).unwrap();
+    assert_eq!((again.uid.as_str(), again.existing), ("HM-2611002X", true));
+    let small = |s: &str| s.to_string();
+    for hw in 0..9 {
+        store
+            .assign_uid(
+                run,
+                &format!("s{hw}"),
+                "sequence",
+                UidChoice::Sequence { stem: "Z".into(), width: 1, finish: &small },
+            )
+            .unwrap();
+    }
+    let full =
+        store.assign_uid(run, "s9", "sequence", UidChoice::Sequence { stem: "Z".into(), width: 1, finish: &small });
+    assert!(matches!(full, Err(StoreError::SequenceExhausted { .. })));
+}
+
+#[test]
+fn filters_statistics_and_onboarding() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("log.sqlite")).unwrap();
+    let cert = |run, uid: &str, serial: &str| {
+        store
+            .record_certificate(
+                run,
+                &CertificateRecord {
+                    uid,
+                    serial,
+                    fingerprint: "f",
+                    not_before: "a",
+                    not_after: "b",
+                    pem: "PEM",
+                    csr: b"c",
+                },
+            )
+            .unwrap()
+    };
+    // D1 passes first time; D2 fails at csr, then passes; D3 fails at install twice.
+    let r = store.begin_run(&start("1")).unwrap();
+    cert(r, "D1", "s1");
+    store.end_run(r, &pass_end("D1")).unwrap();
+    let r = store.begin_run(&start("2")).unwrap();
+    store.end_run(r, &fail_end("D2", "csr", "CSR_SIGNATURE_INVALID")).unwrap();
+    let r = store.begin_run(&start("3")).unwrap();
+    cert(r, "D2", "s2");
+    store.end_run(r, &pass_end("D2")).unwrap();
+    for n in ["4", "5"] {
+        let r = store.begin_run(&start(n)).unwrap();
+        store.end_run(r, &fail_end("D3", "install", "LINK_LOST")).unwrap();
+    }
+    let s = store.statistics(&RunFilter::default()).unwrap();
+    assert_eq!((s.runs, s.passed, s.failed, s.devices, s.devices_passed, s.devices_first_pass), (5, 2, 3, 3, 2, 1));
+    assert_eq!(s.yield_percent, 66.7);
+    assert_eq!(s.first_pass_yield_percent, 33.3);
+    assert_eq!(s.failures_by_step[0].step.as_deref(), Some("install"));
+    assert_eq!(s.failures_by_step[0].count, 2);
+    assert_eq!(s.failures_by_step.last().unwrap().cumulative_percent, 100.0);
+    assert_eq!(s.throughput_per_hour.iter().map(|h| h.passed).sum::<u64>(), 2);
+
+    let only = |f: RunFilter| {
+        let mut ids = Vec::new();
+        store.for_each_run(&f, None, |r| ids.push(r.run_id)).unwrap();
+        ids
+    };
+    assert_eq!(only(RunFilter { failing_step: Some("install".into()), ..RunFilter::default() }), ["4", "5"]);
+    assert_eq!(only(RunFilter { uid: Some("D2".into()), ..RunFilter::default() }), ["2", "3"]);
+    assert_eq!(only(RunFilter { outcome: Some("PASS".into()), ..RunFilter::default() }), ["1", "3"]);
+    assert_eq!(only(RunFilter { slot: Some("B".into()), ..RunFilter::default() }), Vec::<String>::new());
+    assert_eq!(only(RunFilter { to: Some("2000-01-01".into()), ..RunFilter::default() }), Vec::<String>::new());
+
+    store.record_revocation(None, "s1", "keyCompromise").unwrap();
+    let mut onboard = Vec::new();
+    store.onboarding(&RunFilter::default(), |o| onboard.push(o.uid)).unwrap();
+    assert_eq!(onboard, ["D2"], "revoked D1 and never-passed D3 are not onboarded");
 }

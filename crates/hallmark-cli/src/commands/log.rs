@@ -1,35 +1,91 @@
-//! `hallmark log export` and `hallmark log verify`.
+//! `hallmark log …`: QA exports, history, statistics, onboarding, verification.
 
-use crate::args::{ExportFormat, LogCommand};
+use crate::args::{ExportFormat, FilterArgs, LogCommand};
 use crate::error::{CliError, EXIT_FAIL};
 use crate::setup::data_dir;
-use hallmark_store::{csv_header, Store};
-use std::io::Write;
+use hallmark_store::{csv_header, OnboardingRecord, Page, RunFilter, Store};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub fn run(cmd: LogCommand) -> Result<ExitCode, CliError> {
     match cmd {
-        LogCommand::Export { format, data_dir: dir, out } => {
+        LogCommand::Export { format, data_dir: dir, out, limit, offset, filter } => {
             let store = open(dir)?;
-            let mut text = String::new();
-            if let ExportFormat::Csv = format {
-                text.push_str(csv_header());
-                text.push('\n');
-            }
-            for run in store.runs()? {
-                let line = match format {
-                    ExportFormat::Jsonl => serde_json::to_string(&run).unwrap_or_default(),
-                    ExportFormat::Csv => run.to_csv(),
-                };
-                text.push_str(&line);
-                text.push('\n');
-            }
-            let io = |source| CliError::Io { what: "cannot write the export".into(), source };
-            match out {
-                Some(path) => std::fs::write(&path, text).map_err(io)?,
-                None => std::io::stdout().write_all(text.as_bytes()).map_err(io)?,
+            let page = limit.map(|limit| Page { limit, offset });
+            write_out(out, |w| {
+                if let ExportFormat::Csv = format {
+                    writeln!(w, "{}", csv_header())?;
+                }
+                let mut result = Ok(());
+                store.for_each_run(&to_filter(filter), page, |run| {
+                    if result.is_ok() {
+                        result = match format {
+                            ExportFormat::Jsonl => writeln!(w, "{}", serde_json::to_string(&run).unwrap_or_default()),
+                            ExportFormat::Csv => writeln!(w, "{}", run.to_csv()),
+                        };
+                    }
+                })?;
+                Ok(result?)
+            })
+        }
+        LogCommand::History { uid, data_dir: dir } => {
+            let store = open(dir)?;
+            let filter = RunFilter { uid: Some(uid), ..RunFilter::default() };
+            write_out(None, |w| {
+                let mut result = Ok(());
+                store.for_each_run(&filter, None, |run| {
+                    if result.is_ok() {
+                        result = writeln!(w, "{}", serde_json::to_string(&run).unwrap_or_default());
+                    }
+                })?;
+                Ok(result?)
+            })
+        }
+        LogCommand::Stats { data_dir: dir, json, filter } => {
+            let s = open(dir)?.statistics(&to_filter(filter))?;
+            if json {
+                println!("{}", serde_json::to_string(&s).unwrap_or_default());
+            } else {
+                println!("runs {}  passed {}  failed {}  interrupted {}", s.runs, s.passed, s.failed, s.interrupted);
+                println!(
+                    "devices {}  yield {:.1}%  first-pass yield {:.1}%",
+                    s.devices, s.yield_percent, s.first_pass_yield_percent
+                );
+                println!("failures by step:");
+                for p in &s.failures_by_step {
+                    println!(
+                        "  {:<10} {:<24} {:>7}  {:>5.1}%",
+                        p.step.as_deref().unwrap_or("-"),
+                        p.code.as_deref().unwrap_or("-"),
+                        p.count,
+                        p.cumulative_percent
+                    );
+                }
+                println!("throughput per hour (UTC):");
+                for h in &s.throughput_per_hour {
+                    println!("  {}:00  {:>6} runs  {:>6} passed", h.hour, h.runs, h.passed);
+                }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        LogCommand::Onboarding { format, data_dir: dir, out, filter } => {
+            let store = open(dir)?;
+            write_out(out, |w| {
+                if let ExportFormat::Csv = format {
+                    writeln!(w, "{}", OnboardingRecord::csv_header())?;
+                }
+                let mut result = Ok(());
+                store.onboarding(&to_filter(filter), |rec| {
+                    if result.is_ok() {
+                        result = match format {
+                            ExportFormat::Jsonl => writeln!(w, "{}", serde_json::to_string(&rec).unwrap_or_default()),
+                            ExportFormat::Csv => writeln!(w, "{}", rec.to_csv()),
+                        };
+                    }
+                })?;
+                Ok(result?)
+            })
         }
         LogCommand::Verify { data_dir: dir, json } => {
             let report = open(dir)?.verify_chain()?;
@@ -45,7 +101,43 @@ pub fn run(cmd: LogCommand) -> Result<ExitCode, CliError> {
     }
 }
 
-fn open(dir: Option<std::path::PathBuf>) -> Result<Store, CliError> {
+fn to_filter(f: FilterArgs) -> RunFilter {
+    RunFilter {
+        from: f.from,
+        to: f.to,
+        outcome: f.outcome.map(|o| o.to_uppercase()),
+        uid: f.uid,
+        hardware_id: f.hardware_id.map(|h| h.to_uppercase()),
+        operator: f.operator,
+        station: f.station,
+        slot: f.slot,
+        failing_step: f.failing_step,
+    }
+}
+
+/// Streams output to a file or stdout through one buffer.
+fn write_out(
+    out: Option<PathBuf>,
+    f: impl FnOnce(&mut dyn Write) -> Result<(), CliError>,
+) -> Result<ExitCode, CliError> {
+    let io = |source| CliError::Io { what: "cannot write the output".into(), source };
+    match out {
+        Some(path) => {
+            let mut w = BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+            f(&mut w)?;
+            w.flush().map_err(io)?;
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = BufWriter::new(stdout.lock());
+            f(&mut w)?;
+            w.flush().map_err(io)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open(dir: Option<PathBuf>) -> Result<Store, CliError> {
     let path = data_dir(dir)?.log_path();
     if !path.exists() {
         return Err(CliError::Usage(format!(

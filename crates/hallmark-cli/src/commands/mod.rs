@@ -4,6 +4,7 @@ mod demo;
 mod log;
 mod ports;
 mod provision;
+mod run;
 mod sim;
 
 use crate::args::{Cli, Command};
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Provision(a) => provision::run(a),
         Command::Sim(a) => sim::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Run(a) => run::run(a),
         Command::Log { command } => log::run(command),
         Command::Ports { json } => ports::run(json),
     }

@@ -3,26 +3,31 @@
 use crate::args::ProvisionArgs;
 use crate::commands::runtime;
 use crate::error::{CliError, EXIT_FAIL};
-use crate::setup::open_station;
-use hallmark_station::pipeline::{Observer, Silent, Station};
+use crate::setup::{open_station, open_store};
+use hallmark_station::pipeline::{Observer, RunRequest, Silent, Station};
 use hallmark_station::report::{Outcome, RunReport, StepReport};
 use hallmark_station::transport::PortName;
+use hallmark_store::Store;
 use std::process::ExitCode;
 
 /// Prints step progress for a person at the terminal.
-pub struct ConsoleObserver;
+pub struct ConsoleObserver {
+    pub prefix: String,
+}
 
 impl Observer for ConsoleObserver {
     fn step_ended(&self, step: &StepReport) {
         let mark = if step.outcome == "PASS" { "ok  " } else { "FAIL" };
-        eprintln!("  [{mark}] {:<9} {:>9.1} ms", step.name, step.ms);
+        eprintln!("{}  [{mark}] {:<9} {:>9.1} ms", self.prefix, step.name, step.ms);
     }
 }
 
 pub fn run(args: ProvisionArgs) -> Result<ExitCode, CliError> {
     let port = PortName::parse(&args.port).map_err(CliError::Usage)?;
     let station = open_station(&args.station)?;
-    let report = provision(&station, &port, args.station.operator.clone(), !args.json)?;
+    let store = open_store(&station.data_dir)?;
+    let request = RunRequest { port, slot: args.slot, operator: args.station.operator.clone(), scanned_uid: args.uid };
+    let report = provision(&station, &store, &request, !args.json)?;
     if args.json {
         println!("{}", serde_json::to_string(&report).unwrap_or_default());
     } else {
@@ -34,19 +39,22 @@ pub fn run(args: ProvisionArgs) -> Result<ExitCode, CliError> {
 /// Runs one board; Ctrl-C cancels (recorded as INTERRUPTED).
 pub fn provision(
     station: &Station,
-    port: &PortName,
-    operator: Option<String>,
+    store: &Store,
+    request: &RunRequest,
     show_progress: bool,
 ) -> Result<RunReport, CliError> {
-    let observer: &dyn Observer = if show_progress { &ConsoleObserver } else { &Silent };
-    let rt = runtime()?;
-    let cancel = async {
-        // If the signal handler cannot be installed, never cancel.
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    rt.block_on(station.provision_serial(port, operator, observer, cancel)).map_err(|f| CliError::Usage(f.to_string()))
+    let console = ConsoleObserver { prefix: String::new() };
+    let observer: &dyn Observer = if show_progress { &console } else { &Silent };
+    runtime()?
+        .block_on(station.provision_serial(store, request, observer, ctrl_c()))
+        .map_err(|f| CliError::Usage(f.to_string()))
+}
+
+/// Resolves on Ctrl-C; never, if the handler cannot be installed.
+pub async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 pub fn exit_code(report: &RunReport) -> ExitCode {
@@ -59,14 +67,15 @@ pub fn exit_code(report: &RunReport) -> ExitCode {
 
 pub fn print_summary(r: &RunReport) {
     let uid = r.uid.as_deref().unwrap_or("(unknown)");
+    let slot = r.slot.as_deref().map(|s| format!("slot {s}  ")).unwrap_or_default();
     match (&r.outcome, &r.failure) {
         (Outcome::Pass, _) => {
-            println!("PASS  {uid}");
+            println!("{slot}PASS  {uid}  ({})", r.plan.as_deref().unwrap_or(""));
             println!("  certificate serial {}", r.cert_serial.as_deref().unwrap_or(""));
             println!("  label              {}", r.label_pdf.as_deref().unwrap_or(""));
         }
         (outcome, failure) => {
-            println!("{}  {uid}", outcome.as_str());
+            println!("{slot}{}  {uid}", outcome.as_str());
             if let Some(f) = failure {
                 println!("  {}: {}", f.code.as_str(), f.message);
             }

@@ -104,3 +104,17 @@ pub(crate) fn csr(e: CaError) -> Failure {
         ),
     }
 }
+
+pub(crate) fn uid_store(e: hallmark_store::StoreError) -> Failure {
+    use hallmark_store::StoreError;
+    match e {
+        e @ (StoreError::UidTaken { .. } | StoreError::UidMismatch { .. }) => Failure::new(
+            FailureCode::UidCollision,
+            format!("{e}. No certificate was issued. Put the board aside for QA."),
+        ),
+        e @ StoreError::SequenceExhausted { .. } => {
+            Failure::new(FailureCode::UidInvalid, format!("{e}. Call the line engineer."))
+        }
+        other => log_failed(other),
+    }
+}

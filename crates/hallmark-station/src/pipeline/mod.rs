@@ -2,9 +2,11 @@
 //!
 //! Every step writes a `start` event to the log before it acts and an `end` event
 //! after; a failure anywhere becomes one [`Failure`] (code + operator message) that
-//! is logged and returned. If the log cannot be written the run stops.
+//! is logged and returned. If the log cannot be written the run stops. What a run
+//! does is decided once, at `identify`, as a [`plan::Plan`].
 
 mod errors;
+pub mod plan;
 mod steps;
 
 use crate::client::{DeviceClient, Timeouts};
@@ -13,28 +15,43 @@ use crate::report::{Outcome, RunReport, StepReport};
 use crate::transport::{open_serial, PortName, DEFAULT_BAUD};
 use crate::{Failure, FailureCode};
 use hallmark_ca::{IssuingCa, LeafProfile};
+use hallmark_config::LoadedConfig;
 use hallmark_label::Template;
-use hallmark_store::{EventRecord, Phase, RunId, RunStart, Store};
+use hallmark_store::{EventRecord, Phase, RunEnd, RunId, RunStart, Store};
 use serde_json::{json, Value};
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// Everything a station needs to run boards, loaded once per session.
+/// Everything a station needs to run boards, loaded once per session and shared by
+/// all slots. Each slot brings its own log connection.
 pub struct Station {
     /// Unlocked issuing CA.
     pub ca: IssuingCa,
-    /// The QA log.
-    pub store: Store,
     /// Label template.
     pub label_template: Template,
     /// Certificate profile.
     pub leaf_profile: LeafProfile,
     /// Data directory.
     pub data_dir: DataDir,
-    /// Station name recorded with every run.
-    pub station_name: String,
+    /// Station id recorded with every run.
+    pub station_id: String,
     /// Device deadlines.
     pub timeouts: Timeouts,
+    /// The configuration in force (UID scheme, policies, firmware SBOMs, its hash).
+    pub config: LoadedConfig,
+}
+
+/// One board to run.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    /// Where the board is.
+    pub port: PortName,
+    /// Slot nickname.
+    pub slot: Option<String>,
+    /// Operator badge.
+    pub operator: Option<String>,
+    /// UID scanned from a pre-printed label (for the `scanned` scheme).
+    pub scanned_uid: Option<String>,
 }
 
 /// Progress notifications for a UI (CLI lines today, GUI tiles later).
@@ -52,6 +69,8 @@ impl Observer for Silent {}
 /// A run in progress: its log id and what it has produced so far.
 pub(crate) struct Run<'a> {
     pub(crate) station: &'a Station,
+    pub(crate) store: &'a Store,
+    pub(crate) request: &'a RunRequest,
     pub(crate) id: RunId,
     pub(crate) report: RunReport,
     current: Option<(&'static str, Instant)>,
@@ -59,25 +78,25 @@ pub(crate) struct Run<'a> {
 }
 
 impl Station {
-    /// Provisions the board on a serial `port`. `cancel` resolving stops the run
+    /// Provisions the board on a serial port. `cancel` resolving stops the run
     /// (recorded as INTERRUPTED). The run is in the log whatever happens.
     pub async fn provision_serial(
         &self,
-        port: &PortName,
-        operator: Option<String>,
+        store: &Store,
+        request: &RunRequest,
         observer: &dyn Observer,
         cancel: impl Future<Output = ()>,
     ) -> Result<RunReport, Failure> {
-        let mut run = self.begin_run(port.as_str(), operator, observer)?;
+        let mut run = self.begin_run(store, request, observer)?;
         let started = Instant::now();
         let result = {
-            let work = steps::all(&mut run, port);
+            let work = steps::all(&mut run);
             tokio::pin!(work);
             tokio::select! {
                 r = &mut work => r.map_err(|f| (Outcome::Fail, f)),
                 () = cancel => Err((Outcome::Interrupted, Failure::new(
                     FailureCode::Cancelled,
-                    "The run was cancelled by the operator. The board may be half-provisioned: run it again.",
+                    "The run was cancelled. The board may be half-provisioned: run it again, it resumes safely.",
                 ))),
             }
         };
@@ -86,44 +105,42 @@ impl Station {
 
     fn begin_run<'a>(
         &'a self,
-        port: &str,
-        operator: Option<String>,
+        store: &'a Store,
+        request: &'a RunRequest,
         observer: &'a dyn Observer,
     ) -> Result<Run<'a>, Failure> {
         let run_uuid = new_run_id();
         let start = RunStart {
             run_uuid: run_uuid.clone(),
-            station: self.station_name.clone(),
-            port: port.to_string(),
-            operator,
+            station: self.station_id.clone(),
+            port: request.port.to_string(),
+            operator: request.operator.clone(),
             tool_version: crate::VERSION.to_string(),
+            slot: request.slot.clone(),
+            config_hash: Some(self.config.hash.clone()),
         };
-        let id = self.store.begin_run(&start).map_err(errors::log_failed)?;
+        let id = store.begin_run(&start).map_err(errors::log_failed)?;
         Ok(Run {
             station: self,
+            store,
+            request,
             id,
-            report: RunReport {
-                run_id: run_uuid,
-                outcome: Outcome::Fail,
-                station: self.station_name.clone(),
-                port: port.to_string(),
-                uid: None,
-                hardware_id: None,
-                model: None,
-                firmware_version: None,
-                steps: Vec::new(),
-                cert_pem: None,
-                chain_pem: None,
-                cert_serial: None,
-                cert_fingerprint: None,
-                label_pdf: None,
-                failure: None,
-                duration_ms: 0.0,
-                log: self.store.path().display().to_string(),
-            },
+            report: RunReport::new(run_uuid, self, request, store),
             current: None,
             observer,
         })
+    }
+}
+
+/// The longest a step may take in all, whatever the device does: a bound over the
+/// per-request deadlines (requests × attempts × deadline) with room to spare.
+pub(crate) fn step_deadline(step: &str, t: &Timeouts) -> Duration {
+    let per_request = t.response * t.attempts;
+    match step {
+        "keygen" => t.keygen * t.attempts + per_request,
+        // Certificate + chain + trust anchor: up to ~20 chunked requests.
+        "install" | "readback" => per_request * 24,
+        _ => per_request * 8,
     }
 }
 
@@ -131,7 +148,7 @@ impl Run<'_> {
     /// Logs the start of `step` (before it acts).
     pub(crate) fn begin(&mut self, step: &'static str) -> Result<(), Failure> {
         let event = EventRecord { step, phase: Phase::Start, outcome: None, duration_us: None, detail: json!({}) };
-        self.station.store.append_event(self.id, &event).map_err(errors::log_failed)?;
+        self.store.append_event(self.id, &event).map_err(errors::log_failed)?;
         self.current = Some((step, Instant::now()));
         self.observer.step_started(step);
         Ok(())
@@ -151,7 +168,7 @@ impl Run<'_> {
         let Some((step, started)) = self.current.take() else { return Ok(()) };
         let us = started.elapsed().as_micros() as i64;
         let event = EventRecord { step, phase: Phase::End, outcome: Some(outcome), duration_us: Some(us), detail };
-        let logged = self.station.store.append_event(self.id, &event).map_err(errors::log_failed);
+        let logged = self.store.append_event(self.id, &event).map_err(errors::log_failed);
         let report = StepReport { name: step.to_string(), outcome: outcome.to_string(), ms: us as f64 / 1000.0 };
         self.observer.step_ended(&report);
         self.report.steps.push(report);
@@ -172,21 +189,23 @@ impl Run<'_> {
         self.report.failure = failure;
         let run_us = started.elapsed().as_micros() as i64;
         self.report.duration_ms = run_us as f64 / 1000.0;
-        let detail = json!({
-            "outcome": outcome.as_str(),
-            "uid": self.report.uid,
-            "failure": self.report.failure,
-            "cert_serial": self.report.cert_serial,
-            "label_pdf": self.report.label_pdf,
-        });
-        let event = EventRecord {
-            step: "run",
-            phase: Phase::End,
-            outcome: Some(outcome.as_str()),
+        let r = &self.report;
+        let end = RunEnd {
+            outcome: outcome.as_str().to_string(),
+            uid: r.uid.clone(),
+            hardware_id: r.hardware_id.clone(),
+            model: r.model.clone(),
+            firmware_version: r.firmware_version.clone(),
+            failing_step: r.steps.iter().rev().find(|s| s.outcome != "PASS").map(|s| s.name.clone()),
+            failure_code: r.failure.as_ref().map(|f| f.code.as_str()),
+            failure_message: r.failure.as_ref().map(|f| f.message.clone()),
             duration_us: Some(run_us),
-            detail,
+            detail: json!({
+                "failure": r.failure, "cert_serial": r.cert_serial, "label_pdf": r.label_pdf, "plan": r.plan,
+                "revoked": r.revoked_serials,
+            }),
         };
-        self.station.store.append_event(self.id, &event).map_err(errors::log_failed)?;
+        self.store.end_run(self.id, &end).map_err(errors::log_failed)?;
         Ok(self.report)
     }
 }

@@ -1,65 +1,119 @@
 //! The steps of a run, in order. Each returns its value and the detail to log.
 
 use super::errors::{self, sanitize};
-use super::{connect_serial, Run};
-use crate::client::{unexpected, DeviceClient, LinkError};
-use crate::transport::{Link, PortName};
+use super::plan::{self, Facts, Plan};
+use super::{connect_serial, step_deadline, Run};
+use crate::client::{unexpected, DeviceClient, LinkError, Timeouts};
+use crate::transport::Link;
+use crate::uid::scheme;
 use crate::{selftest, Failure, FailureCode, Uid};
-use hallmark_ca::VerifiedCsr;
+use hallmark_ca::{fingerprint, VerifiedCsr};
 use hallmark_label::{render_pdf, LabelData};
 use hallmark_protocol::{
     capability, DeviceInfo, KeyAlgorithm, ObjectId, Request, Response, NONCE_LEN, PROTOCOL_VERSION,
 };
-use hallmark_store::CertificateRecord;
+use hallmark_store::{CertificateRecord, IssuedCertificate};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::future::Future;
 
 type StepResult<T> = Result<(T, serde_json::Value), Failure>;
 
 /// What is written to the board and must read back identically.
 struct Installation {
+    serial: String,
     certificate: Vec<u8>,
     chain: Vec<u8>,
     trust_anchor: Vec<u8>,
 }
 
-/// Runs every step on a serial port.
-pub(crate) async fn all(run: &mut Run<'_>, port: &PortName) -> Result<(), Failure> {
+/// Runs every step on the request's serial port.
+pub(crate) async fn all(run: &mut Run<'_>) -> Result<(), Failure> {
     run.begin("connect")?;
-    let timeouts = run.station.timeouts;
-    let connected = connect_serial(port, timeouts).map(|c| (c, json!({ "port": port.as_str() })));
+    let port = &run.request.port;
+    let connected = connect_serial(port, run.station.timeouts).map(|c| (c, json!({ "port": port.as_str() })));
     let mut client = run.end(connected)?;
     provision(run, &mut client).await
 }
 
-/// Runs every step after `connect` on any link.
+/// Runs `work` as step `name` with the step's overall deadline.
+async fn bounded<T>(
+    timeouts: Timeouts,
+    name: &'static str,
+    work: impl Future<Output = StepResult<T>>,
+) -> StepResult<T> {
+    let deadline = step_deadline(name, &timeouts);
+    match tokio::time::timeout(deadline, work).await {
+        Ok(r) => r,
+        Err(_) => Err(errors::link(name, LinkError::Timeout { waited: deadline })),
+    }
+}
+
+/// Runs a read-only step, retrying it once on a link fault: reading twice is safe.
+async fn read_step<L: Link, T>(
+    run: &mut Run<'_>,
+    name: &'static str,
+    client: &mut DeviceClient<L>,
+    f: impl AsyncFn(&mut DeviceClient<L>) -> StepResult<T>,
+) -> Result<T, Failure> {
+    run.begin(name)?;
+    let t = run.station.timeouts;
+    let mut result = bounded(t, name, f(client)).await;
+    let retryable = |r: &StepResult<T>| matches!(r, Err(f) if matches!(f.code, FailureCode::LinkCorrupt | FailureCode::DeviceTimeout));
+    if retryable(&result) {
+        result = bounded(t, name, f(client)).await.map(|(v, mut d)| {
+            d["retried"] = json!(true);
+            (v, d)
+        });
+    }
+    run.end(result)
+}
+
+/// Runs every step after `connect` on any link, following the plan.
 pub(crate) async fn provision<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> Result<(), Failure> {
+    let t = run.station.timeouts;
     run.begin("identify")?;
-    let r = identify(run, client).await;
-    let (info, uid) = run.end(r)?;
+    let r = bounded(t, "identify", identify(run, client)).await;
+    let (info, uid, plan) = run.end(r)?;
 
-    run.begin("keygen")?;
-    let r = keygen(client, &info).await;
-    let public_key = run.end(r)?;
-
-    run.begin("csr")?;
-    let r = csr(client, &public_key).await;
-    let csr = run.end(r)?;
-
-    run.begin("sign")?;
-    let r = sign(run, &uid, &csr);
-    let installation = run.end(r)?;
-
-    run.begin("install")?;
-    let r = install(client, &installation).await;
-    run.end(r)?;
-
-    run.begin("readback")?;
-    let r = readback(client, &installation).await;
-    run.end(r)?;
+    let needs_install = !matches!(plan, Plan::Reverify { .. });
+    let installation = match plan {
+        Plan::Fresh { supersede } => {
+            run.begin("keygen")?;
+            let r = bounded(t, "keygen", keygen(client, &info)).await;
+            let public_key = run.end(r)?;
+            let csr = read_step(run, "csr", client, async |c| csr(c, Some(public_key.clone())).await).await?;
+            sign_step(run, &uid, &csr, &supersede)?
+        }
+        Plan::Reissue { supersede } => {
+            let csr = read_step(run, "csr", client, async |c| csr(c, None).await).await?;
+            sign_step(run, &uid, &csr, &supersede)?
+        }
+        Plan::ResumeInstall { serial } => {
+            let cert = issued(run, &uid, &serial)?;
+            let key = cert_public_key(&cert)?;
+            let csr = read_step(run, "csr", client, async |c| csr(c, None).await).await?;
+            if csr.public_key == key {
+                reuse(run, &cert)?
+            } else {
+                // The board has a new key since: that certificate can never be used.
+                sign_step(run, &uid, &csr, &[serial])?
+            }
+        }
+        Plan::Reverify { serial } => {
+            let cert = issued(run, &uid, &serial)?;
+            reuse(run, &cert)?
+        }
+    };
+    if needs_install {
+        run.begin("install")?;
+        let r = bounded(t, "install", install(client, &installation)).await;
+        run.end(r)?;
+    }
+    read_step(run, "readback", client, async |c| readback(c, &installation).await).await?;
 
     run.begin("selftest")?;
-    let r = self_test(client, &installation.certificate).await;
+    let r = bounded(t, "selftest", self_test(client, &installation.certificate)).await;
     run.end(r)?;
 
     run.begin("label")?;
@@ -75,7 +129,7 @@ pub(crate) async fn provision<L: Link>(run: &mut Run<'_>, client: &mut DeviceCli
     run.end(r)
 }
 
-async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> StepResult<(DeviceInfo, Uid)> {
+async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> StepResult<(DeviceInfo, Uid, Plan)> {
     let hello = Request::Hello { min_version: hallmark_protocol::MIN_PROTOCOL_VERSION, max_version: PROTOCOL_VERSION };
     let info = match client.call(&hello, client.timeouts().response).await {
         Ok(Response::Hello(info)) => info,
@@ -85,13 +139,20 @@ async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> S
     if info.protocol_version != PROTOCOL_VERSION {
         return Err(Failure::new(
             FailureCode::UnsupportedProtocol,
-            format!("The board chose protocol version {}, which this station does not speak. Update the station or the firmware.", info.protocol_version),
+            format!(
+                "The board chose protocol version {}, which this station does not speak. Update the station or the \
+                 firmware.",
+                info.protocol_version
+            ),
         ));
     }
     let hardware_id = hex::encode_upper(&info.hardware_id);
+    let firmware = sanitize(&info.firmware_version);
     run.report.hardware_id = Some(hardware_id.clone());
     run.report.model = Some(sanitize(&info.model));
-    run.report.firmware_version = Some(sanitize(&info.firmware_version));
+    run.report.firmware_version = Some(firmware.clone());
+    run.report.sbom =
+        run.station.config.config.firmware(&firmware).map(|f| json!({ "sbom": f.sbom, "sha256": f.sbom_sha256 }));
     let needed = capability::KEYGEN_P256 | capability::SELFTEST_SIGN;
     if info.capabilities & needed != needed {
         return Err(Failure::new(
@@ -99,40 +160,60 @@ async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> S
             "The board's firmware cannot generate a P-256 key or sign a self-test. Flash provisioning-capable firmware.",
         ));
     }
-    let uid = Uid::from_hardware_id(&info.hardware_id).map_err(|e| {
-        Failure::new(
-            FailureCode::UidInvalid,
-            format!("No UID can be formed from hardware id {hardware_id}: {e}. Set the board aside for engineering."),
-        )
-    })?;
+    let uid = assign_uid(run, &info, &hardware_id)?;
     run.report.uid = Some(uid.to_string());
-    if info.has_certificate {
-        return Err(Failure::new(
-            FailureCode::AlreadyProvisioned,
-            format!("Board {uid} already has an identity installed. Re-provisioning is not enabled on this station: put the board aside for QA."),
-        ));
-    }
-    let issued = run.station.store.certificates_for_uid(uid.as_str()).map_err(errors::log_failed)?;
-    if let Some((serial, _)) = issued.first() {
-        return Err(Failure::new(
-            FailureCode::AlreadyProvisioned,
-            format!(
-                "A certificate (serial {serial}) was already issued for UID {uid}, but the board does not hold it \
-                 (an earlier run was interrupted). A second identity is never issued automatically: put the board \
-                 aside for QA."
-            ),
-        ));
-    }
+    let installed_fingerprint = if info.has_certificate {
+        let der = client.read_object(ObjectId::Certificate).await.map_err(|e| errors::link("identify", e))?;
+        Some(fingerprint(&der))
+    } else {
+        None
+    };
+    let issued = run.store.certificates(uid.as_str()).map_err(errors::log_failed)?;
+    let store = run.store;
+    let passed_since = |serial: &str| store.passed_since(uid.as_str(), serial).map_err(errors::log_failed);
+    let plan = plan::decide(&Facts {
+        uid: uid.as_str(),
+        issued: &issued,
+        installed_fingerprint: installed_fingerprint.as_deref(),
+        board_has_key: info.has_key,
+        policy: run.station.config.config.reprovision.policy,
+        passed_since: &passed_since,
+    })?;
+    run.report.plan = Some(plan.name().to_string());
     let detail = json!({
         "uid": uid.as_str(),
         "hardware_id": hardware_id,
         "model": run.report.model,
-        "firmware_version": run.report.firmware_version,
+        "firmware_version": firmware,
+        "sbom": run.report.sbom,
         "protocol_version": info.protocol_version,
         "capabilities": info.capabilities,
         "has_key": info.has_key,
+        "installed_fingerprint": installed_fingerprint,
+        "plan": plan,
     });
-    Ok(((info, uid), detail))
+    Ok(((info, uid, plan), detail))
+}
+
+fn assign_uid(run: &Run<'_>, info: &DeviceInfo, hardware_id: &str) -> Result<Uid, Failure> {
+    let uid_invalid = |e: crate::uid::UidError| {
+        Failure::new(
+            FailureCode::UidInvalid,
+            format!("No UID for this board (hardware id {hardware_id}): {e}. Set the board aside for engineering."),
+        )
+    };
+    let config = &run.station.config.config;
+    let choice = scheme::choose(
+        &config.uid,
+        &info.hardware_id,
+        run.request.scanned_uid.as_deref(),
+        time::OffsetDateTime::now_utc(),
+    )
+    .map_err(uid_invalid)?;
+    let name = scheme::scheme_name(&config.uid);
+    let assigned = scheme::with_store_choice(&choice, |c| run.store.assign_uid(run.id, hardware_id, name, c))
+        .map_err(errors::uid_store)?;
+    Uid::parse(&assigned.uid).map_err(uid_invalid)
 }
 
 async fn keygen<L: Link>(client: &mut DeviceClient<L>, info: &DeviceInfo) -> StepResult<Vec<u8>> {
@@ -151,10 +232,11 @@ async fn keygen<L: Link>(client: &mut DeviceClient<L>, info: &DeviceInfo) -> Ste
     Ok((public_key.clone(), json!({ "public_key": hex::encode(&public_key), "replaced_key": info.has_key })))
 }
 
-async fn csr<L: Link>(client: &mut DeviceClient<L>, public_key: &[u8]) -> StepResult<VerifiedCsr> {
+/// Reads and verifies the CSR; `expected_key` is the key the board just generated.
+async fn csr<L: Link>(client: &mut DeviceClient<L>, expected_key: Option<Vec<u8>>) -> StepResult<VerifiedCsr> {
     let der = client.read_object(ObjectId::Csr).await.map_err(|e| errors::link("csr", e))?;
     let csr = VerifiedCsr::from_der(&der).map_err(errors::csr)?;
-    if csr.public_key != public_key {
+    if expected_key.is_some_and(|k| k != csr.public_key) {
         return Err(Failure::new(
             FailureCode::CsrKeyMismatch,
             "The board's certificate request is for a different key than the one it just generated. No certificate \
@@ -165,8 +247,21 @@ async fn csr<L: Link>(client: &mut DeviceClient<L>, public_key: &[u8]) -> StepRe
     Ok((csr, detail))
 }
 
-fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr) -> StepResult<Installation> {
-    let station = run.station;
+/// The `sign` step: revoke what this certificate supersedes, then sign.
+fn sign_step(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -> Result<Installation, Failure> {
+    run.begin("sign")?;
+    let r = sign(run, uid, csr, supersede);
+    run.end(r)
+}
+
+fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -> StepResult<Installation> {
+    let (station, store) = (run.station, run.store);
+    // Revoked before the new one exists: a crash in between leaves zero valid
+    // certificates (resumable), never two.
+    for serial in supersede {
+        store.record_revocation(Some(run.id), serial, "superseded").map_err(errors::log_failed)?;
+        run.report.revoked_serials.push(serial.clone());
+    }
     let now = time::OffsetDateTime::now_utc();
     let cert = station.ca.issue(uid.as_str(), csr, &station.leaf_profile, now).map_err(|e| {
         Failure::new(
@@ -177,8 +272,7 @@ fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr) -> StepResult<Installat
     let rfc3339 =
         |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     // Recorded before the certificate leaves the station.
-    station
-        .store
+    store
         .record_certificate(
             run.id,
             &CertificateRecord {
@@ -192,18 +286,60 @@ fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr) -> StepResult<Installat
             },
         )
         .map_err(errors::log_failed)?;
-    run.report.cert_pem = Some(cert.pem.clone());
-    run.report.chain_pem = Some(station.ca.chain_pem());
-    run.report.cert_serial = Some(cert.serial_hex.clone());
-    run.report.cert_fingerprint = Some(cert.fingerprint.clone());
-    let detail =
-        json!({ "serial": cert.serial_hex, "fingerprint": cert.fingerprint, "not_after": rfc3339(cert.not_after) });
+    set_certificate(run, &cert.pem, &cert.serial_hex, &cert.fingerprint);
+    let detail = json!({
+        "serial": cert.serial_hex, "fingerprint": cert.fingerprint, "not_after": rfc3339(cert.not_after),
+        "superseded": supersede,
+    });
     let installation = Installation {
+        serial: cert.serial_hex,
         certificate: cert.der,
         chain: station.ca.chain_der(),
         trust_anchor: station.ca.root_der().to_vec(),
     };
     Ok((installation, detail))
+}
+
+fn set_certificate(run: &mut Run<'_>, pem: &str, serial: &str, fingerprint: &str) {
+    run.report.cert_pem = Some(pem.to_string());
+    run.report.chain_pem = Some(run.station.ca.chain_pem());
+    run.report.cert_serial = Some(serial.to_string());
+    run.report.cert_fingerprint = Some(fingerprint.to_string());
+}
+
+/// The certificate with `serial` from the log.
+fn issued(run: &Run<'_>, uid: &Uid, serial: &str) -> Result<IssuedCertificate, Failure> {
+    run.store
+        .certificates(uid.as_str())
+        .map_err(errors::log_failed)?
+        .into_iter()
+        .find(|c| c.serial == serial)
+        .ok_or_else(|| Failure::new(FailureCode::LogFailed, format!("certificate {serial} vanished from the log")))
+}
+
+fn cert_der(cert: &IssuedCertificate) -> Result<Vec<u8>, Failure> {
+    x509_parser::pem::parse_x509_pem(cert.pem.as_bytes()).map(|(_, p)| p.contents).map_err(|e| {
+        Failure::new(FailureCode::LogFailed, format!("certificate {} in the log is unreadable: {e}", cert.serial))
+    })
+}
+
+fn cert_public_key(cert: &IssuedCertificate) -> Result<Vec<u8>, Failure> {
+    let der = cert_der(cert)?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(&der)
+        .map_err(|e| Failure::new(FailureCode::LogFailed, format!("certificate {} unreadable: {e}", cert.serial)))?;
+    Ok(parsed.public_key().subject_public_key.data.to_vec())
+}
+
+/// Uses a certificate issued in an earlier run (no new certificate).
+fn reuse(run: &mut Run<'_>, cert: &IssuedCertificate) -> Result<Installation, Failure> {
+    let der = cert_der(cert)?;
+    set_certificate(run, &cert.pem, &cert.serial, &cert.fingerprint);
+    Ok(Installation {
+        serial: cert.serial.clone(),
+        certificate: der,
+        chain: run.station.ca.chain_der(),
+        trust_anchor: run.station.ca.root_der().to_vec(),
+    })
 }
 
 async fn install<L: Link>(client: &mut DeviceClient<L>, inst: &Installation) -> StepResult<()> {
@@ -223,7 +359,8 @@ async fn install<L: Link>(client: &mut DeviceClient<L>, inst: &Installation) -> 
         Err(e) => return Err(fail(e)),
     }
     let detail = json!({
-        "certificate_len": inst.certificate.len(), "chain_len": inst.chain.len(), "trust_anchor_len": inst.trust_anchor.len(),
+        "serial": inst.serial, "certificate_len": inst.certificate.len(), "chain_len": inst.chain.len(),
+        "trust_anchor_len": inst.trust_anchor.len(),
     });
     Ok(((), detail))
 }
@@ -263,7 +400,10 @@ async fn self_test<L: Link>(client: &mut DeviceClient<L>, certificate: &[u8]) ->
     selftest::verify_possession(certificate, &nonce, &signature).map_err(|why| {
         Failure::new(
             FailureCode::SelftestFailed,
-            format!("The board could not prove it holds the key of its new certificate ({why}). Set it aside for engineering."),
+            format!(
+                "The board could not prove it holds the key of its new certificate ({why}). Set it aside for \
+                 engineering."
+            ),
         )
     })?;
     Ok(((), json!({ "mode": "possession", "nonce": hex::encode(nonce) })))
@@ -278,7 +418,7 @@ fn label(run: &mut Run<'_>, uid: &Uid, info: &DeviceInfo) -> StepResult<()> {
         .with("model", sanitize(&info.model))
         .with("firmware", sanitize(&info.firmware_version))
         .with("date", date)
-        .with("station", station.station_name.clone());
+        .with("station", station.station_id.clone());
     let label_failed = |why: String| {
         Failure::new(
             FailureCode::LabelFailed,

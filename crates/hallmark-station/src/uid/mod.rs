@@ -1,5 +1,8 @@
 //! Device UIDs: the certificate CN, the MQTT username, the barcode on the label.
 
+pub mod check;
+pub mod scheme;
+
 use std::fmt;
 
 /// A device UID: 1–32 characters of `[A-Z0-9-]`, not starting or ending with `-`.
@@ -16,6 +19,10 @@ pub enum UidError {
     Character(String),
     /// The hardware id is all 0x00 or all 0xFF: the chip's id was never programmed.
     BlankHardwareId,
+    /// The scheme needs a scanned UID and none was given.
+    NotScanned,
+    /// A scanned UID's check character is wrong.
+    CheckCharacter(String),
 }
 
 impl fmt::Display for UidError {
@@ -24,6 +31,10 @@ impl fmt::Display for UidError {
             UidError::Length(n) => write!(f, "a UID must have 1 to {} characters, this one has {n}", Uid::MAX_LEN),
             UidError::Character(s) => write!(f, "{s:?} is not a valid UID (allowed: A-Z, 0-9 and inner '-')"),
             UidError::BlankHardwareId => f.write_str("the hardware id is blank (all 0x00 or all 0xFF)"),
+            UidError::NotScanned => {
+                f.write_str("this station takes UIDs from pre-printed labels: scan the label first")
+            }
+            UidError::CheckCharacter(s) => write!(f, "{s} has a wrong check character: rescan the label"),
         }
     }
 }

@@ -1,0 +1,260 @@
+//! The configuration's shape. Every struct rejects unknown keys.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// The whole station configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationConfig {
+    /// Must be [`crate::CONFIG_VERSION`].
+    pub version: u32,
+    /// Identity of this station.
+    pub station: StationSection,
+    /// Fixtures.
+    #[serde(default)]
+    pub slot: Vec<SlotConfig>,
+    /// How UIDs are assigned.
+    pub uid: UidScheme,
+    /// What to do with boards that already have an identity.
+    #[serde(default)]
+    pub reprovision: ReprovisionSection,
+    /// Device certificate profile.
+    #[serde(default)]
+    pub certificate: CertificateSection,
+    /// Label.
+    #[serde(default)]
+    pub label: LabelSection,
+    /// Device deadlines.
+    #[serde(default)]
+    pub timeouts: TimeoutSection,
+    /// Firmware versions and their SBOM references.
+    #[serde(default)]
+    pub firmware: Vec<FirmwareRef>,
+}
+
+/// `[station]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationSection {
+    /// Station id recorded with every run.
+    pub id: String,
+}
+
+/// `[[slot]]`: one fixture.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotConfig {
+    /// Nickname shown to the operator and recorded with runs.
+    pub name: String,
+    /// Serial port of the fixture.
+    pub port: String,
+    /// Start a run as soon as a board answers on the port.
+    #[serde(default)]
+    pub auto_start: bool,
+}
+
+/// `[uid]`: the UID scheme.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(tag = "scheme", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum UidScheme {
+    /// From the device's hardware id: `prefix` + hardware id in upper-case hex.
+    HardwareId {
+        /// Text before the hex digits (A-Z, 0-9, '-').
+        #[serde(default)]
+        prefix: String,
+    },
+    /// Station-allocated: `prefix` + date parts + zero-padded counter + check character.
+    Sequence {
+        /// Text before the date (A-Z, 0-9, '-').
+        #[serde(default)]
+        prefix: String,
+        /// Date part: any of `YYYY`, `YY`, `MM`, `DD`, `WW` (ISO week); empty for none.
+        #[serde(default)]
+        date: String,
+        /// Counter digits (zero-padded).
+        width: u8,
+        /// Check character.
+        #[serde(default)]
+        check: CheckCharacter,
+    },
+    /// Scanned from a pre-printed label (`--uid`, or the scanner in the GUI).
+    Scanned {
+        /// Check character the printed UIDs carry, verified on scan.
+        #[serde(default)]
+        check: CheckCharacter,
+    },
+}
+
+/// Check character appended to UIDs.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckCharacter {
+    /// No check character.
+    #[default]
+    None,
+    /// Luhn mod 36 over 0-9A-Z.
+    LuhnMod36,
+    /// ISO/IEC 7064 MOD 37,36 (hybrid) over 0-9A-Z.
+    Iso7064Mod3736,
+}
+
+/// `[reprovision]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReprovisionSection {
+    /// Policy for boards that already hold an identity from a completed run.
+    #[serde(default)]
+    pub policy: ReprovisionPolicy,
+}
+
+/// What to do with a board that already has an identity.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReprovisionPolicy {
+    /// Refuse it (`ALREADY_PROVISIONED`).
+    #[default]
+    Refuse,
+    /// Issue a new certificate and revoke the old one as superseded.
+    Reissue,
+}
+
+/// `[certificate]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateSection {
+    /// Validity of device certificates, in days.
+    #[serde(default = "default_validity_days")]
+    pub validity_days: u32,
+}
+
+fn default_validity_days() -> u32 {
+    3650
+}
+
+impl Default for CertificateSection {
+    fn default() -> Self {
+        CertificateSection { validity_days: default_validity_days() }
+    }
+}
+
+/// `[label]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelSection {
+    /// Template file; the embedded 50x25 mm template when absent.
+    pub template: Option<PathBuf>,
+}
+
+/// `[timeouts]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutSection {
+    /// Per-attempt deadline for an answer, ms.
+    #[serde(default = "default_response_ms")]
+    pub response_ms: u64,
+    /// Per-attempt deadline for key generation, ms.
+    #[serde(default = "default_keygen_ms")]
+    pub keygen_ms: u64,
+    /// Attempts per request.
+    #[serde(default = "default_attempts")]
+    pub attempts: u32,
+}
+
+fn default_response_ms() -> u64 {
+    2000
+}
+fn default_keygen_ms() -> u64 {
+    10_000
+}
+fn default_attempts() -> u32 {
+    3
+}
+
+impl Default for TimeoutSection {
+    fn default() -> Self {
+        TimeoutSection {
+            response_ms: default_response_ms(),
+            keygen_ms: default_keygen_ms(),
+            attempts: default_attempts(),
+        }
+    }
+}
+
+/// `[[firmware]]`: a firmware version and its SBOM reference.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirmwareRef {
+    /// Firmware version as the device reports it.
+    pub version: String,
+    /// SBOM location (URI or document id).
+    #[serde(default)]
+    pub sbom: Option<String>,
+    /// SHA-256 of the SBOM document, hex.
+    #[serde(default)]
+    pub sbom_sha256: Option<String>,
+}
+
+fn broker_safe(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl StationConfig {
+    /// Checks what the types cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.version != crate::CONFIG_VERSION {
+            return Err(format!(
+                "version {} is not supported (this station reads version {})",
+                self.version,
+                crate::CONFIG_VERSION
+            ));
+        }
+        if self.station.id.trim().is_empty() || self.station.id.len() > 64 {
+            return Err("station.id must be 1 to 64 characters".into());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for s in &self.slot {
+            if s.name.is_empty() || s.name.len() > 32 || !names.insert(s.name.as_str()) {
+                return Err(format!("slot name {:?} is empty, too long or used twice", s.name));
+            }
+            if s.port.is_empty() {
+                return Err(format!("slot {:?} has no port", s.name));
+            }
+        }
+        match &self.uid {
+            UidScheme::HardwareId { prefix } if !broker_safe(prefix) => {
+                Err(format!("uid.prefix {prefix:?} may only contain A-Z, 0-9 and '-'"))
+            }
+            UidScheme::Sequence { prefix, date, width, .. } => {
+                if !broker_safe(prefix) {
+                    return Err(format!("uid.prefix {prefix:?} may only contain A-Z, 0-9 and '-'"));
+                }
+                if !(1..=12).contains(width) {
+                    return Err("uid.width must be 1 to 12 digits".into());
+                }
+                let mut rest = date.as_str();
+                while !rest.is_empty() {
+                    let token = ["YYYY", "YY", "MM", "DD", "WW", "-"].iter().find(|t| rest.starts_with(**t));
+                    match token {
+                        Some(t) => rest = &rest[t.len()..],
+                        None => return Err(format!("uid.date {date:?}: use YYYY, YY, MM, DD, WW and '-'")),
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }?;
+        if self.timeouts.attempts == 0 || self.timeouts.attempts > 10 {
+            return Err("timeouts.attempts must be 1 to 10".into());
+        }
+        if self.certificate.validity_days == 0 {
+            return Err("certificate.validity_days must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The SBOM reference configured for a firmware version.
+    pub fn firmware(&self, version: &str) -> Option<&FirmwareRef> {
+        self.firmware.iter().find(|f| f.version == version)
+    }
+}
