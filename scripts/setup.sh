@@ -9,6 +9,7 @@ need cc build-essential        # rusqlite builds its bundled SQLite
 need pdftoppm poppler-utils    # tests: render label PDFs
 need zbarimg zbar-tools        # tests: scan the barcodes we print
 need openssl openssl           # tests: verify the certificates we issue
+need sqlite3 sqlite3           # tests: tamper with the log the way a forger would
 
 if ((${#apt_packages[@]})); then
     sudo=""

@@ -8,4 +8,7 @@ mod cli_contract;
 mod faults;
 mod happy_path;
 mod interruption;
+mod qa;
 mod reprovision;
+mod slots;
+mod uid_schemes;

@@ -96,6 +96,7 @@ pub enum CheckCharacter {
     /// Luhn mod 36 over 0-9A-Z.
     LuhnMod36,
     /// ISO/IEC 7064 MOD 37,36 (hybrid) over 0-9A-Z.
+    #[serde(rename = "iso7064-mod37-36")]
     Iso7064Mod3736,
 }
 
