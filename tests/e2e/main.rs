@@ -5,6 +5,7 @@
 mod support;
 
 mod cli_contract;
+mod crash;
 mod faults;
 mod happy_path;
 mod interruption;

@@ -121,6 +121,9 @@ impl<L: Link> DeviceClient<L> {
             if attempt > 0 {
                 self.stats.retransmissions += 1;
             }
+            // A leading delimiter makes the device drop any partial frame left on the
+            // line (e.g. by a station that was killed mid-write).
+            self.link.write_all(&[0]).await.map_err(|e| LinkError::Lost(e.to_string()))?;
             self.link.write_all(&wire).await.map_err(|e| LinkError::Lost(e.to_string()))?;
             self.link.flush().await.map_err(|e| LinkError::Lost(e.to_string()))?;
             match self.await_answer(id, Instant::now() + per_attempt).await? {
