@@ -6,15 +6,24 @@ use sha2::{Digest, Sha256};
 /// The `prev_hash` of the first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The fields an event hash covers.
+/// The fields an event hash covers (public so that independent verifiers and bulk
+/// tools can recompute the chain).
 pub struct HashInput<'a> {
+    /// Hash of the previous event ([`GENESIS`] for the first).
     pub prev_hash: &'a str,
+    /// The run's uuid.
     pub run_uuid: &'a str,
+    /// Event time.
     pub at: &'a str,
+    /// Step.
     pub step: &'a str,
+    /// `start` or `end`.
     pub phase: &'a str,
+    /// Outcome.
     pub outcome: Option<&'a str>,
+    /// Duration in microseconds.
     pub duration_us: Option<i64>,
+    /// Detail JSON text.
     pub detail: &'a str,
 }
 

@@ -19,7 +19,7 @@ mod schema;
 mod stats;
 mod store;
 
-pub use chain::ChainReport;
+pub use chain::{event_hash, ChainReport, HashInput, GENESIS};
 pub use error::StoreError;
 pub use export::{csv_field, csv_header, RunRecord, StepRecord};
 pub use onboarding::OnboardingRecord;

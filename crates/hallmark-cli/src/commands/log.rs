@@ -14,32 +14,18 @@ pub fn run(cmd: LogCommand) -> Result<ExitCode, CliError> {
             let store = open(dir)?;
             let page = limit.map(|limit| Page { limit, offset });
             write_out(out, |w| {
-                if let ExportFormat::Csv = format {
-                    writeln!(w, "{}", csv_header())?;
-                }
-                let mut result = Ok(());
-                store.for_each_run(&to_filter(filter), page, |run| {
-                    if result.is_ok() {
-                        result = match format {
-                            ExportFormat::Jsonl => writeln!(w, "{}", serde_json::to_string(&run).unwrap_or_default()),
-                            ExportFormat::Csv => writeln!(w, "{}", run.to_csv()),
-                        };
-                    }
-                })?;
-                Ok(result?)
+                let mut lines = Lines::new(w, format, csv_header());
+                store.for_each_run(&to_filter(filter), page, |run| lines.push(&run, |r| r.to_csv()))?;
+                lines.finish()
             })
         }
         LogCommand::History { uid, data_dir: dir } => {
             let store = open(dir)?;
             let filter = RunFilter { uid: Some(uid), ..RunFilter::default() };
             write_out(None, |w| {
-                let mut result = Ok(());
-                store.for_each_run(&filter, None, |run| {
-                    if result.is_ok() {
-                        result = writeln!(w, "{}", serde_json::to_string(&run).unwrap_or_default());
-                    }
-                })?;
-                Ok(result?)
+                let mut lines = Lines::new(w, ExportFormat::Jsonl, "");
+                store.for_each_run(&filter, None, |run| lines.push(&run, |r| r.to_csv()))?;
+                lines.finish()
             })
         }
         LogCommand::Stats { data_dir: dir, json, filter } => {
@@ -72,19 +58,9 @@ pub fn run(cmd: LogCommand) -> Result<ExitCode, CliError> {
         LogCommand::Onboarding { format, data_dir: dir, out, filter } => {
             let store = open(dir)?;
             write_out(out, |w| {
-                if let ExportFormat::Csv = format {
-                    writeln!(w, "{}", OnboardingRecord::csv_header())?;
-                }
-                let mut result = Ok(());
-                store.onboarding(&to_filter(filter), |rec| {
-                    if result.is_ok() {
-                        result = match format {
-                            ExportFormat::Jsonl => writeln!(w, "{}", serde_json::to_string(&rec).unwrap_or_default()),
-                            ExportFormat::Csv => writeln!(w, "{}", rec.to_csv()),
-                        };
-                    }
-                })?;
-                Ok(result?)
+                let mut lines = Lines::new(w, format, OnboardingRecord::csv_header());
+                store.onboarding(&to_filter(filter), |rec| lines.push(&rec, |r| r.to_csv()))?;
+                lines.finish()
             })
         }
         LogCommand::Verify { data_dir: dir, json } => {
@@ -98,6 +74,38 @@ pub fn run(cmd: LogCommand) -> Result<ExitCode, CliError> {
             }
             Ok(if report.first_broken_event.is_some() { ExitCode::from(EXIT_FAIL) } else { ExitCode::SUCCESS })
         }
+    }
+}
+
+/// Records written as JSON Lines or CSV (header first), keeping the first write error
+/// (the store calls back per record and cannot stop on one).
+struct Lines<'a> {
+    w: &'a mut dyn Write,
+    format: ExportFormat,
+    result: std::io::Result<()>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(w: &'a mut dyn Write, format: ExportFormat, csv_header: &str) -> Lines<'a> {
+        let result = match format {
+            ExportFormat::Csv => writeln!(w, "{csv_header}"),
+            ExportFormat::Jsonl => Ok(()),
+        };
+        Lines { w, format, result }
+    }
+
+    fn push<T: serde::Serialize>(&mut self, record: &T, csv: impl Fn(&T) -> String) {
+        if self.result.is_ok() {
+            let line = match self.format {
+                ExportFormat::Jsonl => serde_json::to_string(record).unwrap_or_default(),
+                ExportFormat::Csv => csv(record),
+            };
+            self.result = writeln!(self.w, "{line}");
+        }
+    }
+
+    fn finish(self) -> Result<(), CliError> {
+        Ok(self.result?)
     }
 }
 
