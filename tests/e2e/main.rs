@@ -4,6 +4,7 @@
 
 mod support;
 
+mod ca;
 mod cli_contract;
 mod crash;
 mod faults;

@@ -95,6 +95,14 @@ fn reissue_policy_revokes_the_old_certificate_as_superseded() {
         })
         .unwrap();
     assert_eq!(reason, "superseded");
+    // The superseded certificate is on the CRL the run published.
+    assert_eq!(second["crl_number"], 1);
+    let crl = std::fs::read_to_string(station.data_dir().join("ca/crl.pem")).unwrap();
+    let text = run_ok(std::process::Command::new("openssl").args(["crl", "-noout", "-text"]).stdin_str(&crl));
+    assert!(
+        text.contains(&first["cert_serial"].as_str().unwrap().to_uppercase()) && text.contains("Superseded"),
+        "{text}"
+    );
     assert_eq!(station.valid_certificates(first["uid"].as_str().unwrap()), 1, "exactly one valid certificate");
     let installed = sim.state_json()["certificate"].as_str().unwrap().to_string();
     let (_, pem) = x509_parser::pem::parse_x509_pem(second["cert_pem"].as_str().unwrap().as_bytes()).unwrap();

@@ -168,3 +168,17 @@ fn rand_suffix() -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     N.fetch_add(1, Ordering::Relaxed)
 }
+
+/// Feeding a string to a command's standard input.
+pub trait StdinStr {
+    fn stdin_str(&mut self, input: &str) -> &mut Self;
+}
+
+impl StdinStr for Command {
+    fn stdin_str(&mut self, input: &str) -> &mut Self {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), input).unwrap();
+        let (handle, _path) = file.keep().unwrap();
+        self.stdin(handle)
+    }
+}

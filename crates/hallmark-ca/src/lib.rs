@@ -9,12 +9,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod crl;
 mod csr;
 mod error;
 mod issue;
 mod passphrase;
 mod store;
 
+pub use crl::{Crl, Reason, Revoked};
 pub use csr::VerifiedCsr;
 pub use error::CaError;
 pub use issue::{IssuedCertificate, LeafProfile};

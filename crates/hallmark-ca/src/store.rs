@@ -111,6 +111,16 @@ impl CaStore {
         Ok(IssuingCa { issuer, issuing_der, root_der })
     }
 
+    /// The root and issuing CA certificates (DER) as stored; no passphrase needed.
+    pub fn certificates(&self) -> Result<(Vec<u8>, Vec<u8>), CaError> {
+        for f in [ROOT_CERT, ISSUING_CERT] {
+            if !self.dir.join(f).exists() {
+                return Err(CaError::Incomplete { dir: self.dir.display().to_string(), missing: f.into() });
+            }
+        }
+        Ok((self.read_cert(ROOT_CERT)?, self.read_cert(ISSUING_CERT)?))
+    }
+
     fn path(&self, name: &str) -> String {
         self.dir.join(name).display().to_string()
     }

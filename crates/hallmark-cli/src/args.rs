@@ -24,6 +24,11 @@ pub enum Command {
     /// Run every slot of the station configuration in parallel, each with its own
     /// board; one JSON line per finished run with --json.
     Run(RunArgs),
+    /// Certificate authority: create, inspect, revoke, publish the CRL, broker files.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
     /// QA log commands.
     Log {
         #[command(subcommand)]
@@ -37,7 +42,7 @@ pub enum Command {
     },
 }
 
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct StationArgs {
     /// Data directory (log, CA, labels). Default: $HALLMARK_DATA_DIR, else the
     /// platform's app-data directory.
@@ -221,4 +226,76 @@ pub enum LogCommand {
 pub enum ExportFormat {
     Jsonl,
     Csv,
+}
+
+/// Where the CA and its configuration are.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CaArgs {
+    /// Data directory (log, CA, labels).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Station configuration (TOML).
+    #[arg(long, value_name = "FILE", env = "HALLMARK_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl CaArgs {
+    pub fn station(&self) -> StationArgs {
+        StationArgs { data_dir: self.data_dir.clone(), config: self.config.clone(), ..StationArgs::default() }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CaCommand {
+    /// Create the station's root and issuing CA (refuses if one exists). The
+    /// passphrase comes from $HALLMARK_CA_PASSPHRASE or is asked for.
+    Init {
+        #[command(flatten)]
+        ca: CaArgs,
+    },
+    /// Chain, fingerprints, validity, certificates issued and revoked, CRL, warnings.
+    Show {
+        #[command(flatten)]
+        ca: CaArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a device certificate (by serial) or every valid certificate of a UID,
+    /// and publish a new CRL.
+    Revoke {
+        /// UID or certificate serial (hex).
+        target: String,
+        /// keyCompromise, superseded, cessationOfOperation, affiliationChanged,
+        /// certificateHold, privilegeWithdrawn or unspecified.
+        #[arg(long)]
+        reason: String,
+        /// Who revokes (recorded in the audit log). Default: $USER.
+        #[arg(long)]
+        actor: Option<String>,
+        #[command(flatten)]
+        ca: CaArgs,
+    },
+    /// Sign a fresh CRL (next number) and write it.
+    Crl {
+        /// Also write it here.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// DER instead of PEM for --out.
+        #[arg(long)]
+        der: bool,
+        #[command(flatten)]
+        ca: CaArgs,
+    },
+    /// Write the files a broker needs: CA file, CRL and a configuration fragment.
+    BrokerConfig {
+        /// Mosquitto (the only broker supported so far).
+        #[arg(long, required = true)]
+        mosquitto: bool,
+        /// Directory to write to.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        ca: CaArgs,
+    },
 }

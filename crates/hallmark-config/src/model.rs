@@ -22,6 +22,9 @@ pub struct StationConfig {
     /// Device certificate profile.
     #[serde(default)]
     pub certificate: CertificateSection,
+    /// Certificate revocation lists.
+    #[serde(default)]
+    pub crl: CrlSection,
     /// Label.
     #[serde(default)]
     pub label: LabelSection,
@@ -139,6 +142,29 @@ impl Default for CertificateSection {
     }
 }
 
+/// `[crl]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrlSection {
+    /// nextUpdate = thisUpdate + this many days.
+    #[serde(default = "default_crl_days")]
+    pub validity_days: u32,
+    /// Where the current CRL (PEM) is kept for brokers to load; default
+    /// `<data dir>/ca/crl.pem`.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+}
+
+fn default_crl_days() -> u32 {
+    7
+}
+
+impl Default for CrlSection {
+    fn default() -> Self {
+        CrlSection { validity_days: default_crl_days(), path: None }
+    }
+}
+
 /// `[label]`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -247,6 +273,9 @@ impl StationConfig {
         }?;
         if self.timeouts.attempts == 0 || self.timeouts.attempts > 10 {
             return Err("timeouts.attempts must be 1 to 10".into());
+        }
+        if self.crl.validity_days == 0 || self.crl.validity_days > 366 {
+            return Err("crl.validity_days must be 1 to 366".into());
         }
         if self.certificate.validity_days == 0 {
             return Err("certificate.validity_days must be at least 1".into());

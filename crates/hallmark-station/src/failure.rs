@@ -43,6 +43,8 @@ pub enum FailureCode {
     CsrAlgorithmRejected,
     /// The CA could not sign.
     SigningFailed,
+    /// A revocation could not be published in a new CRL.
+    CrlPublishFailed,
     /// The board refused to install the certificate.
     InstallRejected,
     /// What the board read back differs from what was written.

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod crl;
 pub mod datadir;
 mod failure;
 pub mod pipeline;

@@ -80,6 +80,8 @@ pub struct RunReport {
     pub plan: Option<String>,
     /// Certificates revoked (superseded) by this run.
     pub revoked_serials: Vec<String>,
+    /// Number of the CRL published by this run, if it revoked anything.
+    pub crl_number: Option<u64>,
     /// SBOM reference configured for the device's firmware version.
     pub sbom: Option<serde_json::Value>,
     /// SHA-256 of the station configuration in force.
@@ -114,6 +116,7 @@ impl RunReport {
             slot: request.slot.clone(),
             plan: None,
             revoked_serials: Vec::new(),
+            crl_number: None,
             sbom: None,
             config_hash: station.config.hash.clone(),
         }

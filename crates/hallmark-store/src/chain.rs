@@ -39,8 +39,19 @@ pub fn event_hash(i: &HashInput<'_>) -> String {
 pub struct ChainReport {
     /// Events checked.
     pub events: u64,
+    /// Audit entries checked.
+    pub audit_entries: u64,
     /// `None` when intact; else the id of the first event whose hash is wrong.
     pub first_broken_event: Option<i64>,
+    /// `None` when intact; else the id of the first bad audit entry.
+    pub first_broken_audit: Option<i64>,
     /// What is wrong with that event.
     pub problem: Option<String>,
+}
+
+impl ChainReport {
+    /// Whether both chains are intact.
+    pub fn intact(&self) -> bool {
+        self.first_broken_event.is_none() && self.first_broken_audit.is_none()
+    }
 }

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod audit;
 mod chain;
 mod error;
 mod export;
@@ -19,6 +20,7 @@ mod schema;
 mod stats;
 mod store;
 
+pub use audit::{CrlRow, RevocationRow};
 pub use chain::{event_hash, ChainReport, HashInput, GENESIS};
 pub use error::StoreError;
 pub use export::{csv_field, csv_header, RunRecord, StepRecord};
@@ -26,7 +28,8 @@ pub use onboarding::OnboardingRecord;
 pub use query::{Page, RunFilter};
 pub use stats::{HourRow, ParetoRow, Statistics};
 pub use store::{
-    AssignedUid, CertificateRecord, EventRecord, IssuedCertificate, Phase, RunEnd, RunId, RunStart, Store, UidChoice,
+    AssignedUid, CertificateRecord, EventRecord, IssuedCertificate, Phase, RevokedBy, RunEnd, RunId, RunStart, Store,
+    UidChoice,
 };
 
 /// Current time as RFC 3339 UTC with milliseconds, the log's one time format.

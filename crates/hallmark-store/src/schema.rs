@@ -4,7 +4,7 @@ use crate::StoreError;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const V1: &str = r#"
 CREATE TABLE runs (
@@ -121,6 +121,32 @@ INSERT INTO uids (uid, hardware_id, scheme, run_id, assigned_at)
 SELECT c.uid, c.uid, 'hardware-id', MIN(c.run_id), MIN(c.issued_at) FROM certificates c GROUP BY c.uid;
 "#;
 
+/// Version 3: station-level actions outside runs (revocations from the CLI, later
+/// configuration changes) in their own hash-chained `audit` table, and every CRL
+/// the station issued.
+const V3: &str = r#"
+CREATE TABLE audit (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL UNIQUE
+);
+CREATE TABLE crls (
+    number      INTEGER PRIMARY KEY,
+    this_update TEXT NOT NULL,
+    next_update TEXT NOT NULL,
+    revoked     INTEGER NOT NULL,
+    der         BLOB NOT NULL
+);
+CREATE TRIGGER audit_append_only_u BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER audit_append_only_d BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER crls_append_only_u BEFORE UPDATE ON crls BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER crls_append_only_d BEFORE DELETE ON crls BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+"#;
+
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a newer one.
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -138,6 +164,9 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     }
     if current < 2 {
         tx.execute_batch(V2)?;
+    }
+    if current < 3 {
+        tx.execute_batch(V3)?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     tx.commit()?;

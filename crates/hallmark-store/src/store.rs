@@ -90,6 +90,15 @@ pub struct IssuedCertificate {
     pub revoked: Option<String>,
 }
 
+/// Who revoked a certificate.
+#[derive(Clone, Copy, Debug)]
+pub enum RevokedBy<'a> {
+    /// A run (re-issue).
+    Run(RunId),
+    /// A person or tool outside a run (badge, user name).
+    Actor(&'a str),
+}
+
 /// How [`Store::assign_uid`] should pick a UID for a board it has not seen.
 pub enum UidChoice<'a> {
     /// This exact UID (from the hardware id, or scanned).
@@ -419,24 +428,32 @@ impl Store {
         Ok(AssignedUid { uid, existing: false })
     }
 
-    /// Records a revocation (append-only) with a chained event.
-    pub fn record_revocation(&self, run: Option<RunId>, serial: &str, reason: &str) -> Result<(), StoreError> {
+    /// Records a revocation (append-only) with a chained event: in the run that
+    /// revoked it, or in the audit table for a person's action.
+    pub fn record_revocation(&self, by: RevokedBy<'_>, serial: &str, reason: &str) -> Result<(), StoreError> {
         let tx = self.begin()?;
+        let run = match by {
+            RevokedBy::Run(run) => Some(run.0),
+            RevokedBy::Actor(_) => None,
+        };
         tx.execute(
             "INSERT INTO revocations (serial, reason, revoked_at, run_id) VALUES (?1, ?2, ?3, ?4)",
-            params![serial, reason, now_rfc3339(), run.map(|r| r.0)],
+            params![serial, reason, now_rfc3339(), run],
         )?;
-        if let Some(run) = run {
-            let uuid = run_uuid(&tx, run)?;
-            let detail = serde_json::json!({ "serial": serial, "reason": reason });
-            let event = EventRecord {
-                step: "revocation",
-                phase: Phase::End,
-                outcome: Some("REVOKED"),
-                duration_us: None,
-                detail,
-            };
-            insert_event(&tx, run, &uuid, &event)?;
+        let detail = serde_json::json!({ "serial": serial, "reason": reason });
+        match by {
+            RevokedBy::Run(run) => {
+                let uuid = run_uuid(&tx, run)?;
+                let event = EventRecord {
+                    step: "revocation",
+                    phase: Phase::End,
+                    outcome: Some("REVOKED"),
+                    duration_us: None,
+                    detail,
+                };
+                insert_event(&tx, run, &uuid, &event)?;
+            }
+            RevokedBy::Actor(actor) => crate::audit::insert_audit(&tx, actor, "revoke", &detail)?,
         }
         tx.commit()?;
         Ok(())
@@ -504,7 +521,9 @@ impl Store {
             let hash: String = row.get(9)?;
             let broken = |problem: &str| ChainReport {
                 events: count,
+                audit_entries: 0,
                 first_broken_event: Some(id),
+                first_broken_audit: None,
                 problem: Some(problem.to_string()),
             };
             if prev_hash != expected_prev {
@@ -525,13 +544,56 @@ impl Store {
             }
             expected_prev = hash;
         }
-        Ok(ChainReport { events: count, first_broken_event: None, problem: None })
+        drop(rows);
+        drop(stmt);
+        self.verify_audit(count)
     }
 
-    fn begin(&self) -> Result<rusqlite::Transaction<'_>, StoreError> {
+    pub(crate) fn begin(&self) -> Result<rusqlite::Transaction<'_>, StoreError> {
         // IMMEDIATE takes the write lock up front so the "last hash" we read is still
         // the last one when we insert, even with several station processes.
         Ok(rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?)
+    }
+}
+
+impl Store {
+    fn verify_audit(&self, events: u64) -> Result<ChainReport, StoreError> {
+        let mut stmt =
+            self.conn.prepare("SELECT id, at, actor, action, detail, prev_hash, hash FROM audit ORDER BY id")?;
+        let mut rows = stmt.query([])?;
+        let mut expected_prev = GENESIS.to_string();
+        let mut count = 0u64;
+        while let Some(row) = rows.next()? {
+            count += 1;
+            let id: i64 = row.get(0)?;
+            let (at, actor, action, detail): (String, String, String, String) =
+                (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+            let (prev, hash): (String, String) = (row.get(5)?, row.get(6)?);
+            let problem = if prev != expected_prev {
+                Some("prev_hash does not match the previous audit entry: an entry was removed or inserted")
+            } else if crate::audit::audit_hash(&prev, &at, &action, &actor, &detail) != hash {
+                Some("content does not match its hash: the audit entry was edited")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Ok(ChainReport {
+                    events,
+                    audit_entries: count,
+                    first_broken_event: None,
+                    first_broken_audit: Some(id),
+                    problem: Some(problem.to_string()),
+                });
+            }
+            expected_prev = hash;
+        }
+        Ok(ChainReport {
+            events,
+            audit_entries: count,
+            first_broken_event: None,
+            first_broken_audit: None,
+            problem: None,
+        })
     }
 }
 

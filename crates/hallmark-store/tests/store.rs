@@ -152,7 +152,7 @@ fn version_1_log_upgrades_cleanly() {
     let store = Store::open(&path).unwrap();
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let runs = store.runs().unwrap();
     assert_eq!(runs.len(), 2, "both version-1 runs are still there");
     assert_eq!(runs[0].outcome, "PASS");
@@ -272,7 +272,10 @@ fn filters_statistics_and_onboarding() {
     assert_eq!(only(RunFilter { slot: Some("B".into()), ..RunFilter::default() }), Vec::<String>::new());
     assert_eq!(only(RunFilter { to: Some("2000-01-01".into()), ..RunFilter::default() }), Vec::<String>::new());
 
-    store.record_revocation(None, "s1", "keyCompromise").unwrap();
+    store.record_revocation(hallmark_store::RevokedBy::Actor("qa-1"), "s1", "keyCompromise").unwrap();
+    assert_eq!(store.revocations().unwrap()[0].uid, "D1");
+    assert!(store.verify_chain().unwrap().intact());
+    assert_eq!(store.verify_chain().unwrap().audit_entries, 1);
     let mut onboard = Vec::new();
     store.onboarding(&RunFilter::default(), |o| onboard.push(o.uid)).unwrap();
     assert_eq!(onboard, ["D2"], "revoked D1 and never-passed D3 are not onboarded");

@@ -69,10 +69,12 @@ pub fn run(cmd: LogCommand) -> Result<ExitCode, CliError> {
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
             } else if let Some(id) = report.first_broken_event {
                 println!("BROKEN at event {id}: {}", report.problem.as_deref().unwrap_or(""));
+            } else if let Some(id) = report.first_broken_audit {
+                println!("BROKEN at audit entry {id}: {}", report.problem.as_deref().unwrap_or(""));
             } else {
-                println!("OK: {} events, hash chain intact", report.events);
+                println!("OK: {} events and {} audit entries, hash chains intact", report.events, report.audit_entries);
             }
-            Ok(if report.first_broken_event.is_some() { ExitCode::from(EXIT_FAIL) } else { ExitCode::SUCCESS })
+            Ok(if report.intact() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAIL) })
         }
     }
 }

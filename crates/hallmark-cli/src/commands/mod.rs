@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod ca;
 mod demo;
 mod log;
 mod ports;
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Sim(a) => sim::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Run(a) => run::run(a),
+        Command::Ca { command } => ca::run(command),
         Command::Log { command } => log::run(command),
         Command::Ports { json } => ports::run(json),
     }

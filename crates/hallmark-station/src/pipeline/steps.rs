@@ -12,7 +12,7 @@ use hallmark_label::{render_pdf, LabelData};
 use hallmark_protocol::{
     capability, DeviceInfo, KeyAlgorithm, ObjectId, Request, Response, NONCE_LEN, PROTOCOL_VERSION,
 };
-use hallmark_store::{CertificateRecord, IssuedCertificate};
+use hallmark_store::{CertificateRecord, IssuedCertificate, RevokedBy};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -259,8 +259,17 @@ fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -
     // Revoked before the new one exists: a crash in between leaves zero valid
     // certificates (resumable), never two.
     for serial in supersede {
-        store.record_revocation(Some(run.id), serial, "superseded").map_err(errors::log_failed)?;
+        store.record_revocation(RevokedBy::Run(run.id), serial, "superseded").map_err(errors::log_failed)?;
         run.report.revoked_serials.push(serial.clone());
+    }
+    if !supersede.is_empty() {
+        let published = station.publish_crl(store).map_err(|e| {
+            Failure::new(
+                FailureCode::CrlPublishFailed,
+                format!("The old certificate was revoked but the CRL could not be published ({e}). Call the line engineer; run the board again afterwards."),
+            )
+        })?;
+        run.report.crl_number = Some(published.number);
     }
     let now = time::OffsetDateTime::now_utc();
     let cert = station.ca.issue(uid.as_str(), csr, &station.leaf_profile, now).map_err(|e| {

@@ -1,0 +1,211 @@
+//! `hallmark ca …`.
+
+use crate::args::{CaArgs, CaCommand};
+use crate::error::CliError;
+use crate::setup::{data_dir, load_config, open_station, open_store};
+use ::time::format_description::well_known::Rfc3339;
+use ::time::OffsetDateTime;
+use hallmark_ca::{fingerprint, CaStore, Reason};
+use hallmark_store::{RevokedBy, Store};
+use serde_json::json;
+use std::process::ExitCode;
+use x509_parser::prelude::parse_x509_certificate;
+
+/// Warn when the issuing CA has less than this left.
+const CA_EXPIRY_WARNING_DAYS: i64 = 365;
+/// Warn when the CRL's nextUpdate is this close.
+const CRL_WARNING_DAYS: i64 = 2;
+
+pub fn run(cmd: CaCommand) -> Result<ExitCode, CliError> {
+    match cmd {
+        CaCommand::Init { ca } => {
+            let dir = data_dir(ca.data_dir.clone())?;
+            let store = CaStore::new(dir.ca_dir());
+            if store.exists() {
+                return Err(CliError::Usage(format!("a CA already exists in {}", store.dir().display())));
+            }
+            let station = open_station(&ca.station())?;
+            println!("created the station CA in {}", station.data_dir.ca_dir().display());
+            print!("{}", station.ca.chain_pem());
+            Ok(ExitCode::SUCCESS)
+        }
+        CaCommand::Show { ca, json } => show(&ca, json),
+        CaCommand::Revoke { target, reason, actor, ca } => {
+            let reason: Reason = reason.parse().map_err(CliError::Usage)?;
+            let station = open_station(&ca.station())?;
+            let store = open_store(&station.data_dir)?;
+            let serials = store.serials_for(&target)?;
+            let fresh: Vec<String> = serials.into_iter().filter(|s| !store.is_revoked(s).unwrap_or(false)).collect();
+            if fresh.is_empty() {
+                return Err(CliError::Usage(format!(
+                    "no valid certificate for {target:?} (neither a serial nor a UID with an unrevoked certificate)"
+                )));
+            }
+            let actor = actor.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
+            for serial in &fresh {
+                store.record_revocation(RevokedBy::Actor(&actor), serial, reason.as_str())?;
+                println!("revoked {serial} ({reason})");
+            }
+            let published = station.publish_crl(&store).map_err(|e| CliError::Usage(e.to_string()))?;
+            println!(
+                "CRL #{} with {} entries written to {}",
+                published.number,
+                published.revoked,
+                published.path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        CaCommand::Crl { out, der, ca } => {
+            let station = open_station(&ca.station())?;
+            let store = open_store(&station.data_dir)?;
+            let published = station.publish_crl(&store).map_err(|e| CliError::Usage(e.to_string()))?;
+            if let Some(out) = out {
+                let bytes = if der { published.crl.der.clone() } else { published.crl.pem.clone().into_bytes() };
+                std::fs::write(&out, bytes)
+                    .map_err(|source| CliError::Io { what: format!("cannot write {}", out.display()), source })?;
+            }
+            println!(
+                "CRL #{} with {} entries written to {}",
+                published.number,
+                published.revoked,
+                published.path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        CaCommand::BrokerConfig { mosquitto: _, out, ca } => {
+            let station = open_station(&ca.station())?;
+            let store = open_store(&station.data_dir)?;
+            let published = station.publish_crl(&store).map_err(|e| CliError::Usage(e.to_string()))?;
+            let io = |what: &str, source| CliError::Io { what: what.to_string(), source };
+            std::fs::create_dir_all(&out).map_err(|e| io("cannot create the output directory", e))?;
+            let cafile = out.join("hallmark-ca.pem");
+            let crlfile = out.join("hallmark-crl.pem");
+            std::fs::write(&cafile, station.ca.chain_pem()).map_err(|e| io("cannot write the CA file", e))?;
+            std::fs::write(&crlfile, &published.crl.pem).map_err(|e| io("cannot write the CRL", e))?;
+            let conf = mosquitto_fragment(&cafile, &crlfile);
+            std::fs::write(out.join("hallmark-mosquitto.conf"), &conf)
+                .map_err(|e| io("cannot write the fragment", e))?;
+            std::fs::write(
+                out.join("hallmark-acl"),
+                "# Each device may only use its own topics.\npattern readwrite devices/%u/#\n",
+            )
+            .map_err(|e| io("cannot write the ACL file", e))?;
+            println!(
+                "wrote {}, {}, hallmark-mosquitto.conf and hallmark-acl in {}",
+                cafile.display(),
+                crlfile.display(),
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn mosquitto_fragment(cafile: &std::path::Path, crlfile: &std::path::Path) -> String {
+    format!(
+        "# Generated by `hallmark ca broker-config --mosquitto`. Add certfile/keyfile for the
+# broker's own server certificate, then include this listener in mosquitto.conf.
+listener 8883
+cafile {}
+crlfile {}
+require_certificate true
+use_identity_as_username true
+use_username_as_clientid true
+acl_file {}
+# Without it every TLS connect waits ~45 ms for delayed ACKs.
+set_tcp_nodelay true
+# Reload after every `hallmark ca revoke` (SIGHUP re-reads the CRL).
+",
+        cafile.display(),
+        crlfile.display(),
+        cafile.with_file_name("hallmark-acl").display()
+    )
+}
+
+fn show(ca: &CaArgs, as_json: bool) -> Result<ExitCode, CliError> {
+    let config = load_config(&ca.station())?;
+    let dir = data_dir(ca.data_dir.clone())?;
+    let (root, issuing) = CaStore::new(dir.ca_dir()).certificates()?;
+    let log = dir.log_path();
+    let store = if log.exists() { Some(Store::open_read_only(&log)?) } else { None };
+    let (issued, revoked) = match &store {
+        Some(s) => s.certificate_counts()?,
+        None => (0, 0),
+    };
+    let crl = match &store {
+        Some(s) => s.latest_crl()?,
+        None => None,
+    };
+    let now = OffsetDateTime::now_utc();
+    let describe = |der: &[u8]| -> Result<(serde_json::Value, OffsetDateTime), CliError> {
+        let (_, c) =
+            parse_x509_certificate(der).map_err(|e| CliError::Usage(format!("CA certificate unreadable: {e}")))?;
+        let not_after = c.validity().not_after.to_datetime();
+        Ok((
+            json!({
+                "subject": c.subject().to_string(),
+                "serial": c.raw_serial_as_string(),
+                "not_before": c.validity().not_before.to_datetime().format(&Rfc3339).unwrap_or_default(),
+                "not_after": not_after.format(&Rfc3339).unwrap_or_default(),
+                "sha256": fingerprint(der),
+            }),
+            not_after,
+        ))
+    };
+    let (root_info, _) = describe(&root)?;
+    let (issuing_info, issuing_end) = describe(&issuing)?;
+    let mut warnings = Vec::new();
+    if issuing_end - now < ::time::Duration::days(CA_EXPIRY_WARNING_DAYS) {
+        warnings.push(format!("the issuing CA expires on {}", issuing_info["not_after"].as_str().unwrap_or("")));
+    }
+    let leaf_end = now + ::time::Duration::days(config.config.certificate.validity_days.into());
+    if leaf_end > issuing_end {
+        warnings.push("device certificates issued now would outlive the issuing CA: shorten certificate.validity_days or renew the CA".into());
+    }
+    match &crl {
+        None if revoked > 0 => {
+            warnings.push("certificates are revoked but no CRL was ever published: run `hallmark ca crl`".into())
+        }
+        Some(c) => {
+            if let Ok(next) = OffsetDateTime::parse(&c.next_update, &Rfc3339) {
+                if next - now < ::time::Duration::days(CRL_WARNING_DAYS) {
+                    warnings.push(format!(
+                        "the CRL's nextUpdate is {}: run `hallmark ca crl` and reload the broker",
+                        c.next_update
+                    ));
+                }
+            }
+        }
+        None => {}
+    }
+    let report = json!({
+        "root": root_info,
+        "issuing": issuing_info,
+        "certificates_issued": issued,
+        "certificates_revoked": revoked,
+        "crl": crl.as_ref().map(|c| json!({"number": c.number, "this_update": c.this_update, "next_update": c.next_update, "entries": c.revoked})),
+        "warnings": warnings,
+    });
+    if as_json {
+        println!("{report}");
+    } else {
+        for (name, info) in [("root", &report["root"]), ("issuing", &report["issuing"])] {
+            println!("{name:<8} {}", info["subject"].as_str().unwrap_or(""));
+            println!(
+                "         valid {} .. {}",
+                info["not_before"].as_str().unwrap_or(""),
+                info["not_after"].as_str().unwrap_or("")
+            );
+            println!("         sha256 {}", info["sha256"].as_str().unwrap_or(""));
+        }
+        println!("issued {issued}, revoked {revoked}");
+        match &crl {
+            Some(c) => println!("CRL #{} ({} entries), next update {}", c.number, c.revoked, c.next_update),
+            None => println!("no CRL published yet"),
+        }
+        for w in &warnings {
+            println!("warning: {w}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

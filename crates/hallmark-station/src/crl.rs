@@ -1,0 +1,84 @@
+//! Publishing the CRL: after every revocation the station signs a new CRL (next
+//! number), records it in the log and writes it where brokers load it.
+
+use crate::pipeline::Station;
+use hallmark_ca::{Crl, Reason, Revoked};
+use hallmark_store::{CrlRow, Store};
+use std::path::PathBuf;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Why a CRL could not be published.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CrlError {
+    /// Reading or recording in the log failed.
+    #[error("{0}")]
+    Store(#[from] hallmark_store::StoreError),
+    /// Signing failed.
+    #[error("{0}")]
+    Ca(#[from] hallmark_ca::CaError),
+    /// The CRL file could not be written.
+    #[error("cannot write the CRL to {path}: {source}; check the [crl] path and its permissions")]
+    Write {
+        /// Where.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A published CRL.
+#[derive(Clone, Debug)]
+pub struct Published {
+    /// CRL number.
+    pub number: u64,
+    /// The CRL.
+    pub crl: Crl,
+    /// Where it was written.
+    pub path: PathBuf,
+    /// Certificates listed.
+    pub revoked: usize,
+}
+
+impl Station {
+    /// Where the current CRL lives.
+    pub fn crl_path(&self) -> PathBuf {
+        self.config.config.crl.path.clone().unwrap_or_else(|| self.data_dir.ca_dir().join("crl.pem"))
+    }
+
+    /// Signs, records and writes a fresh CRL listing every revocation in the log.
+    pub fn publish_crl(&self, store: &Store) -> Result<Published, CrlError> {
+        let revoked: Vec<Revoked> = store
+            .revocations()?
+            .into_iter()
+            .map(|r| Revoked {
+                serial_hex: r.serial,
+                reason: r.reason.parse().unwrap_or(Reason::Unspecified),
+                revoked_at: OffsetDateTime::parse(&r.revoked_at, &Rfc3339)
+                    .unwrap_or_else(|_| OffsetDateTime::now_utc()),
+            })
+            .collect();
+        let now = OffsetDateTime::now_utc();
+        let next = now + time::Duration::days(self.config.config.crl.validity_days.into());
+        let number = store.next_crl_number()?;
+        let crl = self.ca.crl(&revoked, number, now, next)?;
+        store.record_crl(&CrlRow {
+            number,
+            this_update: now.format(&Rfc3339).unwrap_or_default(),
+            next_update: next.format(&Rfc3339).unwrap_or_default(),
+            revoked: revoked.len() as u64,
+            der: crl.der.clone(),
+        })?;
+        let path = self.crl_path();
+        let write = |source| CrlError::Write { path: path.display().to_string(), source };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(write)?;
+        }
+        // Atomic replace: a broker reloading mid-write never sees half a CRL.
+        let tmp = path.with_extension("pem.tmp");
+        std::fs::write(&tmp, &crl.pem).map_err(write)?;
+        std::fs::rename(&tmp, &path).map_err(write)?;
+        Ok(Published { number, crl, revoked: revoked.len(), path })
+    }
+}

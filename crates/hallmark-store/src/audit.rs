@@ -1,0 +1,153 @@
+//! Station-level actions outside runs (revocations from the CLI, and later
+//! configuration changes), hash-chained in their own `audit` table; and the CRLs the
+//! station issued.
+
+use crate::chain::{event_hash, HashInput, GENESIS};
+use crate::{now_rfc3339, Store, StoreError};
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde_json::Value;
+
+/// The `run_uuid` under which audit entries are hashed (they belong to no run).
+const AUDIT_SCOPE: &str = "audit";
+
+/// One revocation as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationRow {
+    /// Certificate serial, hex.
+    pub serial: String,
+    /// RFC 5280 reason name.
+    pub reason: String,
+    /// When (RFC 3339).
+    pub revoked_at: String,
+    /// The certificate's UID.
+    pub uid: String,
+}
+
+/// A CRL the station issued.
+#[derive(Clone, Debug)]
+pub struct CrlRow {
+    /// CRL number.
+    pub number: u64,
+    /// thisUpdate (RFC 3339).
+    pub this_update: String,
+    /// nextUpdate (RFC 3339).
+    pub next_update: String,
+    /// Revoked certificates listed.
+    pub revoked: u64,
+    /// DER.
+    pub der: Vec<u8>,
+}
+
+pub(crate) fn insert_audit(tx: &Transaction<'_>, actor: &str, action: &str, detail: &Value) -> Result<(), StoreError> {
+    let prev: String = tx
+        .query_row("SELECT hash FROM audit ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+        .optional()?
+        .unwrap_or_else(|| GENESIS.to_string());
+    let at = now_rfc3339();
+    let detail = detail.to_string();
+    let hash = audit_hash(&prev, &at, action, actor, &detail);
+    tx.execute(
+        "INSERT INTO audit (at, actor, action, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![at, actor, action, detail, prev, hash],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn audit_hash(prev: &str, at: &str, action: &str, actor: &str, detail: &str) -> String {
+    event_hash(&HashInput {
+        prev_hash: prev,
+        run_uuid: AUDIT_SCOPE,
+        at,
+        step: action,
+        phase: actor,
+        outcome: None,
+        duration_us: None,
+        detail,
+    })
+}
+
+impl Store {
+    /// Appends an audit entry (who did what, outside any run).
+    pub fn append_audit(&self, actor: &str, action: &str, detail: &Value) -> Result<(), StoreError> {
+        let tx = self.begin()?;
+        insert_audit(&tx, actor, action, detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every revocation, oldest first.
+    pub fn revocations(&self) -> Result<Vec<RevocationRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT v.serial, v.reason, v.revoked_at, c.uid FROM revocations v
+             JOIN certificates c ON c.serial = v.serial ORDER BY v.rowid",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(RevocationRow { serial: r.get(0)?, reason: r.get(1)?, revoked_at: r.get(2)?, uid: r.get(3)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The number the next CRL gets.
+    pub fn next_crl_number(&self) -> Result<u64, StoreError> {
+        let n: i64 = self.conn.query_row("SELECT COALESCE(MAX(number), 0) + 1 FROM crls", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// Records an issued CRL.
+    pub fn record_crl(&self, crl: &CrlRow) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO crls (number, this_update, next_update, revoked, der) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![crl.number as i64, crl.this_update, crl.next_update, crl.revoked as i64, crl.der],
+        )?;
+        Ok(())
+    }
+
+    /// The newest CRL.
+    pub fn latest_crl(&self) -> Result<Option<CrlRow>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT number, this_update, next_update, revoked, der FROM crls ORDER BY number DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(CrlRow {
+                        number: r.get::<_, i64>(0)? as u64,
+                        this_update: r.get(1)?,
+                        next_update: r.get(2)?,
+                        revoked: r.get::<_, i64>(3)? as u64,
+                        der: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Certificates issued and revoked so far.
+    pub fn certificate_counts(&self) -> Result<(u64, u64), StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM certificates), (SELECT COUNT(*) FROM revocations)",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )?)
+    }
+
+    /// Serials of the certificates a target names: a serial (hex), or every valid
+    /// certificate of a UID.
+    pub fn serials_for(&self, target: &str) -> Result<Vec<String>, StoreError> {
+        let serial = target.to_ascii_lowercase();
+        let mut stmt = self.conn.prepare(
+            "SELECT serial FROM certificates WHERE serial = ?1
+             UNION
+             SELECT serial FROM certificates WHERE uid = ?2 AND serial NOT IN (SELECT serial FROM revocations)",
+        )?;
+        let rows = stmt.query_map([&serial, &target.to_string()], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether `serial` is revoked.
+    pub fn is_revoked(&self, serial: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM revocations WHERE serial = ?1)", [serial], |r| r.get(0))?)
+    }
+}

@@ -1,0 +1,113 @@
+//! The CA's revocation, CRL and broker hand-off, checked with openssl.
+
+use crate::support::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Provisions one board; returns its report and the files openssl needs.
+fn provisioned(station: &Station) -> (serde_json::Value, PathBuf, PathBuf, PathBuf, Sim) {
+    let sim = Sim::start(&station.board_state("b"), &[]);
+    let (code, r) = station.provision(&sim.port, &[]);
+    assert_eq!(code, 0, "{r}");
+    let dir = station.data_dir();
+    let chain = r["chain_pem"].as_str().unwrap();
+    let blocks: Vec<&str> = chain.split_inclusive("-----END CERTIFICATE-----\n").collect();
+    let (cert, issuing, root) = (dir.join("cert.pem"), dir.join("issuing.pem"), dir.join("root.pem"));
+    std::fs::write(&cert, r["cert_pem"].as_str().unwrap()).unwrap();
+    std::fs::write(&issuing, blocks[0]).unwrap();
+    std::fs::write(&root, blocks[1]).unwrap();
+    (r, cert, issuing, root, sim)
+}
+
+fn verify_with_crl(cert: &Path, issuing: &Path, root: &Path, crl: &Path) -> std::process::Output {
+    Command::new("openssl")
+        .args(["verify", "-crl_check", "-x509_strict", "-CAfile"])
+        .arg(root)
+        .arg("-untrusted")
+        .arg(issuing)
+        .arg("-CRLfile")
+        .arg(crl)
+        .arg(cert)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn revocation_reaches_the_crl_and_openssl_refuses_the_certificate() {
+    let station = Station::new();
+    let (r, cert, issuing, root, _sim) = provisioned(&station);
+    let uid = r["uid"].as_str().unwrap();
+    let before = station.data_dir().join("before.pem");
+    let out = station.hallmark(&["ca", "crl", "--out", before.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ok = verify_with_crl(&cert, &issuing, &root, &before);
+    assert!(ok.status.success(), "valid before revocation: {}", String::from_utf8_lossy(&ok.stdout));
+
+    let out = station.hallmark(&["ca", "revoke", uid, "--reason", "keyCompromise", "--actor", "qa-anna"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let crl = station.data_dir().join("ca/crl.pem");
+    let refused = verify_with_crl(&cert, &issuing, &root, &crl);
+    assert!(!refused.status.success());
+    let said = format!("{}{}", String::from_utf8_lossy(&refused.stdout), String::from_utf8_lossy(&refused.stderr));
+    assert!(said.contains("certificate revoked"), "{said}");
+    let text = run_ok(Command::new("openssl").args(["crl", "-noout", "-text", "-in"]).arg(&crl));
+    assert!(text.contains("Key Compromise"), "{text}");
+    assert!(text.contains(&r["cert_serial"].as_str().unwrap().to_uppercase()));
+    assert!(text.contains("X509v3 CRL Number: \n                2"), "second CRL: {text}");
+
+    // Nothing left to revoke; an unknown reason is refused.
+    assert_eq!(station.hallmark(&["ca", "revoke", uid, "--reason", "keyCompromise"]).status.code(), Some(2));
+    let bad = station.hallmark(&["ca", "revoke", uid, "--reason", "boredom"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("keyCompromise"));
+
+    let show: serde_json::Value = serde_json::from_slice(&station.hallmark(&["ca", "show", "--json"]).stdout).unwrap();
+    assert_eq!((show["certificates_issued"].as_u64(), show["certificates_revoked"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(show["crl"]["number"], 2);
+    assert_eq!(show["issuing"]["sha256"].as_str().unwrap().len(), 64);
+
+    // The revocation is in the audit chain, which detects tampering.
+    let verify: serde_json::Value =
+        serde_json::from_slice(&station.hallmark(&["log", "verify", "--json"]).stdout).unwrap();
+    assert_eq!(verify["audit_entries"], 1);
+    let db = station.data_dir().join("hallmark-log.sqlite");
+    run_ok(
+        Command::new("sqlite3")
+            .arg(&db)
+            .arg("DROP TRIGGER audit_append_only_u; UPDATE audit SET actor = 'someone-else';"),
+    );
+    let verify = station.hallmark(&["log", "verify"]);
+    assert_eq!(verify.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("BROKEN at audit entry 1"));
+}
+
+#[test]
+fn broker_config_writes_what_mosquitto_needs() {
+    let station = Station::new();
+    let (_r, cert, _issuing, _root, _sim) = provisioned(&station);
+    let out_dir = station.data_dir().join("broker");
+    let out = station.hallmark(&["ca", "broker-config", "--mosquitto", "--out", out_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let conf = std::fs::read_to_string(out_dir.join("hallmark-mosquitto.conf")).unwrap();
+    for line in [
+        "require_certificate true",
+        "use_identity_as_username true",
+        "use_username_as_clientid true",
+        "set_tcp_nodelay true",
+        "crlfile ",
+    ] {
+        assert!(conf.contains(line), "missing {line:?} in {conf}");
+    }
+    assert!(std::fs::read_to_string(out_dir.join("hallmark-acl")).unwrap().contains("pattern readwrite devices/%u/#"));
+    // The CA file verifies our device certificate on its own.
+    let ok = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(out_dir.join("hallmark-ca.pem"))
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stdout));
+    let crl =
+        Command::new("openssl").args(["crl", "-noout", "-in"]).arg(out_dir.join("hallmark-crl.pem")).output().unwrap();
+    assert!(crl.status.success());
+}
