@@ -111,3 +111,34 @@ fn broker_config_writes_what_mosquitto_needs() {
         Command::new("openssl").args(["crl", "-noout", "-in"]).arg(out_dir.join("hallmark-crl.pem")).output().unwrap();
     assert!(crl.status.success());
 }
+
+#[test]
+fn certificate_profile_comes_from_the_configuration() {
+    let station = Station::new();
+    let config = station.config(&[(
+        "key_algorithms = [\"p256\"]                 # also \"p384\", \"ed25519\"",
+        "key_algorithms = [\"p256\"]\nno_expiry = true\nsan_uri = \"urn:dev:hallmark:{uid}\"\norganization = \"Example GmbH\"",
+    )]);
+    let sim = Sim::start(&station.board_state("b"), &[]);
+    let (code, r) = station.provision(&sim.port, &["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{r}");
+    let cert = station.data_dir().join("c.pem");
+    std::fs::write(&cert, r["cert_pem"].as_str().unwrap()).unwrap();
+    let text = run_ok(Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(&cert));
+    let uid = r["uid"].as_str().unwrap();
+    assert!(text.contains("Not After : Dec 31 23:59:59 9999 GMT"), "{text}");
+    assert!(text.contains(&format!("URI:urn:dev:hallmark:{uid}")), "{text}");
+    assert!(text.contains(&format!("O = Example GmbH, CN = {uid}")), "{text}");
+}
+
+#[test]
+fn device_key_algorithm_outside_the_profile_is_refused_before_signing() {
+    let station = Station::new();
+    let config = station.config(&[("key_algorithms = [\"p256\"]", "key_algorithms = [\"p384\"]")]);
+    let sim = Sim::start(&station.board_state("b"), &[]);
+    let (code, r) = station.provision(&sim.port, &["--config", config.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(r["failure"]["code"], "CSR_ALGORITHM_REJECTED");
+    assert_eq!(failed_step(&r), "csr");
+    assert_eq!(station.certificates_issued(), 0);
+}

@@ -1,7 +1,7 @@
 //! CSR verification: proof of possession and key algorithm, nothing else.
 
-use crate::CaError;
-use x509_parser::oid_registry::{OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY};
+use crate::{CaError, KeyAlgorithm};
+use x509_parser::oid_registry::{OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_SIG_ED25519};
 use x509_parser::prelude::*;
 
 /// A CSR whose signature verified with its own public key, reduced to that key.
@@ -11,13 +11,18 @@ pub struct VerifiedCsr {
     pub spki_der: Vec<u8>,
     /// The raw public key (SEC1 uncompressed point for EC).
     pub public_key: Vec<u8>,
+    /// The key's algorithm.
+    pub algorithm: KeyAlgorithm,
     /// The CSR exactly as received (kept for the log).
     pub raw: Vec<u8>,
 }
 
 impl VerifiedCsr {
-    /// Parses `der`, verifies its signature and checks the key is ECDSA P-256.
-    /// Subject, attributes and requested extensions are ignored on purpose.
+    /// Parses `der`, verifies its signature and identifies the key (P-256, P-384 or
+    /// Ed25519; whether it is allowed is the profile's call). Subject, attributes
+    /// and requested extensions are ignored on purpose. Real-world encodings such as
+    /// ecdsa-with-SHA256 with NULL parameters (nRF91 modems) are accepted when the
+    /// signature verifies.
     pub fn from_der(der: &[u8]) -> Result<VerifiedCsr, CaError> {
         let (rest, csr) = X509CertificationRequest::from_der(der).map_err(|e| CaError::CsrMalformed(e.to_string()))?;
         if !rest.is_empty() {
@@ -26,18 +31,26 @@ impl VerifiedCsr {
         let spki = &csr.certification_request_info.subject_pki;
         let alg = &spki.algorithm;
         let curve = alg.parameters.as_ref().and_then(|p| p.as_oid().ok());
-        if alg.algorithm != OID_KEY_TYPE_EC_PUBLIC_KEY || curve.as_ref() != Some(&OID_EC_P256) {
-            return Err(CaError::CsrAlgorithm(format!(
-                "key {} {}",
-                alg.algorithm,
-                curve.map(|c| c.to_id_string()).unwrap_or_default()
-            )));
-        }
         let public_key = spki.subject_public_key.data.to_vec();
-        if public_key.len() != 65 || public_key[0] != 0x04 {
-            return Err(CaError::CsrAlgorithm("P-256 key is not an uncompressed point".into()));
+        let (algorithm, key_len) =
+            if alg.algorithm == OID_KEY_TYPE_EC_PUBLIC_KEY && curve.as_ref() == Some(&OID_EC_P256) {
+                (KeyAlgorithm::P256, 65)
+            } else if alg.algorithm == OID_KEY_TYPE_EC_PUBLIC_KEY && curve.as_ref() == Some(&OID_NIST_EC_P384) {
+                (KeyAlgorithm::P384, 97)
+            } else if alg.algorithm == OID_SIG_ED25519 {
+                (KeyAlgorithm::Ed25519, 32)
+            } else {
+                return Err(CaError::CsrAlgorithm(format!(
+                    "key {} {}",
+                    alg.algorithm,
+                    curve.map(|c| c.to_id_string()).unwrap_or_default()
+                )));
+            };
+        let point_ok = algorithm == KeyAlgorithm::Ed25519 || public_key.first() == Some(&0x04);
+        if public_key.len() != key_len || !point_ok {
+            return Err(CaError::CsrAlgorithm(format!("{algorithm:?} key has the wrong length or encoding")));
         }
         csr.verify_signature().map_err(|_| CaError::CsrSignature)?;
-        Ok(VerifiedCsr { spki_der: spki.raw.to_vec(), public_key, raw: der.to_vec() })
+        Ok(VerifiedCsr { spki_der: spki.raw.to_vec(), public_key, algorithm, raw: der.to_vec() })
     }
 }

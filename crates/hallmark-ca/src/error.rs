@@ -47,6 +47,14 @@ pub enum CaError {
     /// The CSR's key algorithm is not allowed.
     #[error("the device's key algorithm is not allowed ({0}); only ECDSA P-256 is accepted")]
     CsrAlgorithm(String),
+    /// The issuing CA has expired.
+    #[error(
+        "the issuing CA expired on {not_after}; nothing can be issued until it is renewed (hallmark ca init or import)"
+    )]
+    Expired {
+        /// When.
+        not_after: String,
+    },
     /// rcgen or the crypto backend failed.
     #[error("signing failed: {0}")]
     Signing(String),

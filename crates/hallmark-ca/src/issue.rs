@@ -1,24 +1,12 @@
 //! The leaf certificate profile: the only thing this CA ever signs.
 
+use crate::profile::{Device, LeafProfile};
 use crate::{fingerprint, store::pem_cert, CaError, IssuingCa, VerifiedCsr};
 use rcgen::{
-    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose, SerialNumber,
-    SubjectPublicKeyInfo,
+    CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyUsagePurpose, SanType, SerialNumber, SubjectPublicKeyInfo,
 };
-use time::{Duration, OffsetDateTime};
-
-/// Station-chosen parameters of a device certificate.
-#[derive(Clone, Debug)]
-pub struct LeafProfile {
-    /// How long the certificate is valid from issuance.
-    pub validity: Duration,
-}
-
-impl Default for LeafProfile {
-    fn default() -> Self {
-        LeafProfile { validity: Duration::days(10 * 365) }
-    }
-}
+use time::OffsetDateTime;
 
 /// A signed device certificate and the facts QA needs about it.
 #[derive(Clone, Debug)]
@@ -50,20 +38,51 @@ pub(crate) fn random_serial() -> SerialNumber {
 }
 
 impl IssuingCa {
-    /// Signs a leaf client certificate for `uid` over the CSR's public key. Nothing
-    /// else from the CSR (subject, extensions, attributes) reaches the certificate.
+    /// Signs a leaf client certificate for `device` over the CSR's public key.
+    /// Nothing else from the CSR (subject, extensions, attributes) reaches the
+    /// certificate: the profile decides everything.
     pub fn issue(
         &self,
-        uid: &str,
+        device: Device<'_>,
         csr: &VerifiedCsr,
         profile: &LeafProfile,
         now: OffsetDateTime,
     ) -> Result<IssuedCertificate, CaError> {
         let now = now.replace_nanosecond(0).map_err(|e| CaError::Signing(e.to_string()))?;
+        if now >= self.issuing_not_after() {
+            return Err(CaError::Expired { not_after: self.issuing_not_after().to_string() });
+        }
+        if !profile.key_algorithms.contains(&csr.algorithm) {
+            return Err(CaError::CsrAlgorithm(format!("{:?} is not in certificate.key_algorithms", csr.algorithm)));
+        }
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, uid);
+        if let Some(o) = &profile.organization {
+            dn.push(DnType::OrganizationName, o.as_str());
+        }
+        if let Some(ou) = &profile.organizational_unit {
+            dn.push(DnType::OrganizationalUnitName, ou.as_str());
+        }
+        if let Some(sn) = &profile.subject_serial_number {
+            dn.push(DnType::CustomDnType(vec![2, 5, 4, 5]), device.expand(sn));
+        }
+        dn.push(DnType::CommonName, device.uid);
         params.distinguished_name = dn;
+        let ia5 = |s: String| {
+            rcgen::string::Ia5String::try_from(s.clone()).map_err(|_| CaError::Signing(format!("{s:?} is not ASCII")))
+        };
+        if let Some(uri) = &profile.san_uri {
+            params.subject_alt_names.push(SanType::URI(ia5(device.expand(uri))?));
+        }
+        if let Some(dns) = &profile.san_dns {
+            params.subject_alt_names.push(SanType::DnsName(ia5(device.expand(dns))?));
+        }
+        if let Some(url) = &profile.crl_url {
+            params.crl_distribution_points = vec![CrlDistributionPoint { uris: vec![url.clone()] }];
+        }
+        if let Some(url) = &profile.ca_issuers_url {
+            params.custom_extensions.push(authority_info_access(url));
+        }
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
@@ -71,7 +90,7 @@ impl IssuingCa {
         let serial = random_serial();
         params.serial_number = Some(serial.clone());
         params.not_before = now;
-        params.not_after = now + profile.validity;
+        params.not_after = profile.validity.not_after(now);
 
         let public_key = SubjectPublicKeyInfo::from_der(&csr.spki_der)?;
         let cert = params.signed_by(&public_key, &self.issuer)?;
@@ -85,4 +104,26 @@ impl IssuingCa {
             not_after: params.not_after,
         })
     }
+}
+
+/// Authority Information Access with one caIssuers URL (RFC 5280 4.2.2.1).
+fn authority_info_access(url: &str) -> CustomExtension {
+    fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = value.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else if len <= 0xFF {
+            out.extend_from_slice(&[0x81, len as u8]);
+        } else {
+            out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
+        }
+        out.extend_from_slice(value);
+        out
+    }
+    // id-ad-caIssuers 1.3.6.1.5.5.7.48.2
+    let ca_issuers = [0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
+    let access = tlv(0x30, &[&ca_issuers[..], &tlv(0x86, url.as_bytes())].concat());
+    let content = tlv(0x30, &access);
+    CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], content)
 }

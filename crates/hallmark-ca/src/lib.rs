@@ -14,13 +14,15 @@ mod csr;
 mod error;
 mod issue;
 mod passphrase;
+mod profile;
 mod store;
 
 pub use crl::{Crl, Reason, Revoked};
 pub use csr::VerifiedCsr;
 pub use error::CaError;
-pub use issue::{IssuedCertificate, LeafProfile};
+pub use issue::IssuedCertificate;
 pub use passphrase::Passphrase;
+pub use profile::{Device, KeyAlgorithm, LeafProfile, Validity};
 pub use store::{CaStore, IssuingCa};
 
 /// SHA-256 fingerprint of DER bytes, lower-case hex.

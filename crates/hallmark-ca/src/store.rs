@@ -179,6 +179,14 @@ impl IssuingCa {
         &self.root_der
     }
 
+    /// When the issuing CA certificate expires.
+    pub fn issuing_not_after(&self) -> OffsetDateTime {
+        x509_parser::parse_x509_certificate(&self.issuing_der)
+            .map(|(_, c)| c.validity().not_after.to_datetime())
+            // The certificate was parsed when the CA was unlocked.
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
     /// The chain shipped to devices: issuing CA then root, concatenated DER.
     pub fn chain_der(&self) -> Vec<u8> {
         [self.issuing_der.as_slice(), self.root_der.as_slice()].concat()

@@ -1,7 +1,7 @@
 //! CA tests with independent checks: x509-parser here, openssl in the e2e tests.
 
 use ::time::OffsetDateTime;
-use hallmark_ca::{CaError, CaStore, LeafProfile, Passphrase, VerifiedCsr};
+use hallmark_ca::{CaError, CaStore, Device, KeyAlgorithm, LeafProfile, Passphrase, Validity, VerifiedCsr};
 use rcgen::{CertificateParams, KeyPair};
 use x509_parser::prelude::*;
 
@@ -9,11 +9,19 @@ fn pass() -> Passphrase {
     Passphrase::for_new_ca("correct horse battery".into()).unwrap()
 }
 
-/// A CSR from rcgen that asks for CA:true and a SAN: both must be ignored.
+fn dev() -> Device<'static> {
+    Device { uid: "HM-0001", hardware_id: "DEADBEEF01020304" }
+}
+
+/// A CSR from rcgen that asks for CA:true, a SAN, extra EKUs and another CN: all
+/// must be ignored.
 fn greedy_csr() -> (Vec<u8>, KeyPair) {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(vec!["evil.example".to_string()]).unwrap();
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.extended_key_usages =
+        vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::CodeSigning];
+    params.distinguished_name.push(rcgen::DnType::CommonName, "admin");
     let csr = params.serialize_request(&key).unwrap();
     (csr.der().to_vec(), key)
 }
@@ -44,7 +52,7 @@ fn leaf_has_station_profile_and_ignores_csr_requests() {
     let ca = CaStore::new(dir.path()).create(&pass(), OffsetDateTime::now_utc()).unwrap();
     let (csr_der, key) = greedy_csr();
     let csr = VerifiedCsr::from_der(&csr_der).unwrap();
-    let issued = ca.issue("HM-0001", &csr, &LeafProfile::default(), OffsetDateTime::now_utc()).unwrap();
+    let issued = ca.issue(dev(), &csr, &LeafProfile::default(), OffsetDateTime::now_utc()).unwrap();
     let (_, cert) = parse_x509_certificate(&issued.der).unwrap();
     assert_eq!(cert.subject().iter_common_name().next().unwrap().as_str().unwrap(), "HM-0001");
     assert_eq!(cert.public_key().subject_public_key.data.as_ref(), key.public_key_raw());
@@ -53,14 +61,16 @@ fn leaf_has_station_profile_and_ignores_csr_requests() {
     assert!(cert.subject_alternative_name().unwrap().is_none(), "SAN from the CSR must not be copied");
     let ku = cert.key_usage().unwrap().unwrap().value;
     assert!(ku.digital_signature() && !ku.key_cert_sign());
-    assert!(cert.extended_key_usage().unwrap().unwrap().value.client_auth);
+    let eku = cert.extended_key_usage().unwrap().unwrap().value;
+    assert!(eku.client_auth && !eku.server_auth && !eku.code_signing, "only clientAuth");
+    assert_eq!(cert.subject().iter_common_name().count(), 1, "one CN, the UID");
     assert_eq!(cert.raw_serial().len(), 16);
     assert!(cert.raw_serial()[0] < 0x80);
     let has = |oid| cert.extensions().iter().any(|e| e.oid == oid);
     assert!(has(x509_parser::oid_registry::OID_X509_EXT_AUTHORITY_KEY_IDENTIFIER));
     assert!(has(x509_parser::oid_registry::OID_X509_EXT_SUBJECT_KEY_IDENTIFIER));
     // Two issuances for the same key get different serials.
-    let again = ca.issue("HM-0001", &csr, &LeafProfile::default(), OffsetDateTime::now_utc()).unwrap();
+    let again = ca.issue(dev(), &csr, &LeafProfile::default(), OffsetDateTime::now_utc()).unwrap();
     assert_ne!(issued.serial_hex, again.serial_hex);
 }
 
@@ -73,5 +83,112 @@ fn csr_with_bad_signature_or_wrong_algorithm_is_rejected() {
     assert!(matches!(VerifiedCsr::from_der(b"garbage"), Err(CaError::CsrMalformed(_))));
     let ed = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
     let csr = CertificateParams::new(vec![]).unwrap().serialize_request(&ed).unwrap();
-    assert!(matches!(VerifiedCsr::from_der(csr.der()), Err(CaError::CsrAlgorithm(_))));
+    let ed = VerifiedCsr::from_der(csr.der()).unwrap();
+    assert_eq!(ed.algorithm, KeyAlgorithm::Ed25519);
+    let (_dir, ca) = new_ca();
+    let refused = ca.issue(dev(), &ed, &LeafProfile::default(), OffsetDateTime::now_utc());
+    assert!(matches!(refused, Err(CaError::CsrAlgorithm(_))), "Ed25519 only when the profile allows it");
+}
+
+fn new_ca() -> (tempfile::TempDir, hallmark_ca::IssuingCa) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = CaStore::new(dir.path()).create(&pass(), OffsetDateTime::now_utc()).unwrap();
+    (dir, ca)
+}
+
+#[test]
+fn profile_options_reach_the_certificate() {
+    let (_dir, ca) = new_ca();
+    let (der, _) = greedy_csr();
+    let csr = VerifiedCsr::from_der(&der).unwrap();
+    let profile = LeafProfile {
+        validity: Validity::NoExpiry,
+        san_uri: Some("urn:dev:hm:{uid}".into()),
+        san_dns: Some("{uid}.devices.example.com".into()),
+        crl_url: Some("http://pki.example.com/hm.crl".into()),
+        ca_issuers_url: Some("http://pki.example.com/issuing.crt".into()),
+        organization: Some("Example GmbH".into()),
+        organizational_unit: Some("Devices".into()),
+        subject_serial_number: Some("{hardware_id}".into()),
+        ..LeafProfile::default()
+    };
+    let issued = ca.issue(dev(), &csr, &profile, OffsetDateTime::now_utc()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.pem");
+    std::fs::write(&path, &issued.pem).unwrap();
+    let out =
+        std::process::Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(&path).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "Not After : Dec 31 23:59:59 9999 GMT",
+        "URI:urn:dev:hm:HM-0001",
+        "DNS:HM-0001.devices.example.com",
+        "URI:http://pki.example.com/hm.crl",
+        "CA Issuers - URI:http://pki.example.com/issuing.crt",
+        "O = Example GmbH, OU = Devices, serialNumber = DEADBEEF01020304, CN = HM-0001",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    assert!(!text.contains("evil.example"));
+}
+
+#[test]
+fn key_algorithms_follow_the_profile() {
+    let (_dir, ca) = new_ca();
+    let p384 = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+    let der = CertificateParams::new(vec![]).unwrap().serialize_request(&p384).unwrap().der().to_vec();
+    let csr = VerifiedCsr::from_der(&der).unwrap();
+    assert_eq!(csr.algorithm, KeyAlgorithm::P384);
+    let refused = ca.issue(dev(), &csr, &LeafProfile::default(), OffsetDateTime::now_utc());
+    assert!(matches!(refused, Err(CaError::CsrAlgorithm(_))), "P-384 is not allowed by default");
+    let allowed =
+        LeafProfile { key_algorithms: vec![KeyAlgorithm::P256, KeyAlgorithm::P384], ..LeafProfile::default() };
+    assert!(ca.issue(dev(), &csr, &allowed, OffsetDateTime::now_utc()).is_ok());
+}
+
+#[test]
+fn ecdsa_signature_algorithm_with_null_parameters_is_accepted() {
+    // nRF91 modems encode ecdsa-with-SHA256 with explicit NULL parameters. The
+    // signature covers only the request info, so rewriting the algorithm keeps it valid.
+    let (der, key) = greedy_csr();
+    let plain: &[u8] = &[0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02];
+    let with_null: &[u8] = &[0x30, 0x0C, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02, 0x05, 0x00];
+    let at = der.windows(plain.len()).rposition(|w| w == plain).unwrap();
+    let mut body = der[4..].to_vec(); // strip the outer SEQUENCE header (length < 64 KiB: 30 82 xx xx)
+    assert_eq!(&der[..2], &[0x30, 0x82]);
+    let at_body = at - 4;
+    body.splice(at_body..at_body + plain.len(), with_null.iter().copied());
+    let mut nrf = vec![0x30, 0x82, (body.len() >> 8) as u8, body.len() as u8];
+    nrf.extend(body);
+    let csr = VerifiedCsr::from_der(&nrf).expect("NULL parameters are tolerated when the signature verifies");
+    assert_eq!(csr.public_key, key.public_key_raw());
+}
+
+#[test]
+fn tampered_csrs_are_refused() {
+    let (der, _) = greedy_csr();
+    // Swap in another key: the signature no longer verifies.
+    let other = KeyPair::generate().unwrap();
+    let original = VerifiedCsr::from_der(&der).unwrap();
+    let at = der.windows(65).position(|w| w == original.public_key.as_slice()).unwrap();
+    let mut swapped = der.clone();
+    swapped[at..at + 65].copy_from_slice(other.public_key_raw());
+    assert!(matches!(VerifiedCsr::from_der(&swapped), Err(CaError::CsrSignature)));
+    // Edit the subject ("admin" -> "admiN").
+    let at = der.windows(5).position(|w| w == b"admin").unwrap();
+    let mut edited = der.clone();
+    edited[at + 4] = b'N';
+    assert!(matches!(VerifiedCsr::from_der(&edited), Err(CaError::CsrSignature)));
+}
+
+#[test]
+fn expired_issuing_ca_issues_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let long_ago = OffsetDateTime::now_utc() - ::time::Duration::days(21 * 365);
+    let ca = CaStore::new(dir.path()).create(&pass(), long_ago).unwrap();
+    let (der, _) = greedy_csr();
+    let csr = VerifiedCsr::from_der(&der).unwrap();
+    let err = ca.issue(dev(), &csr, &LeafProfile::default(), OffsetDateTime::now_utc()).unwrap_err();
+    assert!(matches!(err, CaError::Expired { .. }), "{err}");
+    assert!(err.to_string().contains("renewed"));
 }

@@ -3,12 +3,13 @@
 use crate::args::StationArgs;
 use crate::error::CliError;
 use crate::passphrase;
-use hallmark_ca::{CaStore, LeafProfile};
+use hallmark_ca::CaStore;
 use hallmark_config::LoadedConfig;
 use hallmark_label::Template;
 use hallmark_station::client::Timeouts;
 use hallmark_station::datadir::DataDir;
 use hallmark_station::pipeline::Station;
+use hallmark_station::profile::leaf_profile;
 use hallmark_store::Store;
 use std::time::Duration;
 
@@ -66,7 +67,8 @@ pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
     Ok(Station {
         ca,
         label_template,
-        leaf_profile: LeafProfile { validity: time::Duration::days(config.config.certificate.validity_days.into()) },
+        leaf_profile: leaf_profile(&config.config.certificate)
+            .map_err(|e| CliError::Usage(format!("station configuration {}: {e}", config.origin)))?,
         data_dir,
         station_id: args.station.clone().unwrap_or_else(|| config.config.station.id.clone()),
         timeouts,

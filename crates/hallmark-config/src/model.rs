@@ -123,13 +123,47 @@ pub enum ReprovisionPolicy {
     Reissue,
 }
 
-/// `[certificate]`.
+/// `[certificate]`: the device certificate profile.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateSection {
-    /// Validity of device certificates, in days.
+    /// Validity of device certificates, in days (unless `not_after` or `no_expiry`).
     #[serde(default = "default_validity_days")]
     pub validity_days: u32,
+    /// Fixed end of validity (RFC 3339), instead of `validity_days`.
+    #[serde(default)]
+    pub not_after: Option<String>,
+    /// IEEE 802.1AR "no well-defined expiration" (notAfter 99991231235959Z).
+    #[serde(default)]
+    pub no_expiry: bool,
+    /// Device key algorithms accepted: "p256" (default), "p384", "ed25519".
+    #[serde(default = "default_key_algorithms")]
+    pub key_algorithms: Vec<String>,
+    /// subjectAltName URI pattern (`{uid}`, `{hardware_id}`).
+    #[serde(default)]
+    pub san_uri: Option<String>,
+    /// subjectAltName DNS pattern.
+    #[serde(default)]
+    pub san_dns: Option<String>,
+    /// CRL Distribution Point URL.
+    #[serde(default)]
+    pub crl_url: Option<String>,
+    /// Authority Information Access caIssuers URL.
+    #[serde(default)]
+    pub ca_issuers_url: Option<String>,
+    /// Subject O.
+    #[serde(default)]
+    pub organization: Option<String>,
+    /// Subject OU.
+    #[serde(default)]
+    pub organizational_unit: Option<String>,
+    /// Subject serialNumber pattern.
+    #[serde(default)]
+    pub serial_number: Option<String>,
+}
+
+fn default_key_algorithms() -> Vec<String> {
+    vec!["p256".into()]
 }
 
 fn default_validity_days() -> u32 {
@@ -138,7 +172,19 @@ fn default_validity_days() -> u32 {
 
 impl Default for CertificateSection {
     fn default() -> Self {
-        CertificateSection { validity_days: default_validity_days() }
+        CertificateSection {
+            validity_days: default_validity_days(),
+            not_after: None,
+            no_expiry: false,
+            key_algorithms: default_key_algorithms(),
+            san_uri: None,
+            san_dns: None,
+            crl_url: None,
+            ca_issuers_url: None,
+            organization: None,
+            organizational_unit: None,
+            serial_number: None,
+        }
     }
 }
 
@@ -276,6 +322,12 @@ impl StationConfig {
         }
         if self.crl.validity_days == 0 || self.crl.validity_days > 366 {
             return Err("crl.validity_days must be 1 to 366".into());
+        }
+        if self.certificate.no_expiry && self.certificate.not_after.is_some() {
+            return Err("certificate: set not_after or no_expiry, not both".into());
+        }
+        if self.certificate.key_algorithms.is_empty() {
+            return Err("certificate.key_algorithms must name at least one algorithm".into());
         }
         if self.certificate.validity_days == 0 {
             return Err("certificate.validity_days must be at least 1".into());

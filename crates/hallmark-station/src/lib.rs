@@ -14,6 +14,7 @@ pub mod datadir;
 mod failure;
 pub mod pipeline;
 pub mod presence;
+pub mod profile;
 pub mod report;
 mod selftest;
 pub mod transport;

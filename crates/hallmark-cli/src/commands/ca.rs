@@ -158,7 +158,8 @@ fn show(ca: &CaArgs, as_json: bool) -> Result<ExitCode, CliError> {
     if issuing_end - now < ::time::Duration::days(CA_EXPIRY_WARNING_DAYS) {
         warnings.push(format!("the issuing CA expires on {}", issuing_info["not_after"].as_str().unwrap_or("")));
     }
-    let leaf_end = now + ::time::Duration::days(config.config.certificate.validity_days.into());
+    let profile = hallmark_station::profile::leaf_profile(&config.config.certificate).map_err(CliError::Usage)?;
+    let leaf_end = profile.validity.not_after(now);
     if leaf_end > issuing_end {
         warnings.push("device certificates issued now would outlive the issuing CA: shorten certificate.validity_days or renew the CA".into());
     }

@@ -7,7 +7,7 @@ use crate::client::{unexpected, DeviceClient, LinkError, Timeouts};
 use crate::transport::Link;
 use crate::uid::scheme;
 use crate::{selftest, Failure, FailureCode, Uid};
-use hallmark_ca::{fingerprint, VerifiedCsr};
+use hallmark_ca::{fingerprint, Device, KeyAlgorithm as CertKeyAlgorithm, VerifiedCsr};
 use hallmark_label::{render_pdf, LabelData};
 use hallmark_protocol::{
     capability, DeviceInfo, KeyAlgorithm, ObjectId, Request, Response, NONCE_LEN, PROTOCOL_VERSION,
@@ -77,22 +77,23 @@ pub(crate) async fn provision<L: Link>(run: &mut Run<'_>, client: &mut DeviceCli
     let (info, uid, plan) = run.end(r)?;
 
     let needs_install = !matches!(plan, Plan::Reverify { .. });
+    let allowed = run.station.leaf_profile.key_algorithms.clone();
     let installation = match plan {
         Plan::Fresh { supersede } => {
             run.begin("keygen")?;
             let r = bounded(t, "keygen", keygen(client, &info)).await;
             let public_key = run.end(r)?;
-            let csr = read_step(run, "csr", client, async |c| csr(c, Some(public_key.clone())).await).await?;
+            let csr = read_step(run, "csr", client, async |c| csr(c, Some(public_key.clone()), &allowed).await).await?;
             sign_step(run, &uid, &csr, &supersede)?
         }
         Plan::Reissue { supersede } => {
-            let csr = read_step(run, "csr", client, async |c| csr(c, None).await).await?;
+            let csr = read_step(run, "csr", client, async |c| csr(c, None, &allowed).await).await?;
             sign_step(run, &uid, &csr, &supersede)?
         }
         Plan::ResumeInstall { serial } => {
             let cert = issued(run, &uid, &serial)?;
             let key = cert_public_key(&cert)?;
-            let csr = read_step(run, "csr", client, async |c| csr(c, None).await).await?;
+            let csr = read_step(run, "csr", client, async |c| csr(c, None, &allowed).await).await?;
             if csr.public_key == key {
                 reuse(run, &cert)?
             } else {
@@ -233,9 +234,19 @@ async fn keygen<L: Link>(client: &mut DeviceClient<L>, info: &DeviceInfo) -> Ste
 }
 
 /// Reads and verifies the CSR; `expected_key` is the key the board just generated.
-async fn csr<L: Link>(client: &mut DeviceClient<L>, expected_key: Option<Vec<u8>>) -> StepResult<VerifiedCsr> {
+async fn csr<L: Link>(
+    client: &mut DeviceClient<L>,
+    expected_key: Option<Vec<u8>>,
+    allowed: &[CertKeyAlgorithm],
+) -> StepResult<VerifiedCsr> {
     let der = client.read_object(ObjectId::Csr).await.map_err(|e| errors::link("csr", e))?;
     let csr = VerifiedCsr::from_der(&der).map_err(errors::csr)?;
+    if !allowed.contains(&csr.algorithm) {
+        return Err(errors::csr(hallmark_ca::CaError::CsrAlgorithm(format!(
+            "{:?} is not in certificate.key_algorithms",
+            csr.algorithm
+        ))));
+    }
     if expected_key.is_some_and(|k| k != csr.public_key) {
         return Err(Failure::new(
             FailureCode::CsrKeyMismatch,
@@ -272,7 +283,9 @@ fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -
         run.report.crl_number = Some(published.number);
     }
     let now = time::OffsetDateTime::now_utc();
-    let cert = station.ca.issue(uid.as_str(), csr, &station.leaf_profile, now).map_err(|e| {
+    let hardware_id = run.report.hardware_id.clone().unwrap_or_default();
+    let device = Device { uid: uid.as_str(), hardware_id: &hardware_id };
+    let cert = station.ca.issue(device, csr, &station.leaf_profile, now).map_err(|e| {
         Failure::new(
             FailureCode::SigningFailed,
             format!("The station's CA could not sign ({e}). Call the line engineer."),
