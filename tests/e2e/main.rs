@@ -10,6 +10,7 @@ mod crash;
 mod faults;
 mod happy_path;
 mod interruption;
+mod pkcs11;
 mod qa;
 mod reprovision;
 mod slots;

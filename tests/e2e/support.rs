@@ -60,11 +60,19 @@ impl Drop for Sim {
 /// A station data directory.
 pub struct Station {
     pub dir: tempfile::TempDir,
+    /// Extra environment for every station command (e.g. a PKCS#11 PIN).
+    pub env: Vec<(String, String)>,
 }
 
 impl Station {
     pub fn new() -> Station {
-        Station { dir: tempfile::tempdir().unwrap() }
+        Station { dir: tempfile::tempdir().unwrap(), env: Vec::new() }
+    }
+
+    fn command(&self) -> Command {
+        let mut c = hallmark();
+        c.envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        c
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -89,7 +97,7 @@ impl Station {
     }
 
     pub fn provision_output(&self, port: &str, extra: &[&str]) -> Output {
-        hallmark()
+        self.command()
             .args(["provision", "--json", "--station", "e2e-bench", "--port", port, "--data-dir"])
             .arg(self.data_dir())
             .args(extra)
@@ -98,7 +106,7 @@ impl Station {
     }
 
     pub fn hallmark(&self, args: &[&str]) -> Output {
-        hallmark().args(args).arg("--data-dir").arg(self.data_dir()).output().unwrap()
+        self.command().args(args).arg("--data-dir").arg(self.data_dir()).output().unwrap()
     }
 
     pub fn export_jsonl(&self) -> Vec<Value> {

@@ -13,7 +13,9 @@ mod crl;
 mod csr;
 mod error;
 mod issue;
+mod key;
 mod passphrase;
+pub mod pkcs11;
 mod profile;
 mod store;
 
@@ -21,9 +23,10 @@ pub use crl::{Crl, Reason, Revoked};
 pub use csr::VerifiedCsr;
 pub use error::CaError;
 pub use issue::IssuedCertificate;
+pub use key::CaKey;
 pub use passphrase::Passphrase;
 pub use profile::{Device, KeyAlgorithm, LeafProfile, Validity};
-pub use store::{CaStore, IssuingCa};
+pub use store::{CaStore, IssuingCa, KeyLocation};
 
 /// SHA-256 fingerprint of DER bytes, lower-case hex.
 pub fn fingerprint(der: &[u8]) -> String {

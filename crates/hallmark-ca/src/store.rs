@@ -1,7 +1,8 @@
 //! The CA directory: root and issuing CA certificates (PEM) and their keys
 //! (encrypted PKCS#8 PEM, mode 0600). Plaintext keys exist only in memory.
 
-use crate::{CaError, Passphrase};
+use crate::pkcs11::{TokenKey, TokenRef};
+use crate::{CaError, CaKey, Passphrase};
 use pkcs8::der::pem::LineEnding;
 use pkcs8::{EncryptedPrivateKeyInfo, PrivateKeyInfo, SecretDocument};
 use rcgen::{
@@ -16,7 +17,18 @@ const ROOT_CERT: &str = "root.crt.pem";
 const ROOT_KEY: &str = "root.key.pem";
 const ISSUING_CERT: &str = "issuing.crt.pem";
 const ISSUING_KEY: &str = "issuing.key.pem";
-const FILES: [&str; 4] = [ROOT_CERT, ROOT_KEY, ISSUING_CERT, ISSUING_KEY];
+/// Present instead of `issuing.key.pem` when the issuing key is in a PKCS#11 token.
+const ISSUING_KEY_REF: &str = "issuing.key.pkcs11.toml";
+const FILES: [&str; 5] = [ROOT_CERT, ROOT_KEY, ISSUING_CERT, ISSUING_KEY, ISSUING_KEY_REF];
+
+/// Where an existing CA's issuing key is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyLocation {
+    /// Encrypted PKCS#8 file: unlock with the CA passphrase.
+    File,
+    /// A PKCS#11 token: unlock with its PIN.
+    Token(TokenRef),
+}
 
 const ROOT_VALIDITY_DAYS: i64 = 30 * 365;
 const ISSUING_VALIDITY_DAYS: i64 = 20 * 365;
@@ -29,7 +41,7 @@ pub struct CaStore {
 
 /// An unlocked issuing CA, ready to sign leaf certificates.
 pub struct IssuingCa {
-    pub(crate) issuer: Issuer<'static, KeyPair>,
+    pub(crate) issuer: Issuer<'static, CaKey>,
     issuing_der: Vec<u8>,
     root_der: Vec<u8>,
 }
@@ -50,21 +62,45 @@ impl CaStore {
         FILES.iter().any(|f| self.dir.join(f).exists())
     }
 
-    /// Unlocks the CA, creating it first if the directory holds none. Returns the CA
-    /// and whether it was just created.
-    pub fn open_or_create(
-        &self,
-        passphrase: impl FnOnce(bool) -> Result<Passphrase, CaError>,
-    ) -> Result<(IssuingCa, bool), CaError> {
-        if self.exists() {
-            Ok((self.unlock(&passphrase(false)?)?, false))
-        } else {
-            Ok((self.create(&passphrase(true)?, OffsetDateTime::now_utc())?, true))
+    /// Where the issuing key of an existing CA is; `None` when there is no CA.
+    pub fn key_location(&self) -> Result<Option<KeyLocation>, CaError> {
+        if !self.exists() {
+            return Ok(None);
         }
+        let reference = self.dir.join(ISSUING_KEY_REF);
+        if reference.exists() {
+            let text = fs::read_to_string(&reference).map_err(|e| self.io(&reference, e))?;
+            let r: TokenRef = toml::from_str(&text)
+                .map_err(|e| CaError::Token(format!("{} is invalid: {e}", reference.display())))?;
+            return Ok(Some(KeyLocation::Token(r)));
+        }
+        Ok(Some(KeyLocation::File))
     }
 
-    /// Creates a new root and issuing CA. Fails if any CA file already exists.
+    /// Creates a new root and issuing CA, both keys encrypted on disk. Fails if any CA
+    /// file already exists.
     pub fn create(&self, passphrase: &Passphrase, now: OffsetDateTime) -> Result<IssuingCa, CaError> {
+        self.create_with(passphrase, now, None)
+    }
+
+    /// Creates a new CA whose issuing key is generated in a PKCS#11 token (the root
+    /// key is encrypted on disk, to be exported and removed for offline keeping).
+    pub fn create_with_token(
+        &self,
+        passphrase: &Passphrase,
+        token: &TokenRef,
+        pin: &str,
+        now: OffsetDateTime,
+    ) -> Result<IssuingCa, CaError> {
+        self.create_with(passphrase, now, Some((token, pin)))
+    }
+
+    fn create_with(
+        &self,
+        passphrase: &Passphrase,
+        now: OffsetDateTime,
+        token: Option<(&TokenRef, &str)>,
+    ) -> Result<IssuingCa, CaError> {
         if self.exists() {
             return Err(CaError::Incomplete {
                 dir: self.dir.display().to_string(),
@@ -79,13 +115,23 @@ impl CaStore {
         let root_cert = root_params.self_signed(&root_key)?;
         let root_issuer = Issuer::new(root_params, root_key);
 
-        let issuing_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+        let issuing_key = match token {
+            Some((r, pin)) => CaKey::Token(TokenKey::generate(r, pin)?),
+            None => CaKey::File(KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?),
+        };
         let issuing_params = ca_params(&format!("Hallmark Issuing CA {instance}"), 0, now, ISSUING_VALIDITY_DAYS);
         let issuing_cert = issuing_params.signed_by(&issuing_key, &root_issuer)?;
 
         self.write_key(ROOT_KEY, root_issuer.key(), passphrase)?;
         self.write(ROOT_CERT, root_cert.pem().as_bytes())?;
-        self.write_key(ISSUING_KEY, &issuing_key, passphrase)?;
+        match (&issuing_key, token) {
+            (CaKey::File(k), _) => self.write_key(ISSUING_KEY, k, passphrase)?,
+            (CaKey::Token(_), Some((r, _))) => {
+                let text = toml::to_string(r).map_err(|e| CaError::Token(e.to_string()))?;
+                self.write(ISSUING_KEY_REF, text.as_bytes())?;
+            }
+            (CaKey::Token(_), None) => {}
+        }
         // The issuing certificate goes last: its presence marks a complete CA.
         self.write(ISSUING_CERT, issuing_cert.pem().as_bytes())?;
 
@@ -96,16 +142,43 @@ impl CaStore {
         })
     }
 
-    /// Unlocks the existing issuing CA.
+    /// Unlocks an issuing CA whose key is an encrypted file.
     pub fn unlock(&self, passphrase: &Passphrase) -> Result<IssuingCa, CaError> {
-        for f in FILES {
-            if !self.dir.join(f).exists() {
-                return Err(CaError::Incomplete { dir: self.dir.display().to_string(), missing: f.into() });
-            }
+        self.require(&[ROOT_CERT, ISSUING_CERT, ISSUING_KEY])?;
+        let key = self.read_key(ISSUING_KEY, passphrase)?;
+        self.issuing_ca(CaKey::File(key))
+    }
+
+    /// Unlocks an issuing CA whose key is in a PKCS#11 token.
+    pub fn unlock_token(&self, pin: &str) -> Result<IssuingCa, CaError> {
+        self.require(&[ROOT_CERT, ISSUING_CERT, ISSUING_KEY_REF])?;
+        let Some(KeyLocation::Token(r)) = self.key_location()? else {
+            return Err(CaError::Token("this CA's issuing key is not in a token".into()));
+        };
+        let key = TokenKey::open(&r, pin)?;
+        let ca = self.issuing_ca(CaKey::Token(key))?;
+        // The token must hold the key of *this* issuing certificate.
+        let (_, cert) = x509_parser::parse_x509_certificate(&ca.issuing_der)
+            .map_err(|_| CaError::BadCertificate { path: self.path(ISSUING_CERT) })?;
+        if cert.public_key().subject_public_key.data.as_ref() != rcgen::PublicKeyData::der_bytes(ca.issuer.key()) {
+            return Err(CaError::Token(format!(
+                "the key labelled {:?} does not belong to the issuing CA certificate",
+                r.key_label
+            )));
         }
+        Ok(ca)
+    }
+
+    fn require(&self, files: &[&str]) -> Result<(), CaError> {
+        match files.iter().find(|f| !self.dir.join(f).exists()) {
+            Some(f) => Err(CaError::Incomplete { dir: self.dir.display().to_string(), missing: f.to_string() }),
+            None => Ok(()),
+        }
+    }
+
+    fn issuing_ca(&self, key: CaKey) -> Result<IssuingCa, CaError> {
         let root_der = self.read_cert(ROOT_CERT)?;
         let issuing_der = self.read_cert(ISSUING_CERT)?;
-        let key = self.read_key(ISSUING_KEY, passphrase)?;
         let issuer = Issuer::from_ca_cert_der(&issuing_der.clone().into(), key)
             .map_err(|_| CaError::BadCertificate { path: self.path(ISSUING_CERT) })?;
         Ok(IssuingCa { issuer, issuing_der, root_der })

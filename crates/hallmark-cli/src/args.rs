@@ -252,6 +252,15 @@ pub enum CaCommand {
     Init {
         #[command(flatten)]
         ca: CaArgs,
+        /// Generate the issuing key in a PKCS#11 token: the module (shared library).
+        #[arg(long, value_name = "MODULE", requires_all = ["token", "key_label"])]
+        pkcs11_module: Option<PathBuf>,
+        /// Token label.
+        #[arg(long)]
+        token: Option<String>,
+        /// Label for the new key.
+        #[arg(long)]
+        key_label: Option<String>,
     },
     /// Chain, fingerprints, validity, certificates issued and revoked, CRL, warnings.
     Show {

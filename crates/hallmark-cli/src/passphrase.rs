@@ -5,6 +5,7 @@ use hallmark_ca::{CaError, Passphrase};
 use std::io::IsTerminal;
 
 pub const PASSPHRASE_ENV: &str = "HALLMARK_CA_PASSPHRASE";
+pub const PIN_ENV: &str = "HALLMARK_PKCS11_PIN";
 
 /// `creating` = a new CA will be made (ask twice, enforce the minimum length).
 pub fn obtain(creating: bool) -> Result<Passphrase, CaError> {
@@ -29,4 +30,15 @@ pub fn obtain(creating: bool) -> Result<Passphrase, CaError> {
     } else {
         Ok(Passphrase::for_unlock(rpassword::prompt_password("CA passphrase: ").map_err(io)?))
     }
+}
+
+/// The PIN of the token holding the issuing key: `HALLMARK_PKCS11_PIN`, or asked.
+pub fn token_pin() -> Result<String, CaError> {
+    if let Ok(p) = std::env::var(PIN_ENV) {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(CaError::Token(format!("the token PIN is needed: set {PIN_ENV} (no terminal to ask on)")));
+    }
+    rpassword::prompt_password("Token PIN: ").map_err(|e| CaError::Token(format!("cannot read the PIN: {e}")))
 }

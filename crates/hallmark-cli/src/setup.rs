@@ -3,7 +3,7 @@
 use crate::args::StationArgs;
 use crate::error::CliError;
 use crate::passphrase;
-use hallmark_ca::CaStore;
+use hallmark_ca::{CaStore, KeyLocation};
 use hallmark_config::LoadedConfig;
 use hallmark_label::Template;
 use hallmark_station::client::Timeouts;
@@ -54,10 +54,15 @@ pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
         None => Template::embedded_default(),
     };
     let ca_store = CaStore::new(data_dir.ca_dir());
-    let (ca, created) = ca_store.open_or_create(passphrase::obtain)?;
-    if created {
-        eprintln!("note: created a new station CA in {}", ca_store.dir().display());
-    }
+    let ca = match ca_store.key_location()? {
+        Some(KeyLocation::Token(_)) => ca_store.unlock_token(&passphrase::token_pin()?)?,
+        Some(KeyLocation::File) => ca_store.unlock(&passphrase::obtain(false)?)?,
+        None => {
+            let ca = ca_store.create(&passphrase::obtain(true)?, time::OffsetDateTime::now_utc())?;
+            eprintln!("note: created a new station CA in {}", ca_store.dir().display());
+            ca
+        }
+    };
     let t = &config.config.timeouts;
     let timeouts = Timeouts {
         response: Duration::from_millis(args.response_timeout_ms.unwrap_or(t.response_ms)),

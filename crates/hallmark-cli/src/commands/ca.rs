@@ -2,9 +2,11 @@
 
 use crate::args::{CaArgs, CaCommand};
 use crate::error::CliError;
+use crate::passphrase;
 use crate::setup::{data_dir, load_config, open_station, open_store};
 use ::time::format_description::well_known::Rfc3339;
 use ::time::OffsetDateTime;
+use hallmark_ca::pkcs11::TokenRef;
 use hallmark_ca::{fingerprint, CaStore, Reason};
 use hallmark_store::{RevokedBy, Store};
 use serde_json::json;
@@ -18,15 +20,22 @@ const CRL_WARNING_DAYS: i64 = 2;
 
 pub fn run(cmd: CaCommand) -> Result<ExitCode, CliError> {
     match cmd {
-        CaCommand::Init { ca } => {
+        CaCommand::Init { ca, pkcs11_module, token, key_label } => {
             let dir = data_dir(ca.data_dir.clone())?;
             let store = CaStore::new(dir.ca_dir());
             if store.exists() {
                 return Err(CliError::Usage(format!("a CA already exists in {}", store.dir().display())));
             }
-            let station = open_station(&ca.station())?;
-            println!("created the station CA in {}", station.data_dir.ca_dir().display());
-            print!("{}", station.ca.chain_pem());
+            let created = match (pkcs11_module, token, key_label) {
+                (Some(module), Some(token_label), Some(key_label)) => {
+                    let r = TokenRef { module, token_label, key_label };
+                    let pin = passphrase::token_pin()?;
+                    store.create_with_token(&passphrase::obtain(true)?, &r, &pin, OffsetDateTime::now_utc())?
+                }
+                _ => store.create(&passphrase::obtain(true)?, OffsetDateTime::now_utc())?,
+            };
+            println!("created the station CA in {}", store.dir().display());
+            print!("{}", created.chain_pem());
             Ok(ExitCode::SUCCESS)
         }
         CaCommand::Show { ca, json } => show(&ca, json),
