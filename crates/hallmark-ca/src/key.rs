@@ -6,8 +6,9 @@ use rcgen::{KeyPair, PublicKeyData, SignatureAlgorithm, SigningKey};
 
 /// Where the issuing key signs.
 pub enum CaKey {
-    /// Decrypted from encrypted PKCS#8 on disk, held in memory.
-    File(KeyPair),
+    /// Decrypted from encrypted PKCS#8 on disk, held in memory (boxed: a ring key
+    /// pair is large).
+    File(Box<KeyPair>),
     /// In a PKCS#11 token.
     Token(TokenKey),
 }

@@ -63,7 +63,7 @@ impl TokenKey {
             })?;
         let session = context.open_rw_session(slot).map_err(|e| token_err("cannot open a session", e))?;
         session
-            .login(UserType::User, Some(&AuthPin::new(pin.to_string().into())))
+            .login(UserType::User, Some(&AuthPin::new(pin.into())))
             .map_err(|e| token_err("token login failed (wrong PIN? check HALLMARK_PKCS11_PIN)", e))?;
         Ok((context, session))
     }
@@ -142,7 +142,7 @@ fn read_point(session: &Session, public: ObjectHandle) -> Result<Vec<u8>, CaErro
 
 /// Raw `r || s` (as PKCS#11 returns it) to DER `SEQUENCE { INTEGER r, INTEGER s }`.
 pub fn raw_ecdsa_to_der(raw: &[u8]) -> Option<Vec<u8>> {
-    if raw.len() % 2 != 0 || raw.is_empty() || raw.len() > 132 {
+    if !raw.len().is_multiple_of(2) || raw.is_empty() || raw.len() > 132 {
         return None;
     }
     let integer = |bytes: &[u8]| {
@@ -197,7 +197,7 @@ mod tests {
         raw[32] = 0x00;
         raw[33] = 0x01; // s has a leading zero byte to trim
         let der = raw_ecdsa_to_der(&raw).unwrap();
-        assert_eq!(&der[..4], &[0x30, 0x43, 0x02, 0x21]);
+        assert_eq!(&der[..4], &[0x30, 0x44, 0x02, 0x21]);
         assert_eq!(der[4], 0x00);
         assert_eq!(der[4 + 33], 0x02);
         assert_eq!(der[4 + 34], 31);

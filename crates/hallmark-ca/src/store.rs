@@ -117,7 +117,7 @@ impl CaStore {
 
         let issuing_key = match token {
             Some((r, pin)) => CaKey::Token(TokenKey::generate(r, pin)?),
-            None => CaKey::File(KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?),
+            None => CaKey::File(Box::new(KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?)),
         };
         let issuing_params = ca_params(&format!("Hallmark Issuing CA {instance}"), 0, now, ISSUING_VALIDITY_DAYS);
         let issuing_cert = issuing_params.signed_by(&issuing_key, &root_issuer)?;
@@ -146,7 +146,7 @@ impl CaStore {
     pub fn unlock(&self, passphrase: &Passphrase) -> Result<IssuingCa, CaError> {
         self.require(&[ROOT_CERT, ISSUING_CERT, ISSUING_KEY])?;
         let key = self.read_key(ISSUING_KEY, passphrase)?;
-        self.issuing_ca(CaKey::File(key))
+        self.issuing_ca(CaKey::File(Box::new(key)))
     }
 
     /// Unlocks an issuing CA whose key is in a PKCS#11 token.
