@@ -5,6 +5,7 @@
 mod support;
 
 mod ca;
+mod ca_import;
 mod cli_contract;
 mod crash;
 mod faults;

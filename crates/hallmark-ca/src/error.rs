@@ -47,6 +47,9 @@ pub enum CaError {
     /// The CSR's key algorithm is not allowed.
     #[error("the device's key algorithm is not allowed ({0}); only ECDSA P-256 is accepted")]
     CsrAlgorithm(String),
+    /// An issuing CA to import was refused.
+    #[error("cannot import the issuing CA: {0}")]
+    Import(String),
     /// The PKCS#11 token or its key is not usable.
     #[error("PKCS#11: {0}")]
     Token(String),

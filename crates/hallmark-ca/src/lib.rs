@@ -12,6 +12,7 @@
 mod crl;
 mod csr;
 mod error;
+pub mod import;
 mod issue;
 mod key;
 mod passphrase;

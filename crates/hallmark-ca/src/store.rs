@@ -13,12 +13,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use time::{Duration, OffsetDateTime};
 
-const ROOT_CERT: &str = "root.crt.pem";
-const ROOT_KEY: &str = "root.key.pem";
-const ISSUING_CERT: &str = "issuing.crt.pem";
-const ISSUING_KEY: &str = "issuing.key.pem";
+pub(crate) const ROOT_CERT: &str = "root.crt.pem";
+pub(crate) const ROOT_KEY: &str = "root.key.pem";
+pub(crate) const ISSUING_CERT: &str = "issuing.crt.pem";
+pub(crate) const ISSUING_KEY: &str = "issuing.key.pem";
 /// Present instead of `issuing.key.pem` when the issuing key is in a PKCS#11 token.
-const ISSUING_KEY_REF: &str = "issuing.key.pkcs11.toml";
+pub(crate) const ISSUING_KEY_REF: &str = "issuing.key.pkcs11.toml";
+/// CA certificates between the issuing CA and the root, issuing side first
+/// (imported CAs only).
+pub(crate) const INTERMEDIATES: &str = "intermediates.crt.pem";
 const FILES: [&str; 5] = [ROOT_CERT, ROOT_KEY, ISSUING_CERT, ISSUING_KEY, ISSUING_KEY_REF];
 
 /// Where an existing CA's issuing key is.
@@ -44,6 +47,7 @@ pub struct IssuingCa {
     pub(crate) issuer: Issuer<'static, CaKey>,
     issuing_der: Vec<u8>,
     root_der: Vec<u8>,
+    intermediates: Vec<Vec<u8>>,
 }
 
 impl CaStore {
@@ -139,6 +143,7 @@ impl CaStore {
             issuer: Issuer::new(issuing_params, issuing_key),
             issuing_der: issuing_cert.der().to_vec(),
             root_der: root_cert.der().to_vec(),
+            intermediates: Vec::new(),
         })
     }
 
@@ -179,9 +184,14 @@ impl CaStore {
     fn issuing_ca(&self, key: CaKey) -> Result<IssuingCa, CaError> {
         let root_der = self.read_cert(ROOT_CERT)?;
         let issuing_der = self.read_cert(ISSUING_CERT)?;
+        let intermediates = match fs::read_to_string(self.dir.join(INTERMEDIATES)) {
+            Ok(text) => crate::import::pem_certificates(&text)
+                .map_err(|_| CaError::BadCertificate { path: self.path(INTERMEDIATES) })?,
+            Err(_) => Vec::new(),
+        };
         let issuer = Issuer::from_ca_cert_der(&issuing_der.clone().into(), key)
             .map_err(|_| CaError::BadCertificate { path: self.path(ISSUING_CERT) })?;
-        Ok(IssuingCa { issuer, issuing_der, root_der })
+        Ok(IssuingCa { issuer, issuing_der, root_der, intermediates })
     }
 
     /// The root and issuing CA certificates (DER) as stored; no passphrase needed.
@@ -198,18 +208,18 @@ impl CaStore {
         self.dir.join(name).display().to_string()
     }
 
-    fn io(&self, path: &Path, source: std::io::Error) -> CaError {
+    pub(crate) fn io(&self, path: &Path, source: std::io::Error) -> CaError {
         CaError::Io { path: path.display().to_string(), source }
     }
 
-    fn write(&self, name: &str, bytes: &[u8]) -> Result<(), CaError> {
+    pub(crate) fn write(&self, name: &str, bytes: &[u8]) -> Result<(), CaError> {
         let path = self.dir.join(name);
         let tmp = self.dir.join(format!(".{name}.tmp"));
         write_private(&tmp, bytes).map_err(|e| self.io(&tmp, e))?;
         fs::rename(&tmp, &path).map_err(|e| self.io(&path, e))
     }
 
-    fn write_key(&self, name: &str, key: &KeyPair, passphrase: &Passphrase) -> Result<(), CaError> {
+    pub(crate) fn write_key(&self, name: &str, key: &KeyPair, passphrase: &Passphrase) -> Result<(), CaError> {
         let der = key.serialize_der();
         let info = PrivateKeyInfo::try_from(der.as_slice()).map_err(|e| CaError::Signing(e.to_string()))?;
         let encrypted =
@@ -260,14 +270,21 @@ impl IssuingCa {
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
-    /// The chain shipped to devices: issuing CA then root, concatenated DER.
+    /// The chain shipped to devices: issuing CA, any intermediates, then the root,
+    /// concatenated DER.
     pub fn chain_der(&self) -> Vec<u8> {
-        [self.issuing_der.as_slice(), self.root_der.as_slice()].concat()
+        let mut chain = self.issuing_der.clone();
+        for c in &self.intermediates {
+            chain.extend_from_slice(c);
+        }
+        chain.extend_from_slice(&self.root_der);
+        chain
     }
 
     /// The chain as PEM: issuing CA then root.
     pub fn chain_pem(&self) -> String {
-        format!("{}{}", pem_cert(&self.issuing_der), pem_cert(&self.root_der))
+        let middle: String = self.intermediates.iter().map(|c| pem_cert(c)).collect();
+        format!("{}{middle}{}", pem_cert(&self.issuing_der), pem_cert(&self.root_der))
     }
 }
 

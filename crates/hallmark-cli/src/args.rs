@@ -262,6 +262,44 @@ pub enum CaCommand {
         #[arg(long)]
         key_label: Option<String>,
     },
+    /// Use an issuing CA signed by your own (offline) root: its certificate, its key
+    /// (PKCS#8 file, re-encrypted with the station passphrase; or a PKCS#11 key) and
+    /// the chain above it up to the root. An encrypted key file's passphrase comes
+    /// from $HALLMARK_IMPORT_KEY_PASSPHRASE.
+    Import {
+        /// The issuing CA certificate (PEM).
+        #[arg(long, value_name = "FILE")]
+        cert: PathBuf,
+        /// Intermediates (if any) then the root (PEM).
+        #[arg(long, value_name = "FILE")]
+        chain: PathBuf,
+        /// The issuing CA key (PKCS#8 PEM).
+        #[arg(long, value_name = "FILE", conflicts_with = "pkcs11_module")]
+        key: Option<PathBuf>,
+        /// The key is in a PKCS#11 token: the module.
+        #[arg(long, value_name = "MODULE", requires_all = ["token", "key_label"])]
+        pkcs11_module: Option<PathBuf>,
+        /// Token label.
+        #[arg(long)]
+        token: Option<String>,
+        /// Key label.
+        #[arg(long)]
+        key_label: Option<String>,
+        #[command(flatten)]
+        ca: CaArgs,
+    },
+    /// Copy the (encrypted) root key out, and with --remove delete it from the
+    /// station, which then keeps only the issuing CA.
+    ExportRootKey {
+        /// Where to write it.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Delete it from the station after a verified copy.
+        #[arg(long)]
+        remove: bool,
+        #[command(flatten)]
+        ca: CaArgs,
+    },
     /// Chain, fingerprints, validity, certificates issued and revoked, CRL, warnings.
     Show {
         #[command(flatten)]

@@ -6,6 +6,7 @@ use crate::passphrase;
 use crate::setup::{data_dir, load_config, open_station, open_store};
 use ::time::format_description::well_known::Rfc3339;
 use ::time::OffsetDateTime;
+use hallmark_ca::import::ImportKey;
 use hallmark_ca::pkcs11::TokenRef;
 use hallmark_ca::{fingerprint, CaStore, Reason};
 use hallmark_store::{RevokedBy, Store};
@@ -36,6 +37,47 @@ pub fn run(cmd: CaCommand) -> Result<ExitCode, CliError> {
             };
             println!("created the station CA in {}", store.dir().display());
             print!("{}", created.chain_pem());
+            Ok(ExitCode::SUCCESS)
+        }
+        CaCommand::Import { cert, chain, key, pkcs11_module, token, key_label, ca } => {
+            let store = CaStore::new(data_dir(ca.data_dir.clone())?.ca_dir());
+            let read = |p: &std::path::Path| {
+                std::fs::read_to_string(p)
+                    .map_err(|source| CliError::Io { what: format!("cannot read {}", p.display()), source })
+            };
+            let (issuing, chain_text) = (read(&cert)?, read(&chain)?);
+            let import_passphrase = std::env::var("HALLMARK_IMPORT_KEY_PASSPHRASE").ok();
+            let key_text;
+            let token_ref;
+            let pin;
+            let key = match (key, pkcs11_module, token, key_label) {
+                (Some(path), _, _, _) => {
+                    key_text = read(&path)?;
+                    ImportKey::File { pem: &key_text, passphrase: import_passphrase.as_deref() }
+                }
+                (None, Some(module), Some(token_label), Some(key_label)) => {
+                    token_ref = TokenRef { module, token_label, key_label };
+                    pin = passphrase::token_pin()?;
+                    ImportKey::Token { token: &token_ref, pin: &pin }
+                }
+                _ => {
+                    return Err(CliError::Usage(
+                        "give --key FILE, or --pkcs11-module with --token and --key-label".into(),
+                    ))
+                }
+            };
+            store.import(&issuing, &chain_text, key, &passphrase::obtain(true)?)?;
+            println!("imported the issuing CA into {}", store.dir().display());
+            Ok(ExitCode::SUCCESS)
+        }
+        CaCommand::ExportRootKey { out, remove, ca } => {
+            let store = CaStore::new(data_dir(ca.data_dir.clone())?.ca_dir());
+            store.export_root_key(&out, remove)?;
+            println!(
+                "root key copied to {}{}",
+                out.display(),
+                if remove { "; removed from the station (it now keeps only the issuing CA)" } else { "" }
+            );
             Ok(ExitCode::SUCCESS)
         }
         CaCommand::Show { ca, json } => show(&ca, json),
