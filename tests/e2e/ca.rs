@@ -142,3 +142,21 @@ fn device_key_algorithm_outside_the_profile_is_refused_before_signing() {
     assert_eq!(failed_step(&r), "csr");
     assert_eq!(station.certificates_issued(), 0);
 }
+
+#[test]
+fn ca_show_warns_about_what_will_bite() {
+    let station = Station::new();
+    assert!(station.hallmark(&["ca", "init"]).status.success());
+    let config = station.config(&[
+        ("validity_days = 3650", "validity_days = 15000"),
+        ("expiry_warning_days = 365", "expiry_warning_days = 10000"),
+    ]);
+    let out = station.hallmark(&["ca", "show", "--config", config.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("warning: the issuing CA expires on"), "{text}");
+    assert!(text.contains("would outlive the issuing CA"), "{text}");
+    assert!(text.contains("no CRL published yet"), "{text}");
+    let quiet = station.hallmark(&["ca", "show"]);
+    assert!(!String::from_utf8_lossy(&quiet.stdout).contains("warning:"), "defaults raise no warning");
+}

@@ -22,6 +22,9 @@ pub struct StationConfig {
     /// Device certificate profile.
     #[serde(default)]
     pub certificate: CertificateSection,
+    /// The certificate authority.
+    #[serde(default)]
+    pub ca: CaSection,
     /// Certificate revocation lists.
     #[serde(default)]
     pub crl: CrlSection,
@@ -185,6 +188,25 @@ impl Default for CertificateSection {
             organizational_unit: None,
             serial_number: None,
         }
+    }
+}
+
+/// `[ca]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaSection {
+    /// `hallmark ca show` warns when the issuing CA expires within this many days.
+    #[serde(default = "default_expiry_warning_days")]
+    pub expiry_warning_days: u32,
+}
+
+fn default_expiry_warning_days() -> u32 {
+    365
+}
+
+impl Default for CaSection {
+    fn default() -> Self {
+        CaSection { expiry_warning_days: default_expiry_warning_days() }
     }
 }
 

@@ -14,8 +14,6 @@ use serde_json::json;
 use std::process::ExitCode;
 use x509_parser::prelude::parse_x509_certificate;
 
-/// Warn when the issuing CA has less than this left.
-const CA_EXPIRY_WARNING_DAYS: i64 = 365;
 /// Warn when the CRL's nextUpdate is this close.
 const CRL_WARNING_DAYS: i64 = 2;
 
@@ -206,7 +204,7 @@ fn show(ca: &CaArgs, as_json: bool) -> Result<ExitCode, CliError> {
     let (root_info, _) = describe(&root)?;
     let (issuing_info, issuing_end) = describe(&issuing)?;
     let mut warnings = Vec::new();
-    if issuing_end - now < ::time::Duration::days(CA_EXPIRY_WARNING_DAYS) {
+    if issuing_end - now < ::time::Duration::days(config.config.ca.expiry_warning_days.into()) {
         warnings.push(format!("the issuing CA expires on {}", issuing_info["not_after"].as_str().unwrap_or("")));
     }
     let profile = hallmark_station::profile::leaf_profile(&config.config.certificate).map_err(CliError::Usage)?;
