@@ -69,7 +69,7 @@ fn revocation_reaches_the_crl_and_openssl_refuses_the_certificate() {
     // The revocation is in the audit chain, which detects tampering.
     let verify: serde_json::Value =
         serde_json::from_slice(&station.hallmark(&["log", "verify", "--json"]).stdout).unwrap();
-    assert_eq!(verify["audit_entries"], 1);
+    assert_eq!(verify["audit_entries"], 3, "CRL #1, the revocation, CRL #2");
     let db = station.data_dir().join("hallmark-log.sqlite");
     run_ok(
         Command::new("sqlite3")
@@ -159,4 +159,36 @@ fn ca_show_warns_about_what_will_bite() {
     assert!(text.contains("no CRL published yet"), "{text}");
     let quiet = station.hallmark(&["ca", "show"]);
     assert!(!String::from_utf8_lossy(&quiet.stdout).contains("warning:"), "defaults raise no warning");
+}
+
+#[test]
+fn a_revocation_that_could_not_be_published_is_published_at_the_next_start() {
+    let station = Station::new();
+    let (r, cert, issuing, root, _sim) = provisioned(&station);
+    let blocked = station.config(&[(
+        "# path = \"/etc/mosquitto/hallmark-crl.pem\"   # default: <data dir>/ca/crl.pem",
+        "path = \"/proc/hallmark-cannot-write-here/crl.pem\"",
+    )]);
+    let out = station.hallmark(&[
+        "ca",
+        "revoke",
+        r["uid"].as_str().unwrap(),
+        "--reason",
+        "keyCompromise",
+        "--config",
+        blocked.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "publishing failed and says so");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write the CRL"));
+    assert!(!station.data_dir().join("ca/crl.pem").exists());
+    // The revocation itself is recorded; the next station start publishes it.
+    let sim = Sim::start(&station.board_state("next"), &[]);
+    let out = station.provision_output(&sim.port, &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("published CRL #1"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let refused = verify_with_crl(&cert, &issuing, &root, &station.data_dir().join("ca/crl.pem"));
+    assert!(!refused.status.success(), "the revoked certificate is on the CRL now");
 }

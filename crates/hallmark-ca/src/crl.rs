@@ -120,7 +120,12 @@ impl IssuingCa {
             crl_number: SerialNumber::from_slice(&number.to_be_bytes()),
             issuing_distribution_point: None,
             revoked_certs,
-            key_identifier_method: KeyIdMethod::Sha256,
+            // The CRL's AKI must equal the issuing certificate's own SKI (which an
+            // imported CA may have computed differently, e.g. with SHA-1).
+            key_identifier_method: match self.issuing_key_id() {
+                Some(ski) => KeyIdMethod::PreSpecified(ski),
+                None => KeyIdMethod::Sha256,
+            },
         };
         let crl = params.signed_by(&self.issuer)?;
         Ok(Crl { der: crl.der().to_vec(), pem: crl.pem()? })

@@ -165,12 +165,21 @@ impl CaStore {
         // The token must hold the key of *this* issuing certificate.
         let (_, cert) = x509_parser::parse_x509_certificate(&ca.issuing_der)
             .map_err(|_| CaError::BadCertificate { path: self.path(ISSUING_CERT) })?;
-        if cert.public_key().subject_public_key.data.as_ref() != rcgen::PublicKeyData::der_bytes(ca.issuer.key()) {
+        let public = cert.public_key().subject_public_key.data.to_vec();
+        if public != rcgen::PublicKeyData::der_bytes(ca.issuer.key()) {
             return Err(CaError::Token(format!(
                 "the key labelled {:?} does not belong to the issuing CA certificate",
                 r.key_label
             )));
         }
+        // And the private key the token uses is the pair of that public key.
+        let probe = b"hallmark token key check";
+        let signature = rcgen::SigningKey::sign(ca.issuer.key(), probe)?;
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, &public)
+            .verify(probe, &signature)
+            .map_err(|_| {
+                CaError::Token(format!("the private key labelled {:?} does not match its public key", r.key_label))
+            })?;
         Ok(ca)
     }
 
@@ -260,6 +269,15 @@ impl IssuingCa {
     /// The root CA certificate (DER); also the trust anchor given to devices.
     pub fn root_der(&self) -> &[u8] {
         &self.root_der
+    }
+
+    /// The issuing certificate's subjectKeyIdentifier, if it has one.
+    pub fn issuing_key_id(&self) -> Option<Vec<u8>> {
+        let (_, cert) = x509_parser::parse_x509_certificate(&self.issuing_der).ok()?;
+        cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+            _ => None,
+        })
     }
 
     /// When the issuing CA certificate expires.

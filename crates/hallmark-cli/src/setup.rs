@@ -80,3 +80,13 @@ pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
         config,
     })
 }
+
+/// Publishes a CRL if a revocation is not on the newest one yet (a run that revoked
+/// but could not publish). A failure here is reported and does not stop the station.
+pub fn publish_pending_crl(station: &Station, store: &Store) {
+    match station.publish_crl_if_needed(store) {
+        Ok(Some(p)) => eprintln!("note: published CRL #{} ({} entries) to {}", p.number, p.revoked, p.path.display()),
+        Ok(None) => {}
+        Err(e) => eprintln!("warning: revocations are waiting to be published but the CRL failed: {e}"),
+    }
+}

@@ -47,38 +47,61 @@ impl Station {
         self.config.config.crl.path.clone().unwrap_or_else(|| self.data_dir.ca_dir().join("crl.pem"))
     }
 
-    /// Signs, records and writes a fresh CRL listing every revocation in the log.
+    /// Signs, records and writes a fresh CRL listing every revocation in the log, all
+    /// under the log's write lock (see [`Store::issue_crl`]).
     pub fn publish_crl(&self, store: &Store) -> Result<Published, CrlError> {
-        let revoked: Vec<Revoked> = store
-            .revocations()?
-            .into_iter()
-            .map(|r| Revoked {
-                serial_hex: r.serial,
-                reason: r.reason.parse().unwrap_or(Reason::Unspecified),
-                revoked_at: OffsetDateTime::parse(&r.revoked_at, &Rfc3339)
-                    .unwrap_or_else(|_| OffsetDateTime::now_utc()),
-            })
-            .collect();
         let now = OffsetDateTime::now_utc();
         let next = now + time::Duration::days(self.config.config.crl.validity_days.into());
-        let number = store.next_crl_number()?;
-        let crl = self.ca.crl(&revoked, number, now, next)?;
-        store.record_crl(&CrlRow {
-            number,
-            this_update: now.format(&Rfc3339).unwrap_or_default(),
-            next_update: next.format(&Rfc3339).unwrap_or_default(),
-            revoked: revoked.len() as u64,
-            der: crl.der.clone(),
-        })?;
+        let signed: std::cell::RefCell<Option<Crl>> = std::cell::RefCell::new(None);
         let path = self.crl_path();
-        let write = |source| CrlError::Write { path: path.display().to_string(), source };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(write)?;
-        }
-        // Atomic replace: a broker reloading mid-write never sees half a CRL.
-        let tmp = path.with_extension("pem.tmp");
-        std::fs::write(&tmp, &crl.pem).map_err(write)?;
-        std::fs::rename(&tmp, &path).map_err(write)?;
-        Ok(Published { number, crl, revoked: revoked.len(), path })
+        let row = store.issue_crl(
+            |rows, number| {
+                let revoked: Vec<Revoked> = rows
+                    .iter()
+                    .map(|r| Revoked {
+                        serial_hex: r.serial.clone(),
+                        reason: r.reason.parse().unwrap_or(Reason::Unspecified),
+                        revoked_at: OffsetDateTime::parse(&r.revoked_at, &Rfc3339).unwrap_or(now),
+                    })
+                    .collect();
+                let crl = self.ca.crl(&revoked, number, now, next)?;
+                let row = CrlRow {
+                    number,
+                    this_update: now.format(&Rfc3339).unwrap_or_default(),
+                    next_update: next.format(&Rfc3339).unwrap_or_default(),
+                    revoked: revoked.len() as u64,
+                    der: crl.der.clone(),
+                };
+                *signed.borrow_mut() = Some(crl);
+                Ok::<_, CrlError>(row)
+            },
+            |_| {
+                let pem = signed.borrow().as_ref().map(|c| c.pem.clone()).unwrap_or_default();
+                write_atomically(&path, pem.as_bytes())
+            },
+        )?;
+        let crl = Crl { pem: signed.into_inner().map(|c| c.pem).unwrap_or_default(), der: row.der };
+        Ok(Published { number: row.number, crl, revoked: row.revoked as usize, path })
     }
+
+    /// Publishes a CRL if some revocation is not on the newest one yet (e.g. a run
+    /// that revoked and then could not publish).
+    pub fn publish_crl_if_needed(&self, store: &Store) -> Result<Option<Published>, CrlError> {
+        if store.unpublished_revocations()? {
+            return self.publish_crl(store).map(Some);
+        }
+        Ok(None)
+    }
+}
+
+/// Writes through a temporary file unique to this process, then renames: a broker
+/// reloading mid-write never sees half a CRL.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), CrlError> {
+    let write = |source| CrlError::Write { path: path.display().to_string(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(write)?;
+    }
+    let tmp = path.with_extension(format!("pem.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(write)?;
+    std::fs::rename(&tmp, path).map_err(write)
 }

@@ -87,19 +87,45 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The number the next CRL gets.
-    pub fn next_crl_number(&self) -> Result<u64, StoreError> {
-        let n: i64 = self.conn.query_row("SELECT COALESCE(MAX(number), 0) + 1 FROM crls", [], |r| r.get(0))?;
-        Ok(n as u64)
-    }
-
-    /// Records an issued CRL.
-    pub fn record_crl(&self, crl: &CrlRow) -> Result<(), StoreError> {
-        self.conn.execute(
+    /// Issues a CRL atomically under the log's write lock: `sign` gets every
+    /// revocation and the next CRL number and returns the signed CRL; it is recorded
+    /// (with a chained audit entry) and `publish` writes it out before the lock is
+    /// released, so concurrent stations can neither skip a revocation nor overwrite a
+    /// newer CRL with an older one.
+    pub fn issue_crl<E: From<StoreError>>(
+        &self,
+        sign: impl FnOnce(&[RevocationRow], u64) -> Result<CrlRow, E>,
+        publish: impl FnOnce(&CrlRow) -> Result<(), E>,
+    ) -> Result<CrlRow, E> {
+        let tx = self.begin()?;
+        let revoked = self.revocations()?;
+        let number: i64 = tx
+            .query_row("SELECT COALESCE(MAX(number), 0) + 1 FROM crls", [], |r| r.get(0))
+            .map_err(StoreError::from)?;
+        let crl = sign(&revoked, number as u64)?;
+        tx.execute(
             "INSERT INTO crls (number, this_update, next_update, revoked, der) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![crl.number as i64, crl.this_update, crl.next_update, crl.revoked as i64, crl.der],
-        )?;
-        Ok(())
+        )
+        .map_err(StoreError::from)?;
+        let detail = serde_json::json!({
+            "number": crl.number, "revoked": crl.revoked, "this_update": crl.this_update,
+            "next_update": crl.next_update,
+            "sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&crl.der)),
+        });
+        insert_audit(&tx, "station", "crl", &detail)?;
+        publish(&crl)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(crl)
+    }
+
+    /// Whether some revocation is not yet on the newest CRL.
+    pub fn unpublished_revocations(&self) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM revocations) > COALESCE((SELECT revoked FROM crls ORDER BY number DESC LIMIT 1), 0)",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     /// The newest CRL.

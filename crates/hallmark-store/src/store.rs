@@ -264,6 +264,8 @@ impl Store {
         )?;
         let detail = serde_json::json!({
             "uid": cert.uid, "serial": cert.serial, "fingerprint": cert.fingerprint,
+            "not_before": cert.not_before, "not_after": cert.not_after,
+            "pem_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(cert.pem.as_bytes())),
             "csr_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(cert.csr)),
         });
         let event =
@@ -326,6 +328,13 @@ impl Store {
     /// Writes the run's final event and its result row, in one transaction.
     pub fn end_run(&self, run: RunId, end: &RunEnd) -> Result<(), StoreError> {
         let tx = self.begin()?;
+        // Under the write lock: another station process may have just closed it
+        // (two processes recovering interrupted runs at the same time).
+        let already: bool =
+            tx.query_row("SELECT EXISTS (SELECT 1 FROM run_results WHERE run_id = ?1)", [run.0], |r| r.get(0))?;
+        if already {
+            return Ok(());
+        }
         let uuid = run_uuid(&tx, run)?;
         let mut detail = end.detail.clone();
         if let Value::Object(map) = &mut detail {

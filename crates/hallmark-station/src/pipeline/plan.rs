@@ -107,10 +107,23 @@ pub fn decide(f: &Facts<'_>) -> Result<Plan, Failure> {
             }
         }
         Some(held) if held.revoked.as_deref() == Some("superseded") => {
-            // An interrupted re-issue: the old certificate is already revoked.
-            match valid.last() {
-                Some(next) => Ok(Plan::ResumeInstall { serial: next.serial.clone() }),
-                None => Ok(Plan::Reissue { supersede: Vec::new() }),
+            // An interrupted re-issue: the old certificate is already revoked. But if
+            // any certificate of this UID was revoked for another reason (say the new
+            // one, for keyCompromise), the board's key is not to be certified again.
+            if let Some(bad) = f.issued.iter().find(|c| c.revoked.as_deref().is_some_and(|r| r != "superseded")) {
+                return Err(refuse(format!(
+                    "Board {uid}: certificate serial {} of this UID was revoked ({}). Put the board aside for QA.",
+                    bad.serial,
+                    bad.revoked.as_deref().unwrap_or("")
+                )));
+            }
+            match (valid.last(), f.policy) {
+                (Some(next), _) => Ok(Plan::ResumeInstall { serial: next.serial.clone() }),
+                (None, ReprovisionPolicy::Reissue) => Ok(Plan::Reissue { supersede: Vec::new() }),
+                (None, ReprovisionPolicy::Refuse) => Err(refuse(format!(
+                    "Board {uid} holds a superseded certificate from an interrupted re-issue, and re-provisioning is \
+                     not enabled on this station: put the board aside for QA."
+                ))),
             }
         }
         Some(held) => Err(refuse(format!(
@@ -200,9 +213,22 @@ mod tests {
     #[test]
     fn interrupted_reissue_resumes() {
         let issued = [cert("1", Some("superseded")), cert("2", None)];
-        assert_eq!(plan(&issued, Some("fp-1"), true, Refuse, &["1"]), Ok(Plan::ResumeInstall { serial: "2".into() }));
+        assert_eq!(plan(&issued, Some("fp-1"), true, Reissue, &["1"]), Ok(Plan::ResumeInstall { serial: "2".into() }));
         let issued = [cert("1", Some("superseded"))];
-        assert_eq!(plan(&issued, Some("fp-1"), true, Refuse, &["1"]), Ok(Plan::Reissue { supersede: vec![] }));
+        assert_eq!(plan(&issued, Some("fp-1"), true, Reissue, &["1"]), Ok(Plan::Reissue { supersede: vec![] }));
+        assert_eq!(
+            plan(&issued, Some("fp-1"), true, Refuse, &["1"]).unwrap_err().code,
+            FailureCode::AlreadyProvisioned
+        );
+    }
+
+    #[test]
+    fn a_key_whose_certificate_was_compromised_is_never_certified_again() {
+        // A passed; a re-issue superseded A and signed B; install failed; QA revoked B.
+        let issued = [cert("A", Some("superseded")), cert("B", Some("keyCompromise"))];
+        let refused = plan(&issued, Some("fp-A"), true, Reissue, &["A"]).unwrap_err();
+        assert_eq!(refused.code, FailureCode::AlreadyProvisioned);
+        assert!(refused.message.contains("keyCompromise"));
     }
 
     #[test]

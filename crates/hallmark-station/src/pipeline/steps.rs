@@ -267,13 +267,24 @@ fn sign_step(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[Strin
 
 fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -> StepResult<Installation> {
     let (station, store) = (run.station, run.store);
+    // Whatever would stop the signing is checked before anything is revoked.
+    if time::OffsetDateTime::now_utc() >= station.ca.issuing_not_after() {
+        return Err(Failure::new(
+            FailureCode::SigningFailed,
+            format!(
+                "The station's issuing CA expired on {}. Nothing was revoked or issued. Call the line engineer to renew it.",
+                station.ca.issuing_not_after()
+            ),
+        ));
+    }
     // Revoked before the new one exists: a crash in between leaves zero valid
     // certificates (resumable), never two.
     for serial in supersede {
         store.record_revocation(RevokedBy::Run(run.id), serial, "superseded").map_err(errors::log_failed)?;
         run.report.revoked_serials.push(serial.clone());
     }
-    if !supersede.is_empty() {
+    let unpublished = store.unpublished_revocations().map_err(errors::log_failed)?;
+    if !supersede.is_empty() || unpublished {
         let published = station.publish_crl(store).map_err(|e| {
             Failure::new(
                 FailureCode::CrlPublishFailed,
