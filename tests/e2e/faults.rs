@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 const FAST: &[&str] = &["--response-timeout-ms", "400", "--keygen-timeout-ms", "1000", "--attempts", "2"];
 
 struct Case {
+    /// One or more simulator faults, comma-separated.
     fault: &'static str,
     code: &'static str,
     step: &'static str,
@@ -20,7 +21,8 @@ struct Case {
 
 fn check(case: Case) {
     let station = Station::new();
-    let sim = Sim::start(&station.board_state("board"), &[case.fault]);
+    let faults: Vec<&str> = case.fault.split(',').collect();
+    let sim = Sim::start(&station.board_state("board"), &faults);
     let started = Instant::now();
     let (code, r) = station.provision(&sim.port, FAST);
     let took = started.elapsed();
@@ -153,7 +155,8 @@ fn readback_that_differs_fails() {
 #[test]
 fn self_test_signed_with_another_key_fails() {
     check(Case {
-        fault: "selftest-wrong-key",
+        // Possession mode (the board offers no TLS), signing with the wrong key.
+        fault: "no-tls,selftest-wrong-key",
         code: "SELFTEST_FAILED",
         step: "selftest",
         signed: true,
@@ -208,4 +211,9 @@ fn missing_port_fails_at_connect_and_is_recorded() {
     assert_eq!(r["failure"]["code"], "PORT_OPEN_FAILED");
     assert_eq!(failed_step(&r), "connect");
     assert_eq!(station.export_jsonl()[0]["failure"]["code"], "PORT_OPEN_FAILED");
+}
+
+#[test]
+fn tls_handshake_with_a_key_that_does_not_match_the_certificate_fails() {
+    check(Case { fault: "tls-wrong-key", code: "SELFTEST_FAILED", step: "selftest", signed: true, installed: true });
 }

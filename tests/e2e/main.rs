@@ -14,5 +14,6 @@ mod interruption;
 mod pkcs11;
 mod qa;
 mod reprovision;
+mod selftest;
 mod slots;
 mod uid_schemes;

@@ -129,6 +129,9 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
                 self.commit(certificate_sha256, chain_sha256, trust_anchor_sha256)
             }
             Request::SelfTest { nonce } => self.self_test(&nonce),
+            // TLS needs a TLS stack on the device; firmware with one handles these
+            // before the agent (the simulator does, with rustls).
+            Request::TlsStart | Request::TlsData { .. } => error(ErrorCode::UNSUPPORTED, "no TLS stack"),
             Request::Finish => {
                 self.session_open = false;
                 self.staging = Staging::default();

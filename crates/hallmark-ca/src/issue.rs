@@ -127,3 +127,27 @@ fn authority_info_access(url: &str) -> CustomExtension {
     let content = tlv(0x30, &access);
     CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], content)
 }
+
+impl IssuingCa {
+    /// A short-lived TLS server certificate for the station's own link self-test
+    /// server (CN and DNS name `name`, serverAuth, one day). Built from the station's
+    /// parameters only; returns the certificate and its fresh key (PKCS#8 DER), which
+    /// lives only in memory.
+    pub fn station_server_certificate(&self, name: &str, now: OffsetDateTime) -> Result<(Vec<u8>, Vec<u8>), CaError> {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let mut params = CertificateParams::new(vec![name.to_string()])?;
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, name);
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.use_authority_key_identifier_extension = true;
+        params.serial_number = Some(random_serial());
+        let now = now.replace_nanosecond(0).unwrap_or(now);
+        params.not_before = now - time::Duration::minutes(5);
+        params.not_after = (now + time::Duration::days(1)).min(self.issuing_not_after());
+        let cert = params.signed_by(&key, &self.issuer)?;
+        Ok((cert.der().to_vec(), key.serialize_der()))
+    }
+}

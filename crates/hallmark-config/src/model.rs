@@ -22,6 +22,9 @@ pub struct StationConfig {
     /// Device certificate profile.
     #[serde(default)]
     pub certificate: CertificateSection,
+    /// The connection self-test.
+    #[serde(default)]
+    pub selftest: SelftestSection,
     /// The certificate authority.
     #[serde(default)]
     pub ca: CaSection,
@@ -189,6 +192,28 @@ impl Default for CertificateSection {
             serial_number: None,
         }
     }
+}
+
+/// `[selftest]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelftestSection {
+    /// How the board proves its new identity.
+    #[serde(default)]
+    pub mode: SelftestMode,
+}
+
+/// Self-test modes.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SelftestMode {
+    /// `link` when the board offers it, else `possession`.
+    #[default]
+    Auto,
+    /// Mutual TLS handshake with the station, tunnelled over the provisioning link.
+    Link,
+    /// The board signs a station nonce with its new key.
+    Possession,
 }
 
 /// `[ca]`.

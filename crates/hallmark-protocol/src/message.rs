@@ -38,6 +38,9 @@ pub mod capability {
     pub const KEYGEN_P256: u32 = 1 << 0;
     /// The device signs a station nonce with its installed key (self-test, basic).
     pub const SELFTEST_SIGN: u32 = 1 << 1;
+    /// The device runs a mutual-TLS handshake as client over the link
+    /// (`TlsStart` / `TlsData`), with its installed key, chain and trust anchor.
+    pub const SELFTEST_TLS_LINK: u32 = 1 << 2;
 }
 
 /// A device error code (numeric so that codes from newer firmware still decode).
@@ -156,6 +159,15 @@ pub enum Request {
     },
     /// End the session; the device leaves provisioning mode.
     Finish,
+    /// Start a TLS client handshake with the installed identity, tunnelled over the
+    /// link; the answer carries the ClientHello.
+    TlsStart,
+    /// TLS bytes from the station's server (at most [`MAX_CHUNK`]; may be empty to
+    /// collect pending device output).
+    TlsData {
+        /// TLS records from the server.
+        data: Vec<u8>,
+    },
 }
 
 /// Device → station.
@@ -199,6 +211,15 @@ pub enum Response {
         code: ErrorCode,
         /// Human-readable detail, at most [`MAX_TEXT`] bytes.
         detail: String,
+    },
+    /// Answer to `TlsStart` / `TlsData`: TLS bytes from the device's client.
+    TlsData {
+        /// At most [`MAX_CHUNK`] bytes of TLS records.
+        data: Vec<u8>,
+        /// More output is waiting on the device (send an empty `TlsData` to collect).
+        pending: u32,
+        /// The device's side of the handshake completed.
+        established: bool,
     },
 }
 
@@ -244,8 +265,10 @@ impl Request {
     /// Decodes and bounds-checks a request body.
     pub fn from_body(body: &[u8]) -> Result<Request, MessageError> {
         let req: Request = postcard::from_bytes(body).map_err(|_| MessageError::Undecodable)?;
-        if let Request::WriteObject { offset, total_len, data, .. } = &req {
-            check_chunk(*offset, *total_len, data)?;
+        match &req {
+            Request::WriteObject { offset, total_len, data, .. } => check_chunk(*offset, *total_len, data)?,
+            Request::TlsData { data } => check(data.len() <= MAX_CHUNK, "TLS chunk larger than MAX_CHUNK")?,
+            _ => {}
         }
         Ok(req)
     }
@@ -274,6 +297,10 @@ impl Response {
             Response::Chunk { total_len, offset, data } => check_chunk(*offset, *total_len, data)?,
             Response::SelfTest { signature } => check(signature.len() <= 144, "signature length")?,
             Response::Error { detail, .. } => check(detail.len() <= MAX_TEXT, "error detail length")?,
+            Response::TlsData { data, pending, .. } => {
+                check(data.len() <= MAX_CHUNK, "TLS chunk larger than MAX_CHUNK")?;
+                check(*pending as usize <= MAX_OBJECT, "pending TLS output")?;
+            }
             Response::Written { .. } | Response::Installed | Response::Finished => {}
         }
         Ok(resp)

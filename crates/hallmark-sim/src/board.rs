@@ -33,6 +33,11 @@ pub struct Board {
     /// The CSR served instead of the agent's, for the CSR faults.
     csr_override: Option<Vec<u8>>,
     oversized_sent: bool,
+    /// The TLS self-test client, between `TlsStart` and the end of the session.
+    tls: Option<crate::tls::TlsClient>,
+    /// Last TLS request (id, body) and its answer: a retransmission must not feed the
+    /// same TLS bytes twice.
+    tls_replay: Option<(u16, Vec<u8>, Vec<u8>)>,
 }
 
 impl Board {
@@ -58,6 +63,8 @@ impl Board {
             faults,
             csr_override: None,
             oversized_sent: false,
+            tls: None,
+            tls_replay: None,
         })
     }
 
@@ -128,6 +135,7 @@ impl Board {
             }
         }
         let mut wire = match &request {
+            Some(r @ (Request::TlsStart | Request::TlsData { .. })) => self.tls_request(frame, r),
             Some(Request::ReadObject { object: ObjectId::Csr, offset }) if self.csr_faulty() => {
                 self.faulty_csr_chunk(frame.request_id, *offset)
             }
@@ -169,6 +177,11 @@ impl Board {
                 info.capabilities = 0;
                 Response::Hello(info)
             }
+            (Request::Hello { .. }, Response::Hello(mut info)) if !self.has(|f| matches!(f, Fault::NoTls)) => {
+                // The simulator has a TLS stack (rustls): it offers the link self-test.
+                info.capabilities |= hallmark_protocol::capability::SELFTEST_TLS_LINK;
+                Response::Hello(info)
+            }
             (
                 Request::ReadObject { object: ObjectId::Certificate, .. },
                 Response::Chunk { total_len, offset, mut data },
@@ -196,6 +209,71 @@ impl Board {
             _ => return wire,
         };
         encode(frame.request_id, &altered)
+    }
+
+    /// `TlsStart` / `TlsData`: the board's TLS client, as firmware with a TLS stack
+    /// would run it.
+    fn tls_request(&mut self, frame: &Frame, request: &Request) -> Vec<u8> {
+        if let Some((id, body, wire)) = &self.tls_replay {
+            if *id == frame.request_id && *body == frame.body {
+                return wire.clone();
+            }
+        }
+        let failed = |why: String| {
+            let mut detail = format!("TLS: {why}");
+            detail.truncate(hallmark_protocol::MAX_TEXT);
+            Response::Error { code: hallmark_protocol::ErrorCode::STORAGE, detail }
+        };
+        let response = match request {
+            Request::TlsStart => match (self.agent.certs().identity.clone(), self.tls_key()) {
+                (Some(identity), Ok(key)) => match crate::tls::TlsClient::start(&identity, key) {
+                    Ok(client) => {
+                        self.tls = Some(client);
+                        self.tls_output()
+                    }
+                    Err(e) => failed(e),
+                },
+                (None, _) => Response::Error {
+                    code: hallmark_protocol::ErrorCode::BAD_STATE,
+                    detail: "no identity installed".into(),
+                },
+                (_, Err(e)) => failed(e),
+            },
+            Request::TlsData { data } => match self.tls.as_mut().map(|c| c.receive(data)) {
+                Some(Ok(())) => self.tls_output(),
+                Some(Err(e)) => failed(e),
+                None => Response::Error {
+                    code: hallmark_protocol::ErrorCode::BAD_STATE,
+                    detail: "send TlsStart first".into(),
+                },
+            },
+            _ => Response::Error { code: hallmark_protocol::ErrorCode::MALFORMED, detail: "not TLS".into() },
+        };
+        let wire = encode(frame.request_id, &response);
+        self.tls_replay = Some((frame.request_id, frame.body.clone(), wire.clone()));
+        wire
+    }
+
+    fn tls_output(&mut self) -> Response {
+        match self.tls.as_mut() {
+            Some(c) => {
+                let (data, pending, established) = c.take(MAX_CHUNK);
+                Response::TlsData { data, pending, established }
+            }
+            None => Response::TlsData { data: Vec::new(), pending: 0, established: false },
+        }
+    }
+
+    /// The key the TLS client signs with: the board's own, unless a fault says otherwise.
+    fn tls_key(&self) -> Result<Vec<u8>, String> {
+        let secret = if self.has(|f| matches!(f, Fault::TlsWrongKey)) {
+            let mut other = SoftKeyStore::default();
+            other.generate(hallmark_protocol::KeyAlgorithm::EcdsaP256, &mut OsRng).ok();
+            other.secret_bytes()
+        } else {
+            self.agent.keys().secret_bytes()
+        };
+        crate::tls::pkcs8_from_scalar(&secret.ok_or("no key")?)
     }
 
     fn csr_faulty(&self) -> bool {

@@ -50,6 +50,10 @@ pub enum Fault {
     ReadbackMismatch,
     /// Sign the self-test with some other key.
     SelftestWrongKey,
+    /// In the TLS self-test, use some other key with the installed certificate.
+    TlsWrongKey,
+    /// Offer no TLS self-test (firmware without a TLS stack).
+    NoTls,
 }
 
 impl FromStr for Fault {
@@ -90,6 +94,8 @@ impl FromStr for Fault {
             ("storage-error", None) => Fault::StorageError,
             ("readback-mismatch", None) => Fault::ReadbackMismatch,
             ("selftest-wrong-key", None) => Fault::SelftestWrongKey,
+            ("tls-wrong-key", None) => Fault::TlsWrongKey,
+            ("no-tls", None) => Fault::NoTls,
             _ => return Err(bad()),
         })
     }
@@ -116,6 +122,8 @@ mod tests {
             "storage-error",
             "readback-mismatch",
             "selftest-wrong-key",
+            "tls-wrong-key",
+            "no-tls",
         ] {
             assert!(f.parse::<Fault>().is_ok(), "{f}");
         }

@@ -8,6 +8,7 @@ mod board;
 mod faults;
 mod pty;
 mod state;
+pub mod tls;
 
 pub use board::{Board, ServeEnd};
 pub use faults::{Fault, FaultStep};
@@ -30,6 +31,6 @@ pub enum SimError {
     #[error("cannot create a pseudo-terminal: {0}")]
     Pty(String),
     /// A `--fault` value is not understood.
-    #[error("unknown fault {0:?}; known: slow-keygen[=MS], drop-after=STEP, corrupt-frames=RATE, bad-csr-signature, csr-wrong-key, oversized-frame, silent, wrong-protocol-version, no-capabilities, garbage-response, storage-error, readback-mismatch, selftest-wrong-key")]
+    #[error("unknown fault {0:?}; known: slow-keygen[=MS], drop-after=STEP, corrupt-frames=RATE, bad-csr-signature, csr-wrong-key, oversized-frame, silent, wrong-protocol-version, no-capabilities, garbage-response, storage-error, readback-mismatch, selftest-wrong-key, tls-wrong-key, no-tls")]
     BadFault(String),
 }

@@ -16,7 +16,7 @@ pub mod pipeline;
 pub mod presence;
 pub mod profile;
 pub mod report;
-mod selftest;
+pub mod selftest;
 pub mod transport;
 mod uid;
 

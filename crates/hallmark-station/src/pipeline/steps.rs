@@ -114,7 +114,7 @@ pub(crate) async fn provision<L: Link>(run: &mut Run<'_>, client: &mut DeviceCli
     read_step(run, "readback", client, async |c| readback(c, &installation).await).await?;
 
     run.begin("selftest")?;
-    let r = bounded(t, "selftest", self_test(client, &installation.certificate)).await;
+    let r = bounded(t, "selftest", self_test(client, run.station, &info, &installation.certificate)).await;
     run.end(r)?;
 
     run.begin("label")?;
@@ -423,7 +423,38 @@ async fn readback<L: Link>(client: &mut DeviceClient<L>, inst: &Installation) ->
     Ok(((), serde_json::Value::Object(detail)))
 }
 
-async fn self_test<L: Link>(client: &mut DeviceClient<L>, certificate: &[u8]) -> StepResult<()> {
+async fn self_test<L: Link>(
+    client: &mut DeviceClient<L>,
+    station: &super::Station,
+    info: &DeviceInfo,
+    certificate: &[u8],
+) -> StepResult<()> {
+    use hallmark_config::SelftestMode;
+    let offers_link = info.capabilities & capability::SELFTEST_TLS_LINK != 0;
+    match (station.config.config.selftest.mode, offers_link) {
+        (SelftestMode::Link, false) => {
+            return Err(Failure::new(
+                FailureCode::SelftestFailed,
+                "The station is set to the TLS link self-test, but this board's firmware does not offer it. Flash \
+                 firmware with TLS support, or set [selftest] mode = \"auto\".",
+            ))
+        }
+        (SelftestMode::Link | SelftestMode::Auto, true) => {
+            return match selftest::tls_link(client, &station.ca, certificate).await {
+                Ok(evidence) => Ok(((), json!({ "mode": "link", "evidence": evidence }))),
+                Err(selftest::LinkFailure::Link(e)) => Err(errors::link("selftest", e)),
+                Err(selftest::LinkFailure::Refused(why)) => Err(Failure::new(
+                    FailureCode::SelftestFailed,
+                    format!(
+                        "The board could not complete a mutual-TLS handshake with its new identity: {}. Set it \
+                         aside for engineering.",
+                        sanitize(&why)
+                    ),
+                )),
+            };
+        }
+        _ => {}
+    }
     let nonce: [u8; NONCE_LEN] = rand::random();
     let signature = match client.call(&Request::SelfTest { nonce }, client.timeouts().response).await {
         Ok(Response::SelfTest { signature }) => signature,
