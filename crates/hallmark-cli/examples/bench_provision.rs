@@ -1,7 +1,7 @@
 //! Benchmark: provision N fresh simulated boards over real pseudo-terminals and
 //! print per-step timings (median, p95, max) in milliseconds.
 //!
-//! `cargo run --release -p hallmark-cli --example bench_provision -- 50`
+//! `cargo run --release -p hallmark-cli --example bench_provision -- 50 [possession]`
 //!
 //! Figures go to docs/performance.md; this is a measurement, never a test.
 
@@ -19,6 +19,9 @@ use std::time::Instant;
 
 fn main() {
     let runs: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(30);
+    // `possession`: boards without a TLS stack (self-test by nonce signature).
+    let possession = std::env::args().any(|a| a == "possession");
+    let faults = if possession { vec![hallmark_sim::Fault::NoTls] } else { Vec::new() };
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = DataDir::at(dir.path());
     let passphrase = Passphrase::for_new_ca(format!("bench-{}", std::process::id()).repeat(2)).expect("passphrase");
@@ -44,7 +47,7 @@ fn main() {
     let mut per_step: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     for _ in 0..runs {
-        let mut board = Board::new(BoardState::fresh(), None, Vec::new()).expect("board");
+        let mut board = Board::new(BoardState::fresh(), None, faults.clone()).expect("board");
         let mut pty = Pty::open().expect("pty");
         let port = PortName::parse(&pty.path.display().to_string()).expect("port");
         std::thread::spawn(move || board.serve(&mut pty.master));
@@ -61,7 +64,10 @@ fn main() {
         per_step.entry("whole run".into()).or_default().push(report.duration_ms);
     }
     order.push("whole run".into());
-    println!("{runs} runs, release build, simulated board on a pty");
+    println!(
+        "{runs} runs, release build, simulated board on a pty, self-test {}",
+        if possession { "possession" } else { "link (mutual TLS)" }
+    );
     println!("CA create (2 keys, scrypt): {ca_create_ms:.0} ms; CA unlock: {ca_unlock_ms:.0} ms");
     println!("{:<10} {:>9} {:>9} {:>9}", "step", "median", "p95", "max");
     for name in order {
