@@ -509,36 +509,27 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Recomputes the hash chain over all events.
+    /// Recomputes both hash chains (run events, then audit entries) and names the first
+    /// row that does not fit.
     pub fn verify_chain(&self) -> Result<ChainReport, StoreError> {
+        let mut report = ChainReport {
+            events: 0,
+            audit_entries: 0,
+            first_broken_event: None,
+            first_broken_audit: None,
+            problem: None,
+        };
         let mut stmt = self.conn.prepare(
-            "SELECT e.id, r.run_uuid, e.at, e.step, e.phase, e.outcome, e.duration_us, e.detail, e.prev_hash, e.hash
+            "SELECT e.id, e.prev_hash, e.hash, r.run_uuid, e.at, e.step, e.phase, e.outcome, e.duration_us, e.detail
              FROM events e JOIN runs r ON r.id = e.run_id ORDER BY e.id",
         )?;
-        let mut rows = stmt.query([])?;
-        let mut expected_prev = GENESIS.to_string();
-        let mut count = 0u64;
-        while let Some(row) = rows.next()? {
-            count += 1;
-            let id: i64 = row.get(0)?;
+        let events = stmt.query_map([], |row| {
+            let detail: String = row.get(9)?;
             let (uuid, at, step, phase): (String, String, String, String) =
-                (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
-            let outcome: Option<String> = row.get(5)?;
-            let duration_us: Option<i64> = row.get(6)?;
-            let detail: String = row.get(7)?;
-            let prev_hash: String = row.get(8)?;
-            let hash: String = row.get(9)?;
-            let broken = |problem: &str| ChainReport {
-                events: count,
-                audit_entries: 0,
-                first_broken_event: Some(id),
-                first_broken_audit: None,
-                problem: Some(problem.to_string()),
-            };
-            if prev_hash != expected_prev {
-                return Ok(broken("prev_hash does not match the previous event: an event was removed or inserted"));
-            }
-            let input = HashInput {
+                (row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?);
+            let (outcome, duration_us): (Option<String>, Option<i64>) = (row.get(7)?, row.get(8)?);
+            let prev_hash: String = row.get(1)?;
+            let computed = event_hash(&HashInput {
                 prev_hash: &prev_hash,
                 run_uuid: &uuid,
                 at: &at,
@@ -547,15 +538,32 @@ impl Store {
                 outcome: outcome.as_deref(),
                 duration_us,
                 detail: &detail,
-            };
-            if event_hash(&input) != hash {
-                return Ok(broken("content does not match its hash: the event was edited"));
-            }
-            expected_prev = hash;
+            });
+            Ok(ChainRow { id: row.get(0)?, prev_hash, hash: row.get(2)?, computed })
+        })?;
+        let (count, broken) = walk_chain(events, "event")?;
+        report.events = count;
+        if let Some((id, problem)) = broken {
+            report.first_broken_event = Some(id);
+            report.problem = Some(problem);
+            return Ok(report);
         }
-        drop(rows);
-        drop(stmt);
-        self.verify_audit(count)
+        let mut stmt =
+            self.conn.prepare("SELECT id, prev_hash, hash, at, actor, action, detail FROM audit ORDER BY id")?;
+        let audit = stmt.query_map([], |row| {
+            let prev_hash: String = row.get(1)?;
+            let (at, actor, action, detail): (String, String, String, String) =
+                (row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?);
+            let computed = crate::audit::audit_hash(&prev_hash, &at, &action, &actor, &detail);
+            Ok(ChainRow { id: row.get(0)?, prev_hash, hash: row.get(2)?, computed })
+        })?;
+        let (count, broken) = walk_chain(audit, "audit entry")?;
+        report.audit_entries = count;
+        if let Some((id, problem)) = broken {
+            report.first_broken_audit = Some(id);
+            report.problem = Some(problem);
+        }
+        Ok(report)
     }
 
     pub(crate) fn begin(&self) -> Result<rusqlite::Transaction<'_>, StoreError> {
@@ -565,45 +573,34 @@ impl Store {
     }
 }
 
-impl Store {
-    fn verify_audit(&self, events: u64) -> Result<ChainReport, StoreError> {
-        let mut stmt =
-            self.conn.prepare("SELECT id, at, actor, action, detail, prev_hash, hash FROM audit ORDER BY id")?;
-        let mut rows = stmt.query([])?;
-        let mut expected_prev = GENESIS.to_string();
-        let mut count = 0u64;
-        while let Some(row) = rows.next()? {
-            count += 1;
-            let id: i64 = row.get(0)?;
-            let (at, actor, action, detail): (String, String, String, String) =
-                (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
-            let (prev, hash): (String, String) = (row.get(5)?, row.get(6)?);
-            let problem = if prev != expected_prev {
-                Some("prev_hash does not match the previous audit entry: an entry was removed or inserted")
-            } else if crate::audit::audit_hash(&prev, &at, &action, &actor, &detail) != hash {
-                Some("content does not match its hash: the audit entry was edited")
-            } else {
-                None
-            };
-            if let Some(problem) = problem {
-                return Ok(ChainReport {
-                    events,
-                    audit_entries: count,
-                    first_broken_event: None,
-                    first_broken_audit: Some(id),
-                    problem: Some(problem.to_string()),
-                });
-            }
-            expected_prev = hash;
+/// One row of a hash chain: what it stores and what its content hashes to.
+struct ChainRow {
+    id: i64,
+    prev_hash: String,
+    hash: String,
+    computed: String,
+}
+
+/// Walks a chain in order: rows seen, and the first bad row with what is wrong.
+fn walk_chain(
+    rows: impl Iterator<Item = rusqlite::Result<ChainRow>>,
+    what: &str,
+) -> Result<(u64, Option<(i64, String)>), StoreError> {
+    let mut expected_prev = GENESIS.to_string();
+    let mut count = 0u64;
+    for row in rows {
+        let row = row?;
+        count += 1;
+        if row.prev_hash != expected_prev {
+            let problem = format!("prev_hash does not match the previous {what}: one was removed or inserted");
+            return Ok((count, Some((row.id, problem))));
         }
-        Ok(ChainReport {
-            events,
-            audit_entries: count,
-            first_broken_event: None,
-            first_broken_audit: None,
-            problem: None,
-        })
+        if row.computed != row.hash {
+            return Ok((count, Some((row.id, format!("content does not match its hash: the {what} was edited")))));
+        }
+        expected_prev = row.hash;
     }
+    Ok((count, None))
 }
 
 fn run_uuid(tx: &rusqlite::Transaction<'_>, run: RunId) -> Result<String, StoreError> {

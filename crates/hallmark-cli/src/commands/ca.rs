@@ -95,30 +95,18 @@ pub fn run(cmd: CaCommand) -> Result<ExitCode, CliError> {
                 store.record_revocation(RevokedBy::Actor(&actor), serial, reason.as_str())?;
                 println!("revoked {serial} ({reason})");
             }
-            let published = station.publish_crl(&store).map_err(|e| CliError::Usage(e.to_string()))?;
-            println!(
-                "CRL #{} with {} entries written to {}",
-                published.number,
-                published.revoked,
-                published.path.display()
-            );
+            publish(&station, &store)?;
             Ok(ExitCode::SUCCESS)
         }
         CaCommand::Crl { out, der, ca } => {
             let station = open_station(&ca.station())?;
             let store = open_store(&station.data_dir)?;
-            let published = station.publish_crl(&store).map_err(|e| CliError::Usage(e.to_string()))?;
+            let published = publish(&station, &store)?;
             if let Some(out) = out {
                 let bytes = if der { published.crl.der.clone() } else { published.crl.pem.clone().into_bytes() };
                 std::fs::write(&out, bytes)
                     .map_err(|source| CliError::Io { what: format!("cannot write {}", out.display()), source })?;
             }
-            println!(
-                "CRL #{} with {} entries written to {}",
-                published.number,
-                published.revoked,
-                published.path.display()
-            );
             Ok(ExitCode::SUCCESS)
         }
         CaCommand::BrokerConfig { mosquitto: _, out, ca } => {
@@ -148,6 +136,16 @@ pub fn run(cmd: CaCommand) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Signs and writes a fresh CRL and says where it went.
+fn publish(
+    station: &hallmark_station::pipeline::Station,
+    store: &Store,
+) -> Result<hallmark_station::crl::Published, CliError> {
+    let published = station.publish_crl(store).map_err(|e| CliError::Usage(e.to_string()))?;
+    println!("CRL #{} with {} entries written to {}", published.number, published.revoked, published.path.display());
+    Ok(published)
 }
 
 fn mosquitto_fragment(cafile: &std::path::Path, crlfile: &std::path::Path) -> String {
