@@ -53,48 +53,30 @@ fn customer_pki(dir: &Path) {
             "issuing.csr",
         ],
     );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "issuing.csr",
-            "-CA",
-            "root.pem",
-            "-CAkey",
-            "root.key",
-            "-days",
-            "1825",
-            "-extfile",
-            "ext.cnf",
-            "-extensions",
-            "issuing",
-            "-out",
-            "issuing.pem",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "issuing.csr",
-            "-CA",
-            "root.pem",
-            "-CAkey",
-            "root.key",
-            "-days",
-            "1825",
-            "-extfile",
-            "ext.cnf",
-            "-extensions",
-            "leafish",
-            "-out",
-            "not-a-ca.pem",
-        ],
-    );
+    // The issuing CA, and the same request signed without CA rights.
+    for (extensions, out) in [("issuing", "issuing.pem"), ("leafish", "not-a-ca.pem")] {
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "issuing.csr",
+                "-CA",
+                "root.pem",
+                "-CAkey",
+                "root.key",
+                "-days",
+                "1825",
+                "-extfile",
+                "ext.cnf",
+                "-extensions",
+                extensions,
+                "-out",
+                out,
+            ],
+        );
+    }
     openssl(dir, &["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "other.key"]);
 }
 

@@ -26,14 +26,7 @@ fn random_kills_never_lose_a_run_or_make_a_second_identity() {
     // are then spread over that span, however fast or loaded the machine is.
     let calibration = Sim::start(&station.board_state("calibration"), &[]);
     let run_span = {
-        let mut child = hallmark()
-            .args(["provision", "--port", &calibration.port, "--data-dir"])
-            .arg(station.data_dir())
-            .args(fast)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = station.spawn_provision(&calibration.port, &fast, Stdio::null());
         while count_runs(&station) == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -46,14 +39,7 @@ fn random_kills_never_lose_a_run_or_make_a_second_identity() {
     for _ in 0..ITERATIONS {
         let port = boards.last().map(|b| b.port.clone()).unwrap_or_default();
         let before = count_runs(&station);
-        let mut child = hallmark()
-            .args(["provision", "--port", &port, "--data-dir"])
-            .arg(station.data_dir())
-            .args(fast)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = station.spawn_provision(&port, &fast, Stdio::null());
         started += 1;
         let deadline = Instant::now() + Duration::from_secs(30);
         while count_runs(&station) == before && Instant::now() < deadline {

@@ -23,21 +23,11 @@ fn wait_for_run_row(station: &Station) {
     panic!("the run never started");
 }
 
-fn start_provision(station: &Station, port: &str) -> std::process::Child {
-    hallmark()
-        .args(["provision", "--json", "--response-timeout-ms", "30000", "--port", port, "--data-dir"])
-        .arg(station.data_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
 #[test]
 fn ctrl_c_records_the_run_as_interrupted() {
     let station = Station::new();
     let sim = Sim::start(&station.board_state("board"), &["silent"]);
-    let child = start_provision(&station, &sim.port);
+    let child = station.spawn_provision(&sim.port, &["--json", "--response-timeout-ms", "30000"], Stdio::piped());
     wait_for_run_row(&station);
     let st = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(st.success());
@@ -55,7 +45,7 @@ fn ctrl_c_records_the_run_as_interrupted() {
 fn killed_station_leaves_an_interrupted_run_not_a_lost_one() {
     let station = Station::new();
     let sim = Sim::start(&station.board_state("board"), &["silent"]);
-    let mut child = start_provision(&station, &sim.port);
+    let mut child = station.spawn_provision(&sim.port, &["--json", "--response-timeout-ms", "30000"], Stdio::piped());
     wait_for_run_row(&station);
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();

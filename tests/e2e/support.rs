@@ -105,6 +105,18 @@ impl Station {
             .expect("run hallmark provision")
     }
 
+    /// Starts `hallmark provision` on `port` without waiting for it (to interrupt it).
+    pub fn spawn_provision(&self, port: &str, extra: &[&str], stdout: Stdio) -> Child {
+        self.command()
+            .args(["provision", "--port", port, "--data-dir"])
+            .arg(self.data_dir())
+            .args(extra)
+            .stdout(stdout)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn hallmark provision")
+    }
+
     pub fn hallmark(&self, args: &[&str]) -> Output {
         self.command().args(args).arg("--data-dir").arg(self.data_dir()).output().unwrap()
     }

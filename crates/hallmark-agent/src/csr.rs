@@ -4,9 +4,9 @@
 //! possession (the signature), so the subject is just `CN=<hardware id in hex>` and
 //! no attributes are requested.
 
-use crate::der::{self, tlv};
 use crate::{KeyStore, StorageError};
 use alloc::vec::Vec;
+use hallmark_protocol::der::{self, tlv};
 use sha2::{Digest, Sha256};
 
 /// DER of OID 2.5.4.3 (commonName).

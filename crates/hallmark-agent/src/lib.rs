@@ -16,7 +16,6 @@ extern crate alloc;
 
 mod agent;
 pub mod csr;
-mod der;
 #[cfg(feature = "software-keys")]
 pub mod soft;
 mod traits;

@@ -108,24 +108,13 @@ impl IssuingCa {
 
 /// Authority Information Access with one caIssuers URL (RFC 5280 4.2.2.1).
 fn authority_info_access(url: &str) -> CustomExtension {
-    fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        let len = value.len();
-        if len < 0x80 {
-            out.push(len as u8);
-        } else if len <= 0xFF {
-            out.extend_from_slice(&[0x81, len as u8]);
-        } else {
-            out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
-        }
-        out.extend_from_slice(value);
-        out
-    }
+    use hallmark_protocol::der::{concat, tlv, SEQUENCE};
+    /// `[6]` uniformResourceIdentifier, primitive.
+    const URI: u8 = 0x86;
     // id-ad-caIssuers 1.3.6.1.5.5.7.48.2
-    let ca_issuers = [0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
-    let access = tlv(0x30, &[&ca_issuers[..], &tlv(0x86, url.as_bytes())].concat());
-    let content = tlv(0x30, &access);
-    CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], content)
+    const CA_ISSUERS: &[u8] = &[0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
+    let access = tlv(SEQUENCE, &concat(&[CA_ISSUERS, &tlv(URI, url.as_bytes())]));
+    CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], tlv(SEQUENCE, &access))
 }
 
 impl IssuingCa {

@@ -27,7 +27,7 @@ pub use issue::IssuedCertificate;
 pub use key::CaKey;
 pub use passphrase::Passphrase;
 pub use profile::{Device, KeyAlgorithm, LeafProfile, Validity};
-pub use store::{CaStore, IssuingCa, KeyLocation};
+pub use store::{pem_encode, CaStore, IssuingCa, KeyLocation};
 
 /// SHA-256 fingerprint of DER bytes, lower-case hex.
 pub fn fingerprint(der: &[u8]) -> String {

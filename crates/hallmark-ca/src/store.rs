@@ -308,15 +308,13 @@ impl IssuingCa {
 
 /// PEM-encodes one DER certificate.
 pub fn pem_cert(der: &[u8]) -> String {
-    let b64 = base64_lines(der);
-    format!("-----BEGIN CERTIFICATE-----\n{b64}-----END CERTIFICATE-----\n")
+    pem_encode("CERTIFICATE", der)
 }
 
-fn base64_lines(der: &[u8]) -> String {
-    use pkcs8::der::pem;
-    // Encoding into a String cannot fail for in-memory DER.
-    let encoded = pem::encode_string("X", LineEnding::LF, der).unwrap_or_default();
-    encoded.lines().filter(|l| !l.starts_with("-----")).map(|l| format!("{l}\n")).collect()
+/// PEM-encodes DER under `label` (`CERTIFICATE`, `X509 CRL`, …).
+pub fn pem_encode(label: &'static str, der: &[u8]) -> String {
+    // Encoding in-memory bytes into a String cannot fail.
+    pkcs8::der::pem::encode_string(label, LineEnding::LF, der).unwrap_or_default()
 }
 
 fn ca_params(cn: &str, path_len: u8, now: OffsetDateTime, days: i64) -> CertificateParams {

@@ -15,6 +15,7 @@
 extern crate alloc;
 
 pub mod cobs;
+pub mod der;
 pub mod frame;
 pub mod message;
 
@@ -41,6 +42,9 @@ pub const MAX_TEXT: usize = 64;
 pub const MAX_HARDWARE_ID: usize = 32;
 /// Length of the self-test nonce.
 pub const NONCE_LEN: usize = 32;
+/// The name in the station's TLS server certificate for the link self-test; the
+/// device's TLS client checks it.
+pub const TLS_SERVER_NAME: &str = "hallmark-station";
 /// Domain-separation prefix the device signs in front of the self-test nonce, so a
 /// self-test signature can never be replayed as anything else.
 pub const SELFTEST_CONTEXT: &[u8] = b"HALLMARK-SELFTEST-v1\0";

@@ -9,9 +9,6 @@ use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, SignatureScheme};
 use std::sync::Arc;
 
-/// The server name the station's self-test server presents.
-pub const STATION_SERVER_NAME: &str = "hallmark-station";
-
 /// One TLS client session.
 pub struct TlsClient {
     conn: ClientConnection,
@@ -61,7 +58,7 @@ impl TlsClient {
             .map_err(|e| e.to_string())?
             .with_root_certificates(roots)
             .with_client_cert_resolver(Arc::new(Installed(identity)));
-        let name = ServerName::try_from(STATION_SERVER_NAME).map_err(|e| e.to_string())?;
+        let name = ServerName::try_from(hallmark_protocol::TLS_SERVER_NAME).map_err(|e| e.to_string())?;
         let conn = ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
         let mut client = TlsClient { conn, out: Vec::new() };
         client.drain();

@@ -2,7 +2,7 @@
 //! number), records it in the log and writes it where brokers load it.
 
 use crate::pipeline::Station;
-use hallmark_ca::{Crl, Reason, Revoked};
+use hallmark_ca::{pem_encode, Crl, Reason, Revoked};
 use hallmark_store::{CrlRow, Store};
 use std::path::PathBuf;
 use time::format_description::well_known::Rfc3339;
@@ -52,7 +52,6 @@ impl Station {
     pub fn publish_crl(&self, store: &Store) -> Result<Published, CrlError> {
         let now = OffsetDateTime::now_utc();
         let next = now + time::Duration::days(self.config.config.crl.validity_days.into());
-        let signed: std::cell::RefCell<Option<Crl>> = std::cell::RefCell::new(None);
         let path = self.crl_path();
         let row = store.issue_crl(
             |rows, number| {
@@ -65,22 +64,17 @@ impl Station {
                     })
                     .collect();
                 let crl = self.ca.crl(&revoked, number, now, next)?;
-                let row = CrlRow {
+                Ok::<_, CrlError>(CrlRow {
                     number,
                     this_update: now.format(&Rfc3339).unwrap_or_default(),
                     next_update: next.format(&Rfc3339).unwrap_or_default(),
                     revoked: revoked.len() as u64,
-                    der: crl.der.clone(),
-                };
-                *signed.borrow_mut() = Some(crl);
-                Ok::<_, CrlError>(row)
+                    der: crl.der,
+                })
             },
-            |_| {
-                let pem = signed.borrow().as_ref().map(|c| c.pem.clone()).unwrap_or_default();
-                write_atomically(&path, pem.as_bytes())
-            },
+            |row| write_atomically(&path, pem_encode("X509 CRL", &row.der).as_bytes()),
         )?;
-        let crl = Crl { pem: signed.into_inner().map(|c| c.pem).unwrap_or_default(), der: row.der };
+        let crl = Crl { pem: pem_encode("X509 CRL", &row.der), der: row.der };
         Ok(Published { number: row.number, crl, revoked: row.revoked as usize, path })
     }
 

@@ -6,15 +6,13 @@
 use crate::client::{unexpected, DeviceClient, LinkError};
 use crate::transport::Link;
 use hallmark_ca::IssuingCa;
-use hallmark_protocol::{Request, Response, MAX_CHUNK};
+use hallmark_protocol::{Request, Response, MAX_CHUNK, TLS_SERVER_NAME};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, ServerConnection};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The name in the station's self-test server certificate (the board checks it).
-pub const STATION_SERVER_NAME: &str = "hallmark-station";
 /// Round trips allowed for one handshake (a TLS 1.3 handshake needs about ten here).
 const MAX_EXCHANGES: usize = 64;
 
@@ -42,9 +40,8 @@ pub enum LinkFailure {
 
 fn server_config(ca: &IssuingCa) -> Result<Arc<ServerConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let (cert, key) = ca
-        .station_server_certificate(STATION_SERVER_NAME, time::OffsetDateTime::now_utc())
-        .map_err(|e| e.to_string())?;
+    let (cert, key) =
+        ca.station_server_certificate(TLS_SERVER_NAME, time::OffsetDateTime::now_utc()).map_err(|e| e.to_string())?;
     let mut roots = RootCertStore::empty();
     roots.add(CertificateDer::from(ca.root_der().to_vec())).map_err(|e| e.to_string())?;
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())

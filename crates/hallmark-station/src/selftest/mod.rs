@@ -4,5 +4,5 @@
 mod link;
 mod possession;
 
-pub use link::{tls_link, LinkEvidence, LinkFailure, STATION_SERVER_NAME};
+pub use link::{tls_link, LinkEvidence, LinkFailure};
 pub use possession::verify_possession;

@@ -1,12 +1,19 @@
-//! The few DER encodings the CSR builder needs.
+//! The few DER encodings Hallmark builds by hand: the device's PKCS#10 CSR (no_std,
+//! no ASN.1 library on the device) and the station's AIA extension.
 
 use alloc::vec::Vec;
 
+/// SEQUENCE tag.
 pub const SEQUENCE: u8 = 0x30;
+/// SET tag.
 pub const SET: u8 = 0x31;
+/// INTEGER tag.
 pub const INTEGER: u8 = 0x02;
+/// BIT STRING tag.
 pub const BIT_STRING: u8 = 0x03;
+/// UTF8String tag.
 pub const UTF8_STRING: u8 = 0x0C;
+/// `[0]` constructed, context-specific tag.
 pub const CONTEXT_0_CONSTRUCTED: u8 = 0xA0;
 
 /// Tag-length-value with a definite DER length.
@@ -34,6 +41,7 @@ pub fn bit_string(bytes: &[u8]) -> Vec<u8> {
     tlv(BIT_STRING, &v)
 }
 
+/// The parts one after another.
 pub fn concat(parts: &[&[u8]]) -> Vec<u8> {
     parts.iter().flat_map(|p| p.iter().copied()).collect()
 }
