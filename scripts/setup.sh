@@ -11,6 +11,7 @@ need zbarimg zbar-tools        # tests: scan the barcodes we print
 need openssl openssl           # tests: verify the certificates we issue
 need sqlite3 sqlite3           # tests: tamper with the log the way a forger would
 need softhsm2-util softhsm2    # tests: the issuing CA key in a PKCS#11 token
+[ -x /usr/sbin/mosquitto ] || apt_packages+=(mosquitto)    # tests: the broker self-test
 
 if ((${#apt_packages[@]})); then
     sudo=""

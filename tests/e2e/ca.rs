@@ -107,9 +107,24 @@ fn broker_config_writes_what_mosquitto_needs() {
         .output()
         .unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stdout));
-    let crl =
-        Command::new("openssl").args(["crl", "-noout", "-in"]).arg(out_dir.join("hallmark-crl.pem")).output().unwrap();
+    // The broker reads the CRL where the station re-writes it on every revocation.
+    let crlfile = conf.lines().find_map(|l| l.strip_prefix("crlfile ")).unwrap();
+    assert_eq!(Path::new(crlfile), station.data_dir().join("ca/crl.pem").canonicalize().unwrap());
+    let crl = Command::new("openssl").args(["crl", "-noout", "-in", crlfile]).output().unwrap();
     assert!(crl.status.success());
+    // The broker's own certificate is a server certificate for its names, its key
+    // readable by its owner only.
+    let server = Command::new("openssl")
+        .args(["verify", "-purpose", "sslserver", "-verify_hostname", "localhost", "-CAfile"])
+        .arg(out_dir.join("hallmark-ca.pem"))
+        .arg(out_dir.join("hallmark-broker.crt.pem"))
+        .output()
+        .unwrap();
+    assert!(server.status.success(), "{}", String::from_utf8_lossy(&server.stderr));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(out_dir.join("hallmark-broker.key.pem")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "broker key mode {mode:o}");
+    assert!(std::fs::read_to_string(out_dir.join("hallmark-acl")).unwrap().contains("user hallmark-station.bench-1"));
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod broker;
 mod ca;
 mod ca_import;
 mod cli_contract;

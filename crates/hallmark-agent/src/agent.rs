@@ -131,7 +131,9 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
             Request::SelfTest { nonce } => self.self_test(&nonce),
             // TLS needs a TLS stack on the device; firmware with one handles these
             // before the agent (the simulator does, with rustls).
-            Request::TlsStart | Request::TlsData { .. } => error(ErrorCode::UNSUPPORTED, "no TLS stack"),
+            Request::TlsStart | Request::TlsData { .. } | Request::BrokerTest { .. } => {
+                error(ErrorCode::UNSUPPORTED, "no TLS stack")
+            }
             Request::Finish => {
                 self.session_open = false;
                 self.staging = Staging::default();

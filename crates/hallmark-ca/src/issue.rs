@@ -117,25 +117,55 @@ fn authority_info_access(url: &str) -> CustomExtension {
     CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], tlv(SEQUENCE, &access))
 }
 
+/// What a station service certificate is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServiceRole {
+    /// A TLS server reachable under these DNS names and IP addresses (the station's
+    /// link self-test server, the broker).
+    Server {
+        /// DNS names and IP addresses for the subjectAltName.
+        names: Vec<String>,
+    },
+    /// A TLS client (the station's own broker identity; CN is its broker username).
+    Client,
+}
+
 impl IssuingCa {
-    /// A short-lived TLS server certificate for the station's own link self-test
-    /// server (CN and DNS name `name`, serverAuth, one day). Built from the station's
-    /// parameters only; returns the certificate and its fresh key (PKCS#8 DER), which
-    /// lives only in memory.
-    pub fn station_server_certificate(&self, name: &str, now: OffsetDateTime) -> Result<(Vec<u8>, Vec<u8>), CaError> {
+    /// A certificate for one of the station's own services, built from the station's
+    /// parameters only (never a device's): CN `name`, the key usage of `role`, valid
+    /// from five minutes ago for `days` (capped at the issuing CA's end). Returns the
+    /// certificate and its fresh P-256 key (PKCS#8 DER).
+    pub fn service_certificate(
+        &self,
+        name: &str,
+        role: ServiceRole,
+        days: i64,
+        now: OffsetDateTime,
+    ) -> Result<(Vec<u8>, Vec<u8>), CaError> {
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-        let mut params = CertificateParams::new(vec![name.to_string()])?;
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, name);
         params.distinguished_name = dn;
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        match role {
+            ServiceRole::Server { names } => {
+                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+                for n in names {
+                    params.subject_alt_names.push(match n.parse::<std::net::IpAddr>() {
+                        Ok(ip) => rcgen::SanType::IpAddress(ip),
+                        Err(_) => rcgen::SanType::DnsName(n.as_str().try_into()?),
+                    });
+                }
+            }
+            ServiceRole::Client => params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth],
+        }
         params.use_authority_key_identifier_extension = true;
         params.serial_number = Some(random_serial());
         let now = now.replace_nanosecond(0).unwrap_or(now);
         params.not_before = now - time::Duration::minutes(5);
-        params.not_after = (now + time::Duration::days(1)).min(self.issuing_not_after());
+        params.not_after = (now + time::Duration::days(days)).min(self.issuing_not_after());
         let cert = params.signed_by(&key, &self.issuer)?;
         Ok((cert.der().to_vec(), key.serialize_der()))
     }

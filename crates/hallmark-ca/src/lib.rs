@@ -23,11 +23,11 @@ mod store;
 pub use crl::{Crl, Reason, Revoked};
 pub use csr::VerifiedCsr;
 pub use error::CaError;
-pub use issue::IssuedCertificate;
+pub use issue::{IssuedCertificate, ServiceRole};
 pub use key::CaKey;
 pub use passphrase::Passphrase;
 pub use profile::{Device, KeyAlgorithm, LeafProfile, Validity};
-pub use store::{pem_encode, CaStore, IssuingCa, KeyLocation};
+pub use store::{pem_cert, pem_encode, CaStore, IssuingCa, KeyLocation};
 
 /// SHA-256 fingerprint of DER bytes, lower-case hex.
 pub fn fingerprint(der: &[u8]) -> String {

@@ -34,6 +34,10 @@ pub enum Command {
         #[command(subcommand)]
         command: LogCommand,
     },
+    /// Re-run the connection self-test on a provisioned board with the identity it
+    /// holds (nothing is written to the board). Exit 0 on PASS, 1 on FAIL, 2 when the
+    /// station cannot run. Recorded in the audit log.
+    Selftest(SelftestArgs),
     /// List serial ports on this machine.
     Ports {
         /// Print JSON instead of a table.
@@ -86,6 +90,18 @@ pub struct ProvisionArgs {
     /// UID scanned from the board's pre-printed label (scheme "scanned").
     #[arg(long)]
     pub uid: Option<String>,
+    #[command(flatten)]
+    pub station: StationArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SelftestArgs {
+    /// Serial port of the board.
+    #[arg(long)]
+    pub port: String,
+    /// Print one JSON object with the result on stdout.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub station: StationArgs,
 }
@@ -342,6 +358,19 @@ pub enum CaCommand {
         /// Directory to write to.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Names and addresses the broker is reached by (its certificate's
+        /// subjectAltName); repeat for several. Default: localhost and 127.0.0.1.
+        #[arg(long = "host", value_name = "NAME")]
+        hosts: Vec<String>,
+        /// Listener port.
+        #[arg(long, default_value_t = 8883)]
+        port: u16,
+        /// Address the listener binds to. Default: all interfaces.
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+        /// Validity of the broker's server certificate, days (capped at the issuing CA).
+        #[arg(long, default_value_t = 365)]
+        days: u32,
         #[command(flatten)]
         ca: CaArgs,
     },

@@ -102,4 +102,25 @@ mod tests {
         let e = LoadedConfig::parse(&text, "t").unwrap_err().to_string();
         assert!(e.contains("slot"), "{e}");
     }
+
+    #[test]
+    fn broker_mode_needs_a_usable_broker() {
+        let broker = |section: &str| {
+            EXAMPLE.replacen("[selftest]\nmode = \"auto\"", &format!("[selftest]\nmode = \"broker\"\n{section}"), 1)
+        };
+        let e = LoadedConfig::parse(&broker(""), "t").unwrap_err().to_string();
+        assert!(e.contains("[selftest.broker]"), "{e}");
+        let e =
+            LoadedConfig::parse(&broker("[selftest.broker]\naddress = \"localhost\""), "t").unwrap_err().to_string();
+        assert!(e.contains("host:port"), "{e}");
+        let ok = LoadedConfig::parse(&broker("[selftest.broker]\naddress = \"127.0.0.1:8883\""), "t").unwrap();
+        let b = ok.config.selftest.broker.unwrap();
+        assert_eq!(b.host_port().unwrap(), ("127.0.0.1".to_string(), 8883));
+        assert_eq!(b.server_name().unwrap(), "127.0.0.1");
+        assert_eq!(b.timeout_ms, 5000);
+        let e = LoadedConfig::parse(&broker("[selftest.broker]\naddress = \"h:1\"\ntimeout_ms = 5"), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("timeout_ms"), "{e}");
+    }
 }

@@ -201,6 +201,50 @@ pub struct SelftestSection {
     /// How the board proves its new identity.
     #[serde(default)]
     pub mode: SelftestMode,
+    /// The broker for mode `broker`.
+    #[serde(default)]
+    pub broker: Option<BrokerSection>,
+}
+
+/// `[selftest.broker]`: the MQTT broker the board connects to in mode `broker`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerSection {
+    /// `host:port` as the board reaches it (the station uses it too).
+    pub address: String,
+    /// The name the broker's certificate carries; default: the host.
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// Deadline for the board to connect, publish and be acknowledged, and for the
+    /// station to receive the nonce, in milliseconds.
+    #[serde(default = "default_broker_timeout_ms")]
+    pub timeout_ms: u32,
+}
+
+fn default_broker_timeout_ms() -> u32 {
+    5000
+}
+
+impl BrokerSection {
+    /// Host and port of `address`.
+    pub fn host_port(&self) -> Result<(String, u16), String> {
+        let bad = || format!("selftest.broker.address {:?}: write host:port, e.g. \"127.0.0.1:8883\"", self.address);
+        let (host, port) = self.address.rsplit_once(':').ok_or_else(bad)?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        if host.is_empty() || host.len() > 64 || port == 0 {
+            return Err(bad());
+        }
+        Ok((host.to_string(), port))
+    }
+
+    /// The name checked against the broker's certificate.
+    pub fn server_name(&self) -> Result<String, String> {
+        Ok(match &self.server_name {
+            Some(n) => n.clone(),
+            None => self.host_port()?.0,
+        })
+    }
 }
 
 /// Self-test modes.
@@ -214,6 +258,9 @@ pub enum SelftestMode {
     Link,
     /// The board signs a station nonce with its new key.
     Possession,
+    /// The board connects to the MQTT broker in `[selftest.broker]` over mutual TLS
+    /// and publishes a station nonce the station must receive.
+    Broker,
 }
 
 /// `[ca]`.
@@ -364,6 +411,21 @@ impl StationConfig {
             }
             _ => Ok(()),
         }?;
+        match (self.selftest.mode, &self.selftest.broker) {
+            (SelftestMode::Broker, None) => {
+                return Err("selftest.mode = \"broker\" needs a [selftest.broker] section with its address".into())
+            }
+            (_, Some(b)) => {
+                b.host_port()?;
+                if b.server_name()?.is_empty() || b.server_name()?.len() > 64 {
+                    return Err("selftest.broker.server_name must be 1 to 64 characters".into());
+                }
+                if !(100..=120_000).contains(&b.timeout_ms) {
+                    return Err("selftest.broker.timeout_ms must be 100 to 120000".into());
+                }
+            }
+            _ => {}
+        }
         if self.timeouts.attempts == 0 || self.timeouts.attempts > 10 {
             return Err("timeouts.attempts must be 1 to 10".into());
         }

@@ -38,6 +38,8 @@ pub const MAX_CHUNK: usize = 512;
 pub const MAX_OBJECT: usize = 8192;
 /// Longest text field (model, firmware version, error detail) in bytes of UTF-8.
 pub const MAX_TEXT: usize = 64;
+/// Longest MQTT topic in a `BrokerTest` request, in bytes.
+pub const MAX_TOPIC: usize = 128;
 /// Longest hardware id in bytes.
 pub const MAX_HARDWARE_ID: usize = 32;
 /// Length of the self-test nonce.

@@ -5,7 +5,7 @@
 //! go at the end. Every decoded message is checked against the size limits in
 //! [`crate`] before anyone acts on it.
 
-use crate::{MAX_CHUNK, MAX_HARDWARE_ID, MAX_OBJECT, MAX_TEXT, NONCE_LEN};
+use crate::{MAX_CHUNK, MAX_HARDWARE_ID, MAX_OBJECT, MAX_TEXT, MAX_TOPIC, NONCE_LEN};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -41,6 +41,61 @@ pub mod capability {
     /// The device runs a mutual-TLS handshake as client over the link
     /// (`TlsStart` / `TlsData`), with its installed key, chain and trust anchor.
     pub const SELFTEST_TLS_LINK: u32 = 1 << 2;
+    /// The device connects to an MQTT broker over mutual TLS with its installed
+    /// identity and publishes a station nonce (`BrokerTest`).
+    pub const SELFTEST_BROKER: u32 = 1 << 3;
+}
+
+/// How the device's broker self-test ended ([`Response::BrokerResult`]); numeric so
+/// that outcomes from newer firmware still decode.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerOutcome(pub u16);
+
+impl BrokerOutcome {
+    /// Connected, published the nonce, the broker acknowledged it.
+    pub const PUBLISHED: BrokerOutcome = BrokerOutcome(0);
+    /// No TCP connection to the broker (refused, unreachable, name unknown).
+    pub const UNREACHABLE: BrokerOutcome = BrokerOutcome(1);
+    /// The broker refused the device's certificate: unknown CA.
+    pub const TLS_UNKNOWN_CA: BrokerOutcome = BrokerOutcome(2);
+    /// The broker refused the device's certificate: revoked.
+    pub const TLS_REVOKED: BrokerOutcome = BrokerOutcome(3);
+    /// The broker refused the device's certificate: expired (or not yet valid).
+    pub const TLS_EXPIRED: BrokerOutcome = BrokerOutcome(4);
+    /// The TLS handshake failed for another reason (detail says which).
+    pub const TLS_FAILED: BrokerOutcome = BrokerOutcome(5);
+    /// The device does not trust the broker's certificate (or its name).
+    pub const BROKER_UNTRUSTED: BrokerOutcome = BrokerOutcome(6);
+    /// The broker refused the session or the publish: not authorised (the
+    /// certificate CN, used as username, does not own the topic).
+    pub const NOT_AUTHORIZED: BrokerOutcome = BrokerOutcome(7);
+    /// The broker did not answer in time.
+    pub const TIMEOUT: BrokerOutcome = BrokerOutcome(8);
+    /// The broker broke the MQTT protocol.
+    pub const PROTOCOL: BrokerOutcome = BrokerOutcome(9);
+
+    /// Short stable name for logs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PUBLISHED => "published",
+            Self::UNREACHABLE => "unreachable",
+            Self::TLS_UNKNOWN_CA => "unknown-ca",
+            Self::TLS_REVOKED => "revoked",
+            Self::TLS_EXPIRED => "expired",
+            Self::TLS_FAILED => "tls-failed",
+            Self::BROKER_UNTRUSTED => "broker-untrusted",
+            Self::NOT_AUTHORIZED => "not-authorized",
+            Self::TIMEOUT => "timeout",
+            Self::PROTOCOL => "protocol",
+            _ => "unknown",
+        }
+    }
+}
+
+impl fmt::Debug for BrokerOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self.name(), self.0)
+    }
 }
 
 /// A device error code (numeric so that codes from newer firmware still decode).
@@ -168,6 +223,23 @@ pub enum Request {
         /// TLS records from the server.
         data: Vec<u8>,
     },
+    /// Connect to an MQTT broker over mutual TLS with the installed identity and
+    /// publish `nonce` (QoS 1) to `topic`; answer with [`Response::BrokerResult`]
+    /// within `timeout_ms`.
+    BrokerTest {
+        /// Broker host name or address (at most [`MAX_TEXT`] bytes).
+        host: String,
+        /// Broker TCP port.
+        port: u16,
+        /// The name the broker's certificate must carry (at most [`MAX_TEXT`]).
+        server_name: String,
+        /// Topic to publish to (at most [`MAX_TOPIC`] bytes).
+        topic: String,
+        /// Payload to publish.
+        nonce: [u8; NONCE_LEN],
+        /// The device's own deadline for connect, publish and acknowledgement.
+        timeout_ms: u32,
+    },
 }
 
 /// Device → station.
@@ -221,6 +293,15 @@ pub enum Response {
         /// The device's side of the handshake completed.
         established: bool,
     },
+    /// Answer to `BrokerTest`.
+    BrokerResult {
+        /// How it ended.
+        outcome: BrokerOutcome,
+        /// Time to an accepted MQTT session (TCP + TLS + CONNACK), milliseconds.
+        connect_ms: u32,
+        /// Detail for the log (at most [`MAX_TEXT`] bytes).
+        detail: String,
+    },
 }
 
 /// Why a message body was rejected.
@@ -268,6 +349,10 @@ impl Request {
         match &req {
             Request::WriteObject { offset, total_len, data, .. } => check_chunk(*offset, *total_len, data)?,
             Request::TlsData { data } => check(data.len() <= MAX_CHUNK, "TLS chunk larger than MAX_CHUNK")?,
+            Request::BrokerTest { host, server_name, topic, .. } => {
+                check(host.len() <= MAX_TEXT && server_name.len() <= MAX_TEXT, "broker name length")?;
+                check(topic.len() <= MAX_TOPIC, "topic length")?;
+            }
             _ => {}
         }
         Ok(req)
@@ -301,6 +386,7 @@ impl Response {
                 check(data.len() <= MAX_CHUNK, "TLS chunk larger than MAX_CHUNK")?;
                 check(*pending as usize <= MAX_OBJECT, "pending TLS output")?;
             }
+            Response::BrokerResult { detail, .. } => check(detail.len() <= MAX_TEXT, "broker result detail length")?,
             Response::Written { .. } | Response::Installed | Response::Finished => {}
         }
         Ok(resp)
@@ -323,6 +409,14 @@ mod tests {
             Request::CommitInstall { certificate_sha256: [1; 32], chain_sha256: [2; 32], trust_anchor_sha256: [3; 32] },
             Request::SelfTest { nonce: [9; 32] },
             Request::Finish,
+            Request::BrokerTest {
+                host: "127.0.0.1".to_string(),
+                port: 8883,
+                server_name: "localhost".to_string(),
+                topic: "devices/A1/selftest".to_string(),
+                nonce: [7; 32],
+                timeout_ms: 5000,
+            },
         ];
         for r in reqs {
             assert_eq!(Request::from_body(&r.to_body()), Ok(r));
@@ -358,6 +452,18 @@ mod tests {
             has_certificate: false,
         };
         assert!(Response::from_body(&Response::Hello(info).to_body()).is_err());
+        let r =
+            Response::BrokerResult { outcome: BrokerOutcome::TIMEOUT, connect_ms: 0, detail: "y".repeat(MAX_TEXT + 1) };
+        assert!(Response::from_body(&r.to_body()).is_err());
+        let r = Request::BrokerTest {
+            host: "h".to_string(),
+            port: 1,
+            server_name: "h".to_string(),
+            topic: "t".repeat(MAX_TOPIC + 1),
+            nonce: [0; 32],
+            timeout_ms: 1,
+        };
+        assert!(Request::from_body(&r.to_body()).is_err());
         let big = Response::Chunk { total_len: (MAX_OBJECT + 1) as u32, offset: 0, data: vec![] };
         assert!(Response::from_body(&big.to_body()).is_err());
     }

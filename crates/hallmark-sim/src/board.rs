@@ -35,9 +35,9 @@ pub struct Board {
     oversized_sent: bool,
     /// The TLS self-test client, between `TlsStart` and the end of the session.
     tls: Option<crate::tls::TlsClient>,
-    /// Last TLS request (id, body) and its answer: a retransmission must not feed the
-    /// same TLS bytes twice.
-    tls_replay: Option<(u16, Vec<u8>, Vec<u8>)>,
+    /// Last TLS or broker request (id, body) and its answer: a retransmission must
+    /// not feed the same TLS bytes twice or connect to the broker again.
+    replay: Option<(u16, Vec<u8>, Vec<u8>)>,
 }
 
 impl Board {
@@ -64,7 +64,7 @@ impl Board {
             csr_override: None,
             oversized_sent: false,
             tls: None,
-            tls_replay: None,
+            replay: None,
         })
     }
 
@@ -135,7 +135,9 @@ impl Board {
             }
         }
         let mut wire = match &request {
-            Some(r @ (Request::TlsStart | Request::TlsData { .. })) => self.tls_request(frame, r),
+            Some(r @ (Request::TlsStart | Request::TlsData { .. } | Request::BrokerTest { .. })) => {
+                self.replayable(frame, r)
+            }
             Some(Request::ReadObject { object: ObjectId::Csr, offset }) if self.csr_faulty() => {
                 self.faulty_csr_chunk(frame.request_id, *offset)
             }
@@ -178,8 +180,10 @@ impl Board {
                 Response::Hello(info)
             }
             (Request::Hello { .. }, Response::Hello(mut info)) if !self.has(|f| matches!(f, Fault::NoTls)) => {
-                // The simulator has a TLS stack (rustls): it offers the link self-test.
-                info.capabilities |= hallmark_protocol::capability::SELFTEST_TLS_LINK;
+                // The simulator has a TLS stack (rustls) and an MQTT client: it offers
+                // the link and broker self-tests.
+                info.capabilities |=
+                    hallmark_protocol::capability::SELFTEST_TLS_LINK | hallmark_protocol::capability::SELFTEST_BROKER;
                 Response::Hello(info)
             }
             (
@@ -211,33 +215,45 @@ impl Board {
         encode(frame.request_id, &altered)
     }
 
-    /// `TlsStart` / `TlsData`: the board's TLS client, as firmware with a TLS stack
-    /// would run it.
-    fn tls_request(&mut self, frame: &Frame, request: &Request) -> Vec<u8> {
-        if let Some((id, body, wire)) = &self.tls_replay {
+    /// Requests with effects beyond the agent (TLS, broker): a retransmission gets
+    /// the cached answer instead of running them twice.
+    fn replayable(&mut self, frame: &Frame, request: &Request) -> Vec<u8> {
+        if let Some((id, body, wire)) = &self.replay {
             if *id == frame.request_id && *body == frame.body {
                 return wire.clone();
             }
         }
+        let response = match request {
+            Request::BrokerTest { host, port, server_name, topic, nonce, timeout_ms } => {
+                let endpoint =
+                    hallmark_mqtt::Endpoint { host: host.clone(), port: *port, server_name: server_name.clone() };
+                self.broker_test(&endpoint, topic, nonce, *timeout_ms)
+            }
+            _ => self.tls_request(request),
+        };
+        let wire = encode(frame.request_id, &response);
+        self.replay = Some((frame.request_id, frame.body.clone(), wire.clone()));
+        wire
+    }
+
+    /// `TlsStart` / `TlsData`: the board's TLS client, as firmware with a TLS stack
+    /// would run it.
+    fn tls_request(&mut self, request: &Request) -> Response {
         let failed = |why: String| {
             let mut detail = format!("TLS: {why}");
             detail.truncate(hallmark_protocol::MAX_TEXT);
             Response::Error { code: hallmark_protocol::ErrorCode::STORAGE, detail }
         };
-        let response = match request {
-            Request::TlsStart => match (self.agent.certs().identity.clone(), self.tls_key()) {
-                (Some(identity), Ok(key)) => match crate::tls::TlsClient::start(&identity, key) {
+        match request {
+            Request::TlsStart => match self.tls_config("foreign-device") {
+                Ok(config) => match crate::tls::TlsClient::start(config) {
                     Ok(client) => {
                         self.tls = Some(client);
                         self.tls_output()
                     }
                     Err(e) => failed(e),
                 },
-                (None, _) => Response::Error {
-                    code: hallmark_protocol::ErrorCode::BAD_STATE,
-                    detail: "no identity installed".into(),
-                },
-                (_, Err(e)) => failed(e),
+                Err(e) => e,
             },
             Request::TlsData { data } => match self.tls.as_mut().map(|c| c.receive(data)) {
                 Some(Ok(())) => self.tls_output(),
@@ -248,10 +264,63 @@ impl Board {
                 },
             },
             _ => Response::Error { code: hallmark_protocol::ErrorCode::MALFORMED, detail: "not TLS".into() },
+        }
+    }
+
+    /// `BrokerTest`: connect to the broker over mutual TLS with the installed identity
+    /// and publish the nonce, as firmware with an MQTT client would.
+    fn broker_test(&self, endpoint: &hallmark_mqtt::Endpoint, topic: &str, nonce: &[u8], timeout_ms: u32) -> Response {
+        use hallmark_protocol::BrokerOutcome;
+        // The broker takes the username (and client id) from the certificate CN.
+        let client_id = topic.split('/').nth(1).unwrap_or_default().to_string();
+        let config = match self.tls_config(&client_id) {
+            Ok(c) => c,
+            Err(e) => return e,
         };
-        let wire = encode(frame.request_id, &response);
-        self.tls_replay = Some((frame.request_id, frame.body.clone(), wire.clone()));
-        wire
+        let topic = if self.has(|f| matches!(f, Fault::BrokerWrongTopic)) {
+            format!("devices/{client_id}X/selftest")
+        } else {
+            topic.to_string()
+        };
+        let started = std::time::Instant::now();
+        let deadline = started + std::time::Duration::from_millis(timeout_ms as u64);
+        let result = |outcome: BrokerOutcome, detail: String| {
+            let mut detail = detail;
+            detail.truncate(hallmark_protocol::MAX_TEXT);
+            Response::BrokerResult { outcome, connect_ms: started.elapsed().as_millis() as u32, detail }
+        };
+        let mut session = match hallmark_mqtt::Session::connect(endpoint, config, &client_id, deadline) {
+            Ok(s) => s,
+            Err(e) => return result(e.outcome, e.detail),
+        };
+        let connect_ms = started.elapsed().as_millis() as u32;
+        let published = session.publish(&topic, hex::encode(nonce).as_bytes(), deadline);
+        session.disconnect();
+        match published {
+            Ok(()) => Response::BrokerResult { outcome: BrokerOutcome::PUBLISHED, connect_ms, detail: String::new() },
+            Err(e) => result(e.outcome, e.detail),
+        }
+    }
+
+    /// The TLS client configuration of the board's identity: the installed one, or
+    /// what a fault says instead.
+    fn tls_config(&self, foreign_cn: &str) -> Result<std::sync::Arc<rustls::ClientConfig>, Response> {
+        let failed = |why: String| {
+            let mut detail = format!("TLS: {why}");
+            detail.truncate(hallmark_protocol::MAX_TEXT);
+            Response::Error { code: hallmark_protocol::ErrorCode::STORAGE, detail }
+        };
+        let Some(identity) = self.agent.certs().identity.clone() else {
+            return Err(Response::Error {
+                code: hallmark_protocol::ErrorCode::BAD_STATE,
+                detail: "no identity installed".into(),
+            });
+        };
+        if self.has(|f| matches!(f, Fault::ForeignCa)) {
+            return crate::tls::foreign_config(&identity, foreign_cn).map_err(failed);
+        }
+        let key = self.tls_key().map_err(failed)?;
+        crate::tls::identity_config(&identity, key).map_err(failed)
     }
 
     fn tls_output(&mut self) -> Response {

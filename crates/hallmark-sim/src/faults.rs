@@ -54,6 +54,11 @@ pub enum Fault {
     TlsWrongKey,
     /// Offer no TLS self-test (firmware without a TLS stack).
     NoTls,
+    /// In TLS self-tests, present a certificate (and key) from a CA of its own instead
+    /// of the installed one.
+    ForeignCa,
+    /// In the broker self-test, publish under another UID's topic.
+    BrokerWrongTopic,
 }
 
 impl FromStr for Fault {
@@ -96,6 +101,8 @@ impl FromStr for Fault {
             ("selftest-wrong-key", None) => Fault::SelftestWrongKey,
             ("tls-wrong-key", None) => Fault::TlsWrongKey,
             ("no-tls", None) => Fault::NoTls,
+            ("foreign-ca", None) => Fault::ForeignCa,
+            ("broker-wrong-topic", None) => Fault::BrokerWrongTopic,
             _ => return Err(bad()),
         })
     }
@@ -124,6 +131,8 @@ mod tests {
             "selftest-wrong-key",
             "tls-wrong-key",
             "no-tls",
+            "foreign-ca",
+            "broker-wrong-topic",
         ] {
             assert!(f.parse::<Fault>().is_ok(), "{f}");
         }

@@ -3,10 +3,9 @@
 //! certificate chain and trust anchor, the bytes carried in protocol frames.
 
 use hallmark_agent::InstalledIdentity;
-use rustls::client::ResolvesClientCert;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, ClientConnection, RootCertStore, SignatureScheme};
+use hallmark_mqtt::split_der;
+use rustls::pki_types::ServerName;
+use rustls::ClientConnection;
 use std::sync::Arc;
 
 /// One TLS client session.
@@ -15,51 +14,22 @@ pub struct TlsClient {
     out: Vec<u8>,
 }
 
-/// Splits concatenated DER certificates.
-pub fn split_der(mut der: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    while der.len() >= 2 && der[0] == 0x30 {
-        let (len, header) = match der[1] {
-            n if n < 0x80 => (n as usize, 2),
-            0x81 if der.len() >= 3 => (der[2] as usize, 3),
-            0x82 if der.len() >= 4 => (((der[2] as usize) << 8) | der[3] as usize, 4),
-            _ => break,
-        };
-        if der.len() < header + len {
-            break;
-        }
-        out.push(der[..header + len].to_vec());
-        der = &der[header + len..];
-    }
-    out
+/// The installed identity as a rustls client configuration: certificate, the chain
+/// without its root (the server already trusts it), the trust anchor, signing with
+/// `key_pkcs8` as given, like firmware would — no check that the key matches the
+/// certificate (the peer's side of the handshake is what must catch that).
+pub fn identity_config(identity: &InstalledIdentity, key_pkcs8: Vec<u8>) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut chain = vec![identity.certificate.clone()];
+    let upper = split_der(&identity.chain);
+    chain.extend(upper.iter().take(upper.len().saturating_sub(1)).cloned());
+    hallmark_mqtt::client_config(&identity.trust_anchor, chain, key_pkcs8)
 }
 
 impl TlsClient {
-    /// Starts a handshake with `identity`, signing with `key_pkcs8`.
-    pub fn start(identity: &InstalledIdentity, key_pkcs8: Vec<u8>) -> Result<TlsClient, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = RootCertStore::empty();
-        roots.add(CertificateDer::from(identity.trust_anchor.clone())).map_err(|e| e.to_string())?;
-        let mut chain = vec![CertificateDer::from(identity.certificate.clone())];
-        // The chain object ends with the root, which the server already trusts.
-        let upper = split_der(&identity.chain);
-        for c in upper.iter().take(upper.len().saturating_sub(1)) {
-            chain.push(CertificateDer::from(c.clone()));
-        }
-        // The key is used as given, like firmware would: no check that it matches the
-        // certificate (the station's side of the handshake is what must catch that).
-        let key = provider
-            .key_provider
-            .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_pkcs8)))
-            .map_err(|e| e.to_string())?;
-        let identity = Arc::new(CertifiedKey::new(chain, key));
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_client_cert_resolver(Arc::new(Installed(identity)));
+    /// Starts a handshake with the identity in `config`.
+    pub fn start(config: Arc<rustls::ClientConfig>) -> Result<TlsClient, String> {
         let name = ServerName::try_from(hallmark_protocol::TLS_SERVER_NAME).map_err(|e| e.to_string())?;
-        let conn = ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+        let conn = ClientConnection::new(config, name).map_err(|e| e.to_string())?;
         let mut client = TlsClient { conn, out: Vec::new() };
         client.drain();
         Ok(client)
@@ -92,23 +62,32 @@ impl TlsClient {
     }
 }
 
-/// Always presents the installed identity.
-#[derive(Debug)]
-struct Installed(Arc<CertifiedKey>);
-
-impl ResolvesClientCert for Installed {
-    fn resolve(&self, _issuers: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
-        Some(self.0.clone())
-    }
-
-    fn has_certs(&self) -> bool {
-        true
-    }
-}
-
 /// A P-256 scalar as PKCS#8 DER (what rustls wants).
 pub fn pkcs8_from_scalar(secret: &[u8]) -> Result<Vec<u8>, String> {
     use p256::pkcs8::EncodePrivateKey;
     let key = p256::SecretKey::from_slice(secret).map_err(|e| e.to_string())?;
     key.to_pkcs8_der().map(|d| d.as_bytes().to_vec()).map_err(|e| e.to_string())
+}
+
+/// A certificate for the board's UID from a CA of the board's own making (and a key
+/// to match): what a board flashed with some other product's identity presents. It
+/// still trusts the station's anchor, so only the peer's verdict on it is tested.
+pub fn foreign_config(identity: &InstalledIdentity, common_name: &str) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let err = |e: rcgen::Error| e.to_string();
+    let ca_key = KeyPair::generate().map_err(err)?;
+    let mut ca = CertificateParams::new(Vec::new()).map_err(err)?;
+    ca.distinguished_name.push(DnType::CommonName, "Foreign Device CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca.clone().self_signed(&ca_key).map_err(err)?;
+    let leaf_key = KeyPair::generate().map_err(err)?;
+    let mut leaf = CertificateParams::new(Vec::new()).map_err(err)?;
+    leaf.distinguished_name.push(DnType::CommonName, common_name);
+    leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let leaf_cert = leaf.signed_by(&leaf_key, &Issuer::new(ca, &ca_key)).map_err(err)?;
+    hallmark_mqtt::client_config(
+        &identity.trust_anchor,
+        vec![leaf_cert.der().to_vec(), ca_cert.der().to_vec()],
+        leaf_key.serialize_der(),
+    )
 }

@@ -51,6 +51,9 @@ pub enum FailureCode {
     ReadbackMismatch,
     /// The self-test did not prove the new identity works.
     SelftestFailed,
+    /// The station could not use the self-test broker (down, unreachable, refusing the
+    /// station): not the board's fault.
+    BrokerUnavailable,
     /// The label could not be produced.
     LabelFailed,
     /// The log could not be written; the station stops rather than act unlogged.
@@ -73,12 +76,22 @@ pub struct Failure {
     pub code: FailureCode,
     /// What happened and what to do, in plain language.
     pub message: String,
+    /// A finer stable reason within the code where one helps QA (self-test:
+    /// `revoked`, `unknown-ca`, `expired`, `not-authorized`, `timeout`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Failure {
     /// A failure with a message.
     pub fn new(code: FailureCode, message: impl Into<String>) -> Failure {
-        Failure { code, message: message.into() }
+        Failure { code, message: message.into(), reason: None }
+    }
+
+    /// The same failure with a finer reason.
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Failure {
+        self.reason = Some(reason.into());
+        self
     }
 }
 

@@ -6,6 +6,7 @@ mod log;
 mod ports;
 mod provision;
 mod run;
+mod selftest;
 mod sim;
 
 use crate::args::{Cli, Command};
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Run(a) => run::run(a),
         Command::Ca { command } => ca::run(command),
         Command::Log { command } => log::run(command),
+        Command::Selftest(a) => selftest::run(a),
         Command::Ports { json } => ports::run(json),
     }
 }

@@ -5,9 +5,12 @@
 //! is logged and returned. If the log cannot be written the run stops. What a run
 //! does is decided once, at `identify`, as a [`plan::Plan`].
 
-mod errors;
+pub(crate) mod errors;
 pub mod plan;
+mod recheck;
 mod steps;
+
+pub use recheck::RecheckReport;
 
 use crate::client::{DeviceClient, Timeouts};
 use crate::datadir::DataDir;

@@ -42,7 +42,15 @@ async fn bounded<T>(
     name: &'static str,
     work: impl Future<Output = StepResult<T>>,
 ) -> StepResult<T> {
-    let deadline = step_deadline(name, &timeouts);
+    bounded_by(step_deadline(name, &timeouts), name, work).await
+}
+
+/// Runs `work` as step `name` within `deadline`.
+async fn bounded_by<T>(
+    deadline: std::time::Duration,
+    name: &'static str,
+    work: impl Future<Output = StepResult<T>>,
+) -> StepResult<T> {
     match tokio::time::timeout(deadline, work).await {
         Ok(r) => r,
         Err(_) => Err(errors::link(name, LinkError::Timeout { waited: deadline })),
@@ -114,7 +122,12 @@ pub(crate) async fn provision<L: Link>(run: &mut Run<'_>, client: &mut DeviceCli
     read_step(run, "readback", client, async |c| readback(c, &installation).await).await?;
 
     run.begin("selftest")?;
-    let r = bounded(t, "selftest", self_test(client, run.station, &info, &installation.certificate)).await;
+    let r = bounded_by(
+        selftest_deadline(run.station),
+        "selftest",
+        self_test(client, run.station, &info, uid.as_str(), &installation.certificate),
+    )
+    .await;
     run.end(r)?;
 
     run.begin("label")?;
@@ -423,22 +436,43 @@ async fn readback<L: Link>(client: &mut DeviceClient<L>, inst: &Installation) ->
     Ok(((), serde_json::Value::Object(detail)))
 }
 
-async fn self_test<L: Link>(
+/// The self-test step's deadline: the usual one, plus the broker's window twice
+/// (the station's subscribe, then the board's connect and publish) in broker mode.
+fn selftest_deadline(station: &super::Station) -> std::time::Duration {
+    let base = step_deadline("selftest", &station.timeouts);
+    match &station.config.config.selftest.broker {
+        Some(b) if station.config.config.selftest.mode == hallmark_config::SelftestMode::Broker => {
+            base + std::time::Duration::from_millis(2 * b.timeout_ms as u64)
+        }
+        _ => base,
+    }
+}
+
+/// Runs the configured self-test against the installed `certificate`; also used on
+/// its own to re-check a provisioned board.
+pub(crate) async fn self_test<L: Link>(
     client: &mut DeviceClient<L>,
     station: &super::Station,
     info: &DeviceInfo,
+    uid: &str,
     certificate: &[u8],
 ) -> StepResult<()> {
     use hallmark_config::SelftestMode;
     let offers_link = info.capabilities & capability::SELFTEST_TLS_LINK != 0;
-    match (station.config.config.selftest.mode, offers_link) {
-        (SelftestMode::Link, false) => {
-            return Err(Failure::new(
-                FailureCode::SelftestFailed,
-                "The station is set to the TLS link self-test, but this board's firmware does not offer it. Flash \
-                 firmware with TLS support, or set [selftest] mode = \"auto\".",
-            ))
-        }
+    let mode = station.config.config.selftest.mode;
+    let lacks = |what: &str, mode: &str| {
+        Err(Failure::new(
+            FailureCode::SelftestFailed,
+            format!(
+                "The station is set to the {what} self-test, but this board's firmware does not offer it. Flash \
+                 firmware that does, or set [selftest] mode = \"auto\" (now {mode:?})."
+            ),
+        )
+        .with_reason("unsupported"))
+    };
+    match (mode, offers_link) {
+        (SelftestMode::Broker, _) => return broker_self_test(client, station, info, uid, certificate, lacks).await,
+        (SelftestMode::Link, false) => return lacks("TLS link", "link"),
         (SelftestMode::Link | SelftestMode::Auto, true) => {
             return match selftest::tls_link(client, &station.ca, certificate).await {
                 Ok(evidence) => Ok(((), json!({ "mode": "link", "evidence": evidence }))),
@@ -450,7 +484,8 @@ async fn self_test<L: Link>(
                          aside for engineering.",
                         sanitize(&why)
                     ),
-                )),
+                )
+                .with_reason("tls-refused")),
             };
         }
         _ => {}
@@ -469,8 +504,68 @@ async fn self_test<L: Link>(
                  engineering."
             ),
         )
+        .with_reason("wrong-key")
     })?;
     Ok(((), json!({ "mode": "possession", "nonce": hex::encode(nonce) })))
+}
+
+async fn broker_self_test<L: Link>(
+    client: &mut DeviceClient<L>,
+    station: &super::Station,
+    info: &DeviceInfo,
+    uid: &str,
+    certificate: &[u8],
+    lacks: impl Fn(&str, &str) -> StepResult<()>,
+) -> StepResult<()> {
+    let Some(broker) = &station.config.config.selftest.broker else {
+        // The configuration is validated at load: broker mode always has a broker.
+        return lacks("broker", "broker");
+    };
+    if info.capabilities & capability::SELFTEST_BROKER == 0 {
+        return lacks("broker", "broker");
+    }
+    match selftest::broker_test(client, &station.ca, &station.station_id, broker, uid).await {
+        Ok(evidence) => {
+            Ok(((), json!({ "mode": "broker", "peer_fingerprint": fingerprint(certificate), "evidence": evidence })))
+        }
+        Err(selftest::BrokerFailure::Link(e)) => Err(errors::link("selftest", e)),
+        Err(selftest::BrokerFailure::Station(e)) => {
+            // Station-side text (socket, TLS, our own hints): bounded, no control characters.
+            let detail: String = e.to_string().chars().filter(|c| !c.is_control()).take(400).collect();
+            Err(Failure::new(
+                FailureCode::BrokerUnavailable,
+                format!(
+                    "The station could not use the self-test broker at {}: {detail}. The board is not at fault: \
+                     check that the broker runs, trusts this station's CA and lets the station read the self-test \
+                     topics, then run the board again.",
+                    broker.address
+                ),
+            )
+            .with_reason(e.outcome.name()))
+        }
+        Err(selftest::BrokerFailure::Board { reason, detail }) => {
+            Err(Failure::new(FailureCode::SelftestFailed, broker_message(reason, &broker.address, &detail))
+                .with_reason(reason))
+        }
+    }
+}
+
+/// What the operator reads when the board failed at the broker.
+fn broker_message(reason: &str, address: &str, detail: &str) -> String {
+    let what = match reason {
+        "revoked" => "the broker refused the board's certificate as revoked",
+        "unknown-ca" => "the broker does not know the CA of the certificate the board presented",
+        "expired" => "the broker refused the board's certificate as expired",
+        "not-authorized" => {
+            "the broker refused the board's publish: its certificate CN (the broker username) does not own the topic"
+        }
+        "timeout" => "the broker did not answer the board in time",
+        "unreachable" => "the board could not reach the broker",
+        "broker-untrusted" => "the board does not trust the broker's certificate",
+        "not-delivered" => "the board's message never reached the station",
+        _ => "the board could not prove its identity at the broker",
+    };
+    format!("Self-test at the broker {address} failed: {what} ({detail}). Set the board aside for engineering.")
 }
 
 fn label(run: &mut Run<'_>, uid: &Uid, info: &DeviceInfo) -> StepResult<()> {

@@ -5,7 +5,7 @@
 
 use crate::client::{unexpected, DeviceClient, LinkError};
 use crate::transport::Link;
-use hallmark_ca::IssuingCa;
+use hallmark_ca::{IssuingCa, ServiceRole};
 use hallmark_protocol::{Request, Response, MAX_CHUNK, TLS_SERVER_NAME};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -40,8 +40,10 @@ pub enum LinkFailure {
 
 fn server_config(ca: &IssuingCa) -> Result<Arc<ServerConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let (cert, key) =
-        ca.station_server_certificate(TLS_SERVER_NAME, time::OffsetDateTime::now_utc()).map_err(|e| e.to_string())?;
+    let server = ServiceRole::Server { names: vec![TLS_SERVER_NAME.to_string()] };
+    let (cert, key) = ca
+        .service_certificate(TLS_SERVER_NAME, server, 1, time::OffsetDateTime::now_utc())
+        .map_err(|e| e.to_string())?;
     let mut roots = RootCertStore::empty();
     roots.add(CertificateDer::from(ca.root_der().to_vec())).map_err(|e| e.to_string())?;
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
