@@ -1,7 +1,10 @@
 //! Benchmark: provision N fresh simulated boards over real pseudo-terminals and
 //! print per-step timings (median, p95, max) in milliseconds.
 //!
-//! `cargo run --release -p hallmark-cli --example bench_provision -- 50 [possession]`
+//! `cargo run --release -p hallmark-cli --example bench_provision -- 50 [possession|broker]`
+//!
+//! `broker` starts mosquitto (apt) on 127.0.0.1 with the files `ca broker-config`
+//! writes and runs the broker self-test against it.
 //!
 //! Figures go to docs/performance.md; this is a measurement, never a test.
 
@@ -21,6 +24,7 @@ fn main() {
     let runs: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(30);
     // `possession`: boards without a TLS stack (self-test by nonce signature).
     let possession = std::env::args().any(|a| a == "possession");
+    let broker = std::env::args().any(|a| a == "broker");
     let faults = if possession { vec![hallmark_sim::Fault::NoTls] } else { Vec::new() };
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = DataDir::at(dir.path());
@@ -33,16 +37,31 @@ fn main() {
         .unlock(&Passphrase::for_unlock(format!("bench-{}", std::process::id()).repeat(2)))
         .expect("unlock");
     let ca_unlock_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let broker_port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("port").port();
+    let config = if broker {
+        let text = hallmark_config::EXAMPLE.replacen(
+            "[selftest]\nmode = \"auto\"",
+            &format!(
+                "[selftest]\nmode = \"broker\"\n[selftest.broker]\naddress = \"127.0.0.1:{broker_port}\"\n\
+                 server_name = \"localhost\""
+            ),
+            1,
+        );
+        LoadedConfig::parse(&text, "bench").expect("broker configuration")
+    } else {
+        LoadedConfig::embedded_default()
+    };
     let station = Station {
         ca,
         label_template: Template::embedded_default(),
         leaf_profile: LeafProfile::default(),
         data_dir,
-        station_id: "bench".into(),
+        station_id: config.config.station.id.clone(),
         timeouts: Timeouts::default(),
-        config: LoadedConfig::embedded_default(),
+        config,
     };
     let store = Store::open(&station.data_dir.log_path()).expect("log");
+    let _mosquitto = broker.then(|| Mosquitto::start(&station, &store, dir.path(), broker_port));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut per_step: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
@@ -66,7 +85,13 @@ fn main() {
     order.push("whole run".into());
     println!(
         "{runs} runs, release build, simulated board on a pty, self-test {}",
-        if possession { "possession" } else { "link (mutual TLS)" }
+        if possession {
+            "possession"
+        } else if broker {
+            "broker (MQTT over mutual TLS, mosquitto on loopback)"
+        } else {
+            "link (mutual TLS)"
+        }
     );
     println!("CA create (2 keys, scrypt): {ca_create_ms:.0} ms; CA unlock: {ca_unlock_ms:.0} ms");
     println!("{:<10} {:>9} {:>9} {:>9}", "step", "median", "p95", "max");
@@ -80,4 +105,37 @@ fn main() {
 
 fn request(port: PortName) -> RunRequest {
     RunRequest { port, slot: Some("bench".into()), operator: None, scanned_uid: None }
+}
+
+/// A mosquitto for the broker mode; killed on drop.
+struct Mosquitto(std::process::Child);
+
+impl Mosquitto {
+    fn start(station: &Station, store: &Store, dir: &std::path::Path, port: u16) -> Mosquitto {
+        use hallmark_station::broker_files::{write_mosquitto, MosquittoOptions};
+        let crl = station.publish_crl(store).expect("CRL");
+        let options = MosquittoOptions { hosts: Vec::new(), port, bind: Some("127.0.0.1".into()), days: 1 };
+        let files = write_mosquitto(station, &crl.path, &dir.join("broker"), &options).expect("broker files");
+        // Run as root, mosquitto would switch to its own user, which cannot read these files.
+        let mut conf = std::fs::read_to_string(&files.conf).expect("conf");
+        conf.push_str("user root\n");
+        std::fs::write(&files.conf, conf).expect("conf");
+        let child = std::process::Command::new("/usr/sbin/mosquitto")
+            .arg("-c")
+            .arg(&files.conf)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("mosquitto (apt install mosquitto)");
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Mosquitto(child)
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
 }
