@@ -1,6 +1,7 @@
 //! One simulated board provisioned end to end, checked by tools we did not write.
 
 use crate::support::*;
+use std::path::Path;
 use std::process::Command;
 use x509_parser::prelude::*;
 
@@ -64,11 +65,7 @@ fn provisions_a_board_and_everything_checks_out() {
     assert_eq!(sim.state_json()["certificate"].as_str().unwrap(), hex(&cert_der));
 
     // The label scans to exactly the UID.
-    let pdf = r["label_pdf"].as_str().unwrap();
-    let png = tmp.path().join("label");
-    run_ok(Command::new("pdftoppm").args(["-r", "300", "-png", "-singlefile", pdf]).arg(&png));
-    let scanned = run_ok(Command::new("zbarimg").args(["--raw", "-q"]).arg(tmp.path().join("label.png")));
-    assert_eq!(scanned.trim_end(), uid);
+    assert_eq!(scan_pdf(Path::new(r["label_pdf"].as_str().unwrap())), uid);
 
     // The SQLite log holds the run, its steps and the certificate; the chain is intact.
     let runs = station.export_jsonl();

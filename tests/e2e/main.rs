@@ -12,6 +12,7 @@ mod crash;
 mod faults;
 mod happy_path;
 mod interruption;
+mod labels;
 mod pkcs11;
 mod qa;
 mod reprovision;

@@ -202,3 +202,11 @@ impl StdinStr for Command {
         self.stdin(handle)
     }
 }
+
+/// What zbar reads from a PDF rasterised at 300 dpi (one line per symbol).
+pub fn scan_pdf(pdf: &Path) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("label");
+    run_ok(Command::new("pdftoppm").args(["-r", "300", "-png", "-singlefile"]).arg(pdf).arg(&png));
+    run_ok(Command::new("zbarimg").args(["--raw", "-q"]).arg(dir.path().join("label.png"))).trim_end().to_string()
+}

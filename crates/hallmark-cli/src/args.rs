@@ -38,6 +38,11 @@ pub enum Command {
     /// holds (nothing is written to the board). Exit 0 on PASS, 1 on FAIL, 2 when the
     /// station cannot run. Recorded in the audit log.
     Selftest(SelftestArgs),
+    /// Label templates: validate, render, reprint.
+    Label {
+        #[command(subcommand)]
+        command: LabelCommand,
+    },
     /// List serial ports on this machine.
     Ports {
         /// Print JSON instead of a table.
@@ -92,6 +97,47 @@ pub struct ProvisionArgs {
     pub uid: Option<String>,
     #[command(flatten)]
     pub station: StationArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LabelCommand {
+    /// Validate a template (every element, with sample data or --field values).
+    /// Exit 0 when it prints, 1 with the errors.
+    Check {
+        /// Template file (TOML).
+        template: PathBuf,
+        /// A field value, e.g. uid=0123456789ABCDEF (others take sample values).
+        #[arg(long = "field", value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+        /// Print JSON: {"ok": bool, "errors": [..]}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render a template for one record.
+    Render {
+        /// Template file (TOML).
+        template: PathBuf,
+        /// A field value, e.g. uid=0123456789ABCDEF (others take sample values).
+        #[arg(long = "field", value_name = "NAME=VALUE")]
+        fields: Vec<String>,
+        /// pdf, zpl or png.
+        #[arg(long, default_value = "pdf")]
+        format: String,
+        /// Output file.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Reprint the label of a board's latest passing run (same field values, the
+    /// current template and printer), recorded in the audit log as a reprint.
+    Reprint {
+        /// The board's UID.
+        uid: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        station: StationArgs,
+    },
 }
 
 #[derive(clap::Args, Debug)]

@@ -46,11 +46,7 @@ pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
         config.config.label.template.as_ref().map(|t| base.join(t))
     });
     let label_template = match template_path {
-        Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|source| CliError::Io { what: format!("cannot read {}", path.display()), source })?;
-            Template::from_toml(&text)?
-        }
+        Some(path) => Template::load(&path)?,
         None => Template::embedded_default(),
     };
     let ca_store = CaStore::new(data_dir.ca_dir());

@@ -311,6 +311,53 @@ impl Default for CrlSection {
 pub struct LabelSection {
     /// Template file; the embedded 50x25 mm template when absent.
     pub template: Option<PathBuf>,
+    /// Where labels are printed; none: only the PDF kept in the data directory.
+    #[serde(default)]
+    pub printer: Option<PrinterSection>,
+}
+
+/// `[label.printer]`: the label printer.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum PrinterSection {
+    /// Save each label as a file (a hot folder another system prints from).
+    Folder {
+        /// Directory (relative paths: to the data directory).
+        path: PathBuf,
+        /// `pdf`, `zpl` or `png`.
+        #[serde(default = "default_folder_format")]
+        format: String,
+    },
+    /// Raw ZPL to a Zebra-compatible printer's TCP port (9100).
+    ZplTcp {
+        /// `host:port`.
+        address: String,
+        /// Connect and send deadline, ms.
+        #[serde(default = "default_printer_timeout_ms")]
+        timeout_ms: u32,
+    },
+    /// A CUPS queue (`lp`), sent the PDF at the label's media size.
+    Cups {
+        /// Queue name.
+        queue: String,
+        /// Scheduler `host:port`; default: the local one.
+        #[serde(default)]
+        server: Option<String>,
+        /// Media; default `Custom.<w>x<h>mm` from the template.
+        #[serde(default)]
+        media: Option<String>,
+        /// Deadline for `lp` to accept the job, ms.
+        #[serde(default = "default_printer_timeout_ms")]
+        timeout_ms: u32,
+    },
+}
+
+fn default_folder_format() -> String {
+    "pdf".into()
+}
+
+fn default_printer_timeout_ms() -> u32 {
+    5000
 }
 
 /// `[timeouts]`.
@@ -411,6 +458,18 @@ impl StationConfig {
             }
             _ => Ok(()),
         }?;
+        match &self.label.printer {
+            Some(PrinterSection::Folder { format, .. }) if !["pdf", "zpl", "png"].contains(&format.as_str()) => {
+                return Err(format!("label.printer.format {format:?}: use pdf, zpl or png"));
+            }
+            Some(PrinterSection::ZplTcp { address, .. }) if address.rsplit_once(':').is_none() => {
+                return Err(format!("label.printer.address {address:?}: write host:port, e.g. \"10.0.0.20:9100\""));
+            }
+            Some(PrinterSection::Cups { queue, .. }) if queue.is_empty() || queue.contains(['/', ' ', '#']) => {
+                return Err(format!("label.printer.queue {queue:?} is not a CUPS queue name"));
+            }
+            _ => {}
+        }
         match (self.selftest.mode, &self.selftest.broker) {
             (SelftestMode::Broker, None) => {
                 return Err("selftest.mode = \"broker\" needs a [selftest.broker] section with its address".into())

@@ -17,7 +17,7 @@ pub enum LabelError {
         /// The known fields.
         known: String,
     },
-    /// An element does not fit on the label.
+    /// An element does not fit on the label, or cannot be printed at this resolution.
     #[error("element {element}: {reason}")]
     DoesNotFit {
         /// Element index (1-based) and kind.
@@ -25,15 +25,28 @@ pub enum LabelError {
         /// Why.
         reason: String,
     },
-    /// The label itself has a nonsensical size or resolution.
+    /// The label itself has a nonsensical size or margin.
     #[error("label: {0}")]
     BadLabel(String),
-    /// The data cannot be encoded in the barcode.
-    #[error("element {element}: cannot encode {value:?} as Code 128")]
+    /// The data cannot be encoded in the element's symbology.
+    #[error("element {element}: cannot encode {value:?}: {reason}")]
     Unencodable {
         /// Element index (1-based) and kind.
         element: String,
         /// The value.
         value: String,
+        /// Why.
+        reason: String,
     },
+    /// An image is missing or unreadable.
+    #[error("element {element}: image {reason}")]
+    Image {
+        /// Element index (1-based) and kind.
+        element: String,
+        /// Why.
+        reason: String,
+    },
+    /// Drawing failed.
+    #[error("label could not be drawn: {0}")]
+    Render(String),
 }

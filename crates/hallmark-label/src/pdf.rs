@@ -1,99 +1,98 @@
-//! PDF output (printpdf, built-in Helvetica: small files, no font embedding).
+//! PDF output: the layout at the label's size, text in the shipped font (embedded,
+//! subset to the glyphs used), every bar and module a filled rectangle on whole
+//! printer dots.
 
-use crate::fields::substitute;
-use crate::{Element, LabelData, LabelError, Template};
+use crate::font::FONT_TTF;
+use crate::layout::{Item, Layout, Rect};
+use crate::template::Rotation;
 use printpdf::{
-    BuiltinFont, Color, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point,
-    Polygon, PolygonRing, Pt, Rgb, TextItem, WindingOrder,
+    Color, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point,
+    Polygon, PolygonRing, Pt, Rgb, TextItem, TextMatrix, WindingOrder,
 };
+use std::sync::OnceLock;
 
-const MM_PER_PT: f64 = 25.4 / 72.0;
+fn parsed_font() -> Option<&'static ParsedFont> {
+    static FONT: OnceLock<Option<ParsedFont>> = OnceLock::new();
+    FONT.get_or_init(|| ParsedFont::from_bytes(FONT_TTF, 0, &mut Vec::new())).as_ref()
+}
 
-/// Renders one label as a one-page PDF of the label's size.
-pub fn render_pdf(template: &Template, data: &LabelData) -> Result<Vec<u8>, LabelError> {
-    template.validate(data)?;
-    let h = template.height_mm;
-    let mut ops = vec![Op::SetFillColor { col: black() }];
-    for (i, element) in template.elements.iter().enumerate() {
-        match element {
-            Element::Text { x_mm, y_mm, size_pt, text } => {
-                let value = substitute(text, data);
-                // PDF text is placed by its baseline; ~0.8 em below the top of the line.
-                let baseline = h - y_mm - size_pt * MM_PER_PT * 0.8;
+/// Draws `layout` as a one-page PDF.
+pub fn to_pdf(layout: &Layout) -> Result<Vec<u8>, String> {
+    let dot = layout.dpi.dot_mm();
+    let height_mm = layout.height as f64 * dot;
+    let mut doc = PdfDocument::new(&layout.name);
+    let font = parsed_font().ok_or("the shipped font cannot be embedded")?;
+    let font_id = doc.add_font(font);
+    let mut ops = vec![Op::SetFillColor { col: Color::Rgb(Rgb { r: 0.0, g: 0.0, b: 0.0, icc_profile: None }) }];
+    let rect = |r: Rect| {
+        let (x0, x1) = (r.x as f64 * dot, (r.x + r.w) as f64 * dot);
+        let (y0, y1) = (height_mm - (r.y + r.h) as f64 * dot, height_mm - r.y as f64 * dot);
+        let p = |x: f64, y: f64| LinePoint { p: Point::new(Mm(x as f32), Mm(y as f32)), bezier: false };
+        Op::DrawPolygon {
+            polygon: Polygon {
+                rings: vec![PolygonRing { points: vec![p(x0, y0), p(x1, y0), p(x1, y1), p(x0, y1)] }],
+                mode: PaintMode::Fill,
+                winding_order: WindingOrder::NonZero,
+            },
+        }
+    };
+    for item in &layout.items {
+        match item {
+            Item::Fill(r) => ops.push(rect(*r)),
+            Item::Text { area, rotation, em, ascent, text } => {
+                let (px, py) = baseline_origin(*area, *rotation, *ascent);
+                let to_pt = |dots: f64| dots * dot * 72.0 / 25.4;
+                let (x, y) = (to_pt(px), to_pt(layout.height as f64 - py));
+                let phi = -(rotation.degrees() as f64).to_radians();
+                let (c, s) = (phi.cos() as f32, phi.sin() as f32);
                 ops.extend([
                     Op::StartTextSection,
-                    Op::SetTextCursor { pos: Point::new(Mm(*x_mm as f32), Mm(baseline as f32)) },
-                    Op::SetFont { font: PdfFontHandle::Builtin(BuiltinFont::Helvetica), size: Pt(*size_pt as f32) },
-                    Op::ShowText { items: vec![TextItem::Text(value)] },
+                    Op::SetFont { font: PdfFontHandle::External(font_id.clone()), size: Pt(to_pt(*em) as f32) },
+                    Op::SetTextMatrix { matrix: TextMatrix::Raw([c, s, -s, c, x as f32, y as f32]) },
+                    Op::ShowText { items: vec![TextItem::Text(text.clone())] },
                     Op::EndTextSection,
                 ]);
             }
-            Element::Code128 { x_mm, y_mm, height_mm, module_dots, data: pattern } => {
-                let name = format!("#{} (code128)", i + 1);
-                let modules = template.code128_modules(&name, &substitute(pattern, data))?;
-                let module_mm = *module_dots as f64 * template.dot_mm();
-                let left = x_mm + crate::template::CODE128_QUIET_MODULES as f64 * module_mm;
-                let (top, bottom) = (h - y_mm, h - y_mm - height_mm);
-                for (start, len) in bar_runs(&modules) {
-                    let x0 = left + start as f64 * module_mm;
-                    let x1 = x0 + len as f64 * module_mm;
-                    ops.push(rect(x0, bottom, x1, top));
+            Item::Image { area, bitmap } => {
+                for y in 0..bitmap.height {
+                    let mut x = 0;
+                    while x < bitmap.width {
+                        if bitmap.get(x, y) {
+                            let start = x;
+                            while x < bitmap.width && bitmap.get(x, y) {
+                                x += 1;
+                            }
+                            ops.push(rect(Rect {
+                                x: area.x + start as i64,
+                                y: area.y + y as i64,
+                                w: (x - start) as i64,
+                                h: 1,
+                            }));
+                        } else {
+                            x += 1;
+                        }
+                    }
                 }
             }
         }
     }
-    let page = PdfPage::new(Mm(template.width_mm as f32), Mm(h as f32), ops);
+    let page = PdfPage::new(Mm((layout.width as f64 * dot) as f32), Mm(height_mm as f32), ops);
     let mut warnings = Vec::new();
-    let bytes = PdfDocument::new(&template.name).with_pages(vec![page]).save(&PdfSaveOptions::default(), &mut warnings);
-    Ok(bytes)
+    Ok(doc.with_pages(vec![page]).save(&PdfSaveOptions::default(), &mut warnings))
 }
 
-/// (first module, length) of each run of bar modules.
-fn bar_runs(modules: &[u8]) -> Vec<(usize, usize)> {
-    let mut runs = Vec::new();
-    let mut i = 0;
-    while i < modules.len() {
-        if modules[i] == 1 {
-            let start = i;
-            while i < modules.len() && modules[i] == 1 {
-                i += 1;
-            }
-            runs.push((start, i - start));
-        } else {
-            i += 1;
-        }
-    }
-    runs
-}
-
-fn black() -> Color {
-    Color::Rgb(Rgb { r: 0.0, g: 0.0, b: 0.0, icc_profile: None })
-}
-
-fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Op {
-    let p = |x: f64, y: f64| LinePoint { p: Point::new(Mm(x as f32), Mm(y as f32)), bezier: false };
-    Op::DrawPolygon {
-        polygon: Polygon {
-            rings: vec![PolygonRing { points: vec![p(x0, y0), p(x1, y0), p(x1, y1), p(x0, y1)] }],
-            mode: PaintMode::Fill,
-            winding_order: WindingOrder::NonZero,
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn runs_of_bars() {
-        assert_eq!(bar_runs(&[1, 1, 0, 1, 0, 0, 1, 1, 1]), vec![(0, 2), (3, 1), (6, 3)]);
-    }
-
-    #[test]
-    fn renders_a_small_pdf() {
-        let pdf = render_pdf(&Template::embedded_default(), &LabelData::new().with("uid", "0123456789ABCDEF")).unwrap();
-        assert!(pdf.starts_with(b"%PDF-"));
-        assert!(pdf.len() < 20_000, "label PDF is {} bytes", pdf.len());
-    }
+/// Where the text's baseline starts on the label, in dots, for a line box rotated
+/// into `area`.
+pub(crate) fn baseline_origin(area: Rect, rotation: Rotation, ascent: f64) -> (f64, f64) {
+    let (tw, th) = match rotation {
+        Rotation::R0 | Rotation::R180 => (area.w as f64, area.h as f64),
+        Rotation::R90 | Rotation::R270 => (area.h as f64, area.w as f64),
+    };
+    let (rx, ry) = match rotation {
+        Rotation::R0 => (0.0, ascent),
+        Rotation::R90 => (th - ascent, 0.0),
+        Rotation::R180 => (tw, th - ascent),
+        Rotation::R270 => (ascent, tw),
+    };
+    (area.x as f64 + rx, area.y as f64 + ry)
 }

@@ -1,17 +1,141 @@
-//! The template format and its validation.
+//! The template format: a label of a given size for a printer resolution, and the
+//! elements on it. TOML, because engineers edit these by hand next to the station
+//! configuration (same syntax, comments allowed, unknown keys are errors).
 
-use crate::fields::{check_fields, substitute};
-use crate::{LabelData, LabelError};
+use crate::image::Bitmap;
+use crate::LabelError;
 use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
 
-/// Modules of quiet zone required on each side of a Code 128 symbol.
-pub const CODE128_QUIET_MODULES: u32 = 10;
-const MM_PER_INCH: f64 = 25.4;
-const MM_PER_PT: f64 = MM_PER_INCH / 72.0;
-/// Helvetica's widest upper-case/digit advance (em); used to bound text width.
-const HELVETICA_MAX_ADVANCE_EM: f64 = 0.78;
+pub(crate) const MM_PER_INCH: f64 = 25.4;
 
-/// A label template: size, printer resolution, elements.
+/// Printer resolution: one of the three thermal-printer standards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "u32")]
+pub struct Dpi(u32);
+
+impl TryFrom<u32> for Dpi {
+    type Error = String;
+    fn try_from(v: u32) -> Result<Dpi, String> {
+        if [203, 300, 600].contains(&v) {
+            Ok(Dpi(v))
+        } else {
+            Err(format!("dpi {v} is not one of 203, 300, 600"))
+        }
+    }
+}
+
+impl Dpi {
+    /// Dots per inch.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+
+    /// One dot in mm.
+    pub fn dot_mm(self) -> f64 {
+        MM_PER_INCH / self.0 as f64
+    }
+
+    /// `mm` in whole dots (rounded).
+    pub fn dots(self, mm: f64) -> i64 {
+        (mm / self.dot_mm()).round() as i64
+    }
+}
+
+/// Clockwise rotation of an element about its top-left corner; (x, y) stays the
+/// top-left of what is printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "u32")]
+pub enum Rotation {
+    /// Upright.
+    #[default]
+    R0,
+    /// 90° clockwise (reads top to bottom).
+    R90,
+    /// Upside down.
+    R180,
+    /// 270° clockwise (reads bottom to top).
+    R270,
+}
+
+impl TryFrom<u32> for Rotation {
+    type Error = String;
+    fn try_from(v: u32) -> Result<Rotation, String> {
+        Ok(match v {
+            0 => Rotation::R0,
+            90 => Rotation::R90,
+            180 => Rotation::R180,
+            270 => Rotation::R270,
+            _ => return Err(format!("rotation {v} is not one of 0, 90, 180, 270")),
+        })
+    }
+}
+
+impl Rotation {
+    /// Degrees clockwise.
+    pub fn degrees(self) -> u32 {
+        match self {
+            Rotation::R0 => 0,
+            Rotation::R90 => 90,
+            Rotation::R180 => 180,
+            Rotation::R270 => 270,
+        }
+    }
+}
+
+/// Horizontal alignment of text within its `max_width_mm`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Align {
+    /// Flush left (default).
+    #[default]
+    Left,
+    /// Centred.
+    Center,
+    /// Flush right.
+    Right,
+}
+
+/// What to do with text wider than its `max_width_mm`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fit {
+    /// Refuse the template (default): the engineer must make room.
+    #[default]
+    Error,
+    /// Reduce the font size, down to `min_size_pt`.
+    Shrink,
+    /// Break at spaces onto more lines, up to `max_lines`.
+    Wrap,
+}
+
+/// QR error-correction level.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+pub enum Ecc {
+    /// ~7 %.
+    L,
+    /// ~15 % (default).
+    #[default]
+    M,
+    /// ~25 %.
+    Q,
+    /// ~30 %.
+    H,
+}
+
+/// Direction of a line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Left to right (default).
+    #[default]
+    Horizontal,
+    /// Top to bottom.
+    Vertical,
+}
+
+/// A label template.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Template {
@@ -21,29 +145,53 @@ pub struct Template {
     pub width_mm: f64,
     /// Label height in mm.
     pub height_mm: f64,
-    /// Printer resolution in dots per inch (203, 300 or 600).
-    pub dpi: u32,
-    /// What is printed.
-    #[serde(rename = "element")]
+    /// Printer resolution.
+    pub dpi: Dpi,
+    /// Unprintable border on every side, mm.
+    #[serde(default)]
+    pub margin_mm: f64,
+    /// What is printed, in drawing order.
+    #[serde(rename = "element", default)]
     pub elements: Vec<Element>,
+    /// Images the elements use, loaded with the template.
+    #[serde(skip)]
+    pub(crate) images: BTreeMap<String, Bitmap>,
 }
 
-/// One thing on the label. Positions are from the label's top-left corner.
+/// One thing on the label. Positions are mm from the label's top-left corner.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Element {
-    /// A line of text in Helvetica.
+    /// Text in the shipped font (DejaVu Sans Condensed).
     Text {
-        /// Left edge.
+        /// Left edge (of `max_width_mm` when aligned).
         x_mm: f64,
-        /// Top edge of the text line.
+        /// Top edge of the first line.
         y_mm: f64,
         /// Font size in points.
         size_pt: f64,
         /// Text with `{field}`s.
         text: String,
+        /// Alignment within `max_width_mm`.
+        #[serde(default)]
+        align: Align,
+        /// Widest the text may be; default: up to the right margin.
+        #[serde(default)]
+        max_width_mm: Option<f64>,
+        /// What to do when it is wider.
+        #[serde(default)]
+        fit: Fit,
+        /// Smallest size `shrink` may go to (default 5 pt).
+        #[serde(default)]
+        min_size_pt: Option<f64>,
+        /// Most lines `wrap` may make (default 2).
+        #[serde(default)]
+        max_lines: Option<u32>,
+        /// Rotation.
+        #[serde(default)]
+        rotation: Rotation,
     },
-    /// A Code 128 barcode (code set B).
+    /// A Code 128 barcode; with `gs1`, GS1-128 from `(AI)value` data.
     Code128 {
         /// Left edge of the quiet zone.
         x_mm: f64,
@@ -51,29 +199,152 @@ pub enum Element {
         y_mm: f64,
         /// Bar height.
         height_mm: f64,
-        /// Narrowest bar width in printer dots.
-        module_dots: u32,
-        /// Encoded data with `{field}`s.
+        /// Narrowest bar, mm (snapped to whole printer dots).
+        module_mm: f64,
+        /// Data with `{field}`s.
         data: String,
+        /// GS1-128: data is `(AI)value...`, encoded with FNC1.
+        #[serde(default)]
+        gs1: bool,
+        /// Rotation.
+        #[serde(default)]
+        rotation: Rotation,
+    },
+    /// A QR code.
+    Qr {
+        /// Left edge of the quiet zone.
+        x_mm: f64,
+        /// Top edge of the quiet zone.
+        y_mm: f64,
+        /// Module size, mm (snapped to whole printer dots).
+        module_mm: f64,
+        /// Data with `{field}`s.
+        data: String,
+        /// Error correction.
+        #[serde(default)]
+        ecc: Ecc,
+        /// Rotation.
+        #[serde(default)]
+        rotation: Rotation,
+    },
+    /// A Data Matrix (ECC 200); with `gs1`, GS1 DataMatrix from `(AI)value` data.
+    Datamatrix {
+        /// Left edge of the quiet zone.
+        x_mm: f64,
+        /// Top edge of the quiet zone.
+        y_mm: f64,
+        /// Module size, mm (snapped to whole printer dots).
+        module_mm: f64,
+        /// Data with `{field}`s.
+        data: String,
+        /// GS1: data is `(AI)value...`, encoded with a leading FNC1.
+        #[serde(default)]
+        gs1: bool,
+        /// Rotation.
+        #[serde(default)]
+        rotation: Rotation,
+    },
+    /// A straight line.
+    Line {
+        /// Start, left.
+        x_mm: f64,
+        /// Start, top.
+        y_mm: f64,
+        /// Length.
+        length_mm: f64,
+        /// Thickness (at least one printer dot).
+        thickness_mm: f64,
+        /// Direction.
+        #[serde(default)]
+        direction: Direction,
+    },
+    /// A rectangle outline.
+    Box {
+        /// Left.
+        x_mm: f64,
+        /// Top.
+        y_mm: f64,
+        /// Outer width.
+        width_mm: f64,
+        /// Outer height.
+        height_mm: f64,
+        /// Line thickness (at least one printer dot).
+        thickness_mm: f64,
+    },
+    /// A PNG from `assets/`, printed black where darker than mid-grey.
+    Image {
+        /// Left.
+        x_mm: f64,
+        /// Top.
+        y_mm: f64,
+        /// Printed width.
+        width_mm: f64,
+        /// Printed height.
+        height_mm: f64,
+        /// File name under `assets/`.
+        path: String,
+        /// Rotation.
+        #[serde(default)]
+        rotation: Rotation,
     },
 }
 
 impl Element {
-    fn label(&self, index: usize) -> String {
+    /// The element's name in messages: 1-based index and kind.
+    pub fn describe(&self, index: usize) -> String {
         let kind = match self {
             Element::Text { .. } => "text",
             Element::Code128 { .. } => "code128",
+            Element::Qr { .. } => "qr",
+            Element::Datamatrix { .. } => "datamatrix",
+            Element::Line { .. } => "line",
+            Element::Box { .. } => "box",
+            Element::Image { .. } => "image",
         };
         format!("#{} ({kind})", index + 1)
     }
 }
 
 impl Template {
-    /// Parses and validates a template with sample data.
-    pub fn from_toml(text: &str) -> Result<Template, LabelError> {
-        let t: Template = toml::from_str(text).map_err(|e| LabelError::Syntax(e.to_string()))?;
-        t.validate(&LabelData::sample())?;
+    /// Parses a template whose images are under `assets`, and validates it with
+    /// sample data.
+    pub fn parse(text: &str, assets: &Path) -> Result<Template, LabelError> {
+        let t = Template::parse_unchecked(text, assets)?;
+        t.validate(&crate::LabelData::sample())?;
         Ok(t)
+    }
+
+    /// Parses a template and loads its images without laying it out, so that
+    /// [`Template::check`] can report every problem at once.
+    pub fn parse_unchecked(text: &str, assets: &Path) -> Result<Template, LabelError> {
+        let mut t: Template = toml::from_str(text).map_err(|e| LabelError::Syntax(e.to_string()))?;
+        t.load_images(assets)?;
+        Ok(t)
+    }
+
+    /// Parses a template without images (the embedded default, tests).
+    pub fn from_toml(text: &str) -> Result<Template, LabelError> {
+        Template::parse(text, Path::new(crate::ASSETS_DIR))
+    }
+
+    /// Loads a template file; images come from `assets/` beside its directory
+    /// (`label-templates/x.toml` → `assets/`), else the source tree's.
+    pub fn load(path: &Path) -> Result<Template, LabelError> {
+        let t = Template::load_unchecked(path)?;
+        t.validate(&crate::LabelData::sample())?;
+        Ok(t)
+    }
+
+    /// [`Template::load`] without the layout check.
+    pub fn load_unchecked(path: &Path) -> Result<Template, LabelError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LabelError::Syntax(format!("cannot read {}: {e}", path.display())))?;
+        let beside = path.parent().and_then(Path::parent).map(|p| p.join("assets"));
+        let assets = match beside {
+            Some(dir) if dir.is_dir() => dir,
+            _ => Path::new(crate::ASSETS_DIR).to_path_buf(),
+        };
+        Template::parse_unchecked(&text, &assets)
     }
 
     /// The embedded default template.
@@ -82,109 +353,38 @@ impl Template {
         Template::from_toml(crate::DEFAULT_TEMPLATE).expect("embedded default label template is valid")
     }
 
-    /// Width of one printer dot in mm.
-    pub fn dot_mm(&self) -> f64 {
-        MM_PER_INCH / self.dpi as f64
-    }
-
-    /// Checks that every element uses known fields and fits the label with `data`.
-    pub fn validate(&self, data: &LabelData) -> Result<(), LabelError> {
-        if !(self.width_mm > 0.0 && self.height_mm > 0.0 && self.width_mm <= 300.0 && self.height_mm <= 300.0) {
-            return Err(LabelError::BadLabel(format!("size {}x{} mm is out of range", self.width_mm, self.height_mm)));
-        }
-        if ![203, 300, 600].contains(&self.dpi) {
-            return Err(LabelError::BadLabel(format!("dpi {} is not one of 203, 300, 600", self.dpi)));
-        }
+    fn load_images(&mut self, assets: &Path) -> Result<(), LabelError> {
         for (i, e) in self.elements.iter().enumerate() {
-            let name = e.label(i);
-            let misfit = |reason: String| LabelError::DoesNotFit { element: name.clone(), reason };
-            match e {
-                Element::Text { x_mm, y_mm, size_pt, text } => {
-                    check_fields(&name, text)?;
-                    let value = substitute(text, data);
-                    let width = value.chars().count() as f64 * HELVETICA_MAX_ADVANCE_EM * size_pt * MM_PER_PT;
-                    if *x_mm < 0.0 || x_mm + width > self.width_mm {
-                        return Err(misfit(format!(
-                            "text {value:?} may need {width:.1} mm but only {:.1} mm are left",
-                            self.width_mm - x_mm
-                        )));
-                    }
-                    if *y_mm < 0.0 || y_mm + size_pt * MM_PER_PT > self.height_mm {
-                        return Err(misfit("text runs off the bottom of the label".into()));
-                    }
+            if let Element::Image { path, .. } = e {
+                let element = e.describe(i);
+                if path.contains("..") || Path::new(path).is_absolute() {
+                    return Err(LabelError::Image {
+                        element,
+                        reason: format!("{path:?} must be a file under assets/"),
+                    });
                 }
-                Element::Code128 { x_mm, y_mm, height_mm, module_dots, data: pattern } => {
-                    check_fields(&name, pattern)?;
-                    if *module_dots == 0 {
-                        return Err(misfit("module_dots must be at least 1".into()));
-                    }
-                    let modules = self.code128_modules(&name, &substitute(pattern, data))?.len() as u32;
-                    let width = self.code128_width_mm(modules, *module_dots);
-                    if *x_mm < 0.0 || x_mm + width > self.width_mm {
-                        return Err(misfit(format!(
-                            "barcode needs {width:.1} mm with quiet zones at {} dpi x {module_dots} dots/module, \
-                             only {:.1} mm available; use fewer dots per module, a higher dpi or a wider label",
-                            self.dpi,
-                            self.width_mm - x_mm
-                        )));
-                    }
-                    if *y_mm < 0.0 || y_mm + height_mm > self.height_mm || *height_mm <= 0.0 {
-                        return Err(misfit("barcode runs off the bottom of the label".into()));
-                    }
-                }
+                let bytes = std::fs::read(assets.join(path))
+                    .map_err(|err| LabelError::Image { element: element.clone(), reason: format!("{path}: {err}") })?;
+                let bitmap = Bitmap::from_png(&bytes).map_err(|reason| LabelError::Image { element, reason })?;
+                self.images.insert(path.clone(), bitmap);
             }
         }
         Ok(())
     }
 
-    /// Module pattern (1 = bar) for `value`, code set B.
-    pub(crate) fn code128_modules(&self, element: &str, value: &str) -> Result<Vec<u8>, LabelError> {
-        let unencodable = || LabelError::Unencodable { element: element.to_string(), value: value.to_string() };
-        if value.is_empty() || !value.chars().all(|c| (' '..='~').contains(&c)) {
-            return Err(unencodable());
+    /// Checks the template with `data`; the first problem.
+    pub fn validate(&self, data: &crate::LabelData) -> Result<(), LabelError> {
+        match self.check(data).into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
-        let code = barcoders::sym::code128::Code128::new(format!("\u{0181}{value}")).map_err(|_| unencodable())?;
-        Ok(code.encode())
     }
 
-    /// Width in mm of a symbol of `modules` modules plus quiet zones.
-    pub(crate) fn code128_width_mm(&self, modules: u32, module_dots: u32) -> f64 {
-        (modules + 2 * CODE128_QUIET_MODULES) as f64 * module_dots as f64 * self.dot_mm()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn embedded_default_is_valid() {
-        let t = Template::embedded_default();
-        t.validate(&LabelData::new().with("uid", "0123456789ABCDEF")).unwrap();
-    }
-
-    #[test]
-    fn unknown_field_names_the_element() {
-        let t = "name='x'\nwidth_mm=50\nheight_mm=25\ndpi=300\n[[element]]\nkind='text'\nx_mm=1\ny_mm=1\nsize_pt=8\ntext='{serial_no}'\n";
-        let e = Template::from_toml(t).unwrap_err();
-        assert!(
-            matches!(&e, LabelError::UnknownField { element, field, .. } if element == "#1 (text)" && field == "serial_no"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn barcode_too_wide_at_203_dpi_is_refused() {
-        // 16 characters, 2 dots per module at 203 dpi: 231 modules = 57.8 mm > 50 mm.
-        let t = "name='x'\nwidth_mm=50\nheight_mm=25\ndpi=203\n[[element]]\nkind='code128'\nx_mm=0\ny_mm=1\nheight_mm=10\nmodule_dots=2\ndata='{uid}'\n";
-        let t: Template = toml::from_str(t).unwrap();
-        let e = t.validate(&LabelData::new().with("uid", "0123456789ABCDEF")).unwrap_err();
-        assert!(e.to_string().contains("#1 (code128)") && e.to_string().contains("203 dpi"), "{e}");
-    }
-
-    #[test]
-    fn unknown_keys_are_rejected() {
-        let t = "name='x'\nwidth_mm=50\nheight_mm=25\ndpi=300\ncolour='red'\nelement=[]\n";
-        assert!(matches!(Template::from_toml(t), Err(LabelError::Syntax(_))));
+    /// Every problem of the template with `data`, each naming its element.
+    pub fn check(&self, data: &crate::LabelData) -> Vec<LabelError> {
+        match crate::layout::layout(self, data) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors,
+        }
     }
 }

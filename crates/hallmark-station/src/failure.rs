@@ -56,6 +56,8 @@ pub enum FailureCode {
     BrokerUnavailable,
     /// The label could not be produced.
     LabelFailed,
+    /// The label printer did not take the label (the board itself is provisioned).
+    PrintFailed,
     /// The log could not be written; the station stops rather than act unlogged.
     LogFailed,
     /// The operator cancelled the run.

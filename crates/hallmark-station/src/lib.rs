@@ -15,6 +15,7 @@ pub mod datadir;
 mod failure;
 pub mod pipeline;
 pub mod presence;
+pub mod printer;
 pub mod profile;
 pub mod report;
 pub mod selftest;

@@ -68,6 +68,8 @@ pub struct RunReport {
     pub cert_fingerprint: Option<String>,
     /// Saved label PDF.
     pub label_pdf: Option<String>,
+    /// The print job, when a printer is configured.
+    pub label_print: Option<crate::printer::PrintJob>,
     /// Why it failed.
     pub failure: Option<Failure>,
     /// Whole run, milliseconds.
@@ -110,6 +112,7 @@ impl RunReport {
             cert_serial: None,
             cert_fingerprint: None,
             label_pdf: None,
+            label_print: None,
             failure: None,
             duration_ms: 0.0,
             log: store.path().display().to_string(),

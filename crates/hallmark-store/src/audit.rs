@@ -75,6 +75,11 @@ impl Store {
         Ok(())
     }
 
+    /// How many audit entries have `action`.
+    pub fn audit_count(&self, action: &str) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM audit WHERE action = ?1", [action], |r| r.get(0))?)
+    }
+
     /// Every revocation, oldest first.
     pub fn revocations(&self) -> Result<Vec<RevocationRow>, StoreError> {
         let mut stmt = self.conn.prepare(

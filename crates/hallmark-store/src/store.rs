@@ -478,6 +478,24 @@ impl Store {
         )?)
     }
 
+    /// The label step of the latest passing run of `uid`: the run's id and the step's
+    /// detail (template, fields, print job).
+    pub fn last_label(&self, uid: &str) -> Result<Option<(String, Value)>, StoreError> {
+        let row: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT r.run_uuid, e.detail FROM run_results x
+                   JOIN runs r ON r.id = x.run_id
+                   JOIN events e ON e.run_id = x.run_id AND e.step = 'label' AND e.phase = 'end' AND e.outcome = 'PASS'
+                  WHERE x.uid = ?1 AND x.outcome = 'PASS'
+                  ORDER BY e.id DESC LIMIT 1",
+                [uid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.map(|(run, detail)| (run, serde_json::from_str(&detail).unwrap_or_default())))
+    }
+
     /// Every certificate issued for `uid`, oldest first, with revocation state.
     pub fn certificates(&self, uid: &str) -> Result<Vec<IssuedCertificate>, StoreError> {
         let mut stmt = self.conn.prepare(

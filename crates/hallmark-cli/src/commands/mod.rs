@@ -2,6 +2,7 @@
 
 mod ca;
 mod demo;
+mod label;
 mod log;
 mod ports;
 mod provision;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Ca { command } => ca::run(command),
         Command::Log { command } => log::run(command),
         Command::Selftest(a) => selftest::run(a),
+        Command::Label { command } => label::run(command),
         Command::Ports { json } => ports::run(json),
     }
 }

@@ -8,9 +8,11 @@
 pub(crate) mod errors;
 pub mod plan;
 mod recheck;
+mod reprint;
 mod steps;
 
 pub use recheck::RecheckReport;
+pub use reprint::Reprint;
 
 use crate::client::{DeviceClient, Timeouts};
 use crate::datadir::DataDir;

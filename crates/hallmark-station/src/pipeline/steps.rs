@@ -131,7 +131,7 @@ pub(crate) async fn provision<L: Link>(run: &mut Run<'_>, client: &mut DeviceCli
     run.end(r)?;
 
     run.begin("label")?;
-    let r = label(run, &uid, &info);
+    let r = label(run, &uid, &info, &installation);
     run.end(r)?;
 
     run.begin("finish")?;
@@ -568,32 +568,63 @@ fn broker_message(reason: &str, address: &str, detail: &str) -> String {
     format!("Self-test at the broker {address} failed: {what} ({detail}). Set the board aside for engineering.")
 }
 
-fn label(run: &mut Run<'_>, uid: &Uid, info: &DeviceInfo) -> StepResult<()> {
+fn label(run: &mut Run<'_>, uid: &Uid, info: &DeviceInfo, installation: &Installation) -> StepResult<()> {
     let station = run.station;
-    let date = time::OffsetDateTime::now_utc().date().to_string();
+    let fp = fingerprint(&installation.certificate);
     let data = LabelData::new()
         .with("uid", uid.as_str())
+        .with("serial", installation.serial.to_uppercase())
         .with("hardware_id", hex::encode_upper(&info.hardware_id))
         .with("model", sanitize(&info.model))
         .with("firmware", sanitize(&info.firmware_version))
-        .with("date", date)
-        .with("station", station.station_id.clone());
+        .with("date", time::OffsetDateTime::now_utc().date().to_string())
+        .with("cert_fingerprint", fp.get(..16).unwrap_or(&fp).to_uppercase())
+        .with("station", station.station_id.clone())
+        .with("operator", run.request.operator.clone().unwrap_or_default());
+    let short_run = run.report.run_id.get(..8).unwrap_or_default().to_string();
+    let (path, pdf, job) = produce_label(station, &data, &format!("{uid}-{short_run}"))?;
+    run.report.label_pdf = Some(path.display().to_string());
+    run.report.label_print = job.clone();
+    let detail = json!({
+        "path": path.display().to_string(), "sha256": hex::encode(Sha256::digest(&pdf)),
+        "template": station.label_template.name, "fields": data.values(), "print": job,
+    });
+    Ok(((), detail))
+}
+
+/// Keeps the label as a PDF in the data directory and prints it on the configured
+/// printer; also used for reprints.
+pub(crate) fn produce_label(
+    station: &super::Station,
+    data: &LabelData,
+    name: &str,
+) -> Result<(std::path::PathBuf, Vec<u8>, Option<crate::printer::PrintJob>), Failure> {
     let label_failed = |why: String| {
         Failure::new(
             FailureCode::LabelFailed,
             format!("The label could not be produced ({why}). Call the line engineer."),
         )
     };
-    let pdf = render_pdf(&station.label_template, &data).map_err(|e| label_failed(e.to_string()))?;
+    let pdf = render_pdf(&station.label_template, data).map_err(|e| label_failed(e.to_string()))?;
     let dir = station.data_dir.labels_dir();
     std::fs::create_dir_all(&dir).map_err(|e| label_failed(format!("{}: {e}", dir.display())))?;
-    let short_run = run.report.run_id.get(..8).unwrap_or_default().to_string();
-    let path = dir.join(format!("{uid}-{short_run}.pdf"));
+    let path = dir.join(format!("{name}.pdf"));
     std::fs::write(&path, &pdf).map_err(|e| label_failed(format!("{}: {e}", path.display())))?;
-    run.report.label_pdf = Some(path.display().to_string());
-    let detail = json!({
-        "path": path.display().to_string(), "sha256": hex::encode(Sha256::digest(&pdf)),
-        "template": station.label_template.name,
-    });
-    Ok(((), detail))
+    let job = match &station.config.config.label.printer {
+        Some(printer) => {
+            Some(crate::printer::print(printer, &station.label_template, data, name, station.data_dir.path()).map_err(
+                |e| {
+                    Failure::new(
+                        FailureCode::PrintFailed,
+                        format!(
+                            "The label did not print ({e}). Fix the printer, then run the board again: it resumes \
+                         without signing anything new."
+                        ),
+                    )
+                },
+            )?)
+        }
+        None => None,
+    };
+    Ok((path, pdf, job))
 }
