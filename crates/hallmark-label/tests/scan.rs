@@ -111,3 +111,19 @@ fn labels_stay_small() {
         assert!(pdf.len() < 64 * 1024, "{name}: {} bytes", pdf.len());
     }
 }
+
+#[test]
+fn rotated_symbols_still_scan_and_stay_on_the_label() {
+    for rotation in [90, 180, 270] {
+        let t = Template::from_toml(&format!(
+            "name='r'\nwidth_mm=60\nheight_mm=60\ndpi=300\n[[element]]\nkind='code128'\nx_mm=5\ny_mm=5\n\
+             height_mm=10\nmodule_mm=0.17\ndata='{{uid}}'\nrotation={rotation}\n[[element]]\nkind='text'\nx_mm=45\n\
+             y_mm=45\nsize_pt=8\ntext='{{model}}'\nrotation={rotation}\n"
+        ))
+        .unwrap_or_else(|e| panic!("rotation {rotation}: {e}"));
+        let dir = tempfile::tempdir().unwrap();
+        for image in both_images(&t, &record("ROT0123456789ABC"), dir.path()) {
+            assert_eq!(zbar(&image), vec!["ROT0123456789ABC".to_string()], "rotation {rotation}");
+        }
+    }
+}
