@@ -18,4 +18,5 @@ mod qa;
 mod reprovision;
 mod selftest;
 mod slots;
+mod swd;
 mod uid_schemes;

@@ -59,6 +59,7 @@ fn main() {
         station_id: config.config.station.id.clone(),
         timeouts: Timeouts::default(),
         config,
+        probes: std::sync::Arc::new(hallmark_station::probe::ProbeRs),
     };
     let store = Store::open(&station.data_dir.log_path()).expect("log");
     let _mosquitto = broker.then(|| Mosquitto::start(&station, &store, dir.path(), broker_port));
@@ -104,7 +105,7 @@ fn main() {
 }
 
 fn request(port: PortName) -> RunRequest {
-    RunRequest { port, slot: Some("bench".into()), operator: None, scanned_uid: None }
+    RunRequest { port: port.into(), slot: Some("bench".into()), operator: None, scanned_uid: None }
 }
 
 /// A mosquitto for the broker mode; killed on drop.

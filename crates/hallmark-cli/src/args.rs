@@ -43,6 +43,11 @@ pub enum Command {
         #[command(subcommand)]
         command: LabelCommand,
     },
+    /// Debug probes.
+    Probe {
+        #[command(subcommand)]
+        command: ProbeCommand,
+    },
     /// List serial ports on this machine.
     Ports {
         /// Print JSON instead of a table.
@@ -84,8 +89,24 @@ pub struct StationArgs {
 #[derive(clap::Args, Debug)]
 pub struct ProvisionArgs {
     /// Serial port of the board (e.g. /dev/ttyUSB0, or the path `hallmark sim` printed).
+    #[arg(long, required_unless_present = "probe", conflicts_with = "probe")]
+    pub port: Option<String>,
+    /// Debug probe selector VID:PID[:SERIAL] (`hallmark probe list`) to provision
+    /// over SWD/RTT; `sim[:STATE.json]` is a simulated board on an in-memory probe.
+    #[arg(long, requires = "chip")]
+    pub probe: Option<String>,
+    /// probe-rs chip name for --probe, e.g. nRF52840_xxAA.
     #[arg(long)]
-    pub port: String,
+    pub chip: Option<String>,
+    /// Flash this image (.elf, .hex, .bin) with verification before provisioning.
+    #[arg(long, value_name = "FILE", requires = "probe")]
+    pub flash: Option<PathBuf>,
+    /// Load address of a .bin image.
+    #[arg(long, value_parser = parse_address, requires = "flash")]
+    pub bin_base: Option<u64>,
+    /// Permit irreversible operations (chip erase, unlocking a protected chip).
+    #[arg(long, requires = "probe")]
+    pub allow_erase_all: bool,
     /// Print one JSON object with the run's result on stdout.
     #[arg(long)]
     pub json: bool,
@@ -420,4 +441,27 @@ pub enum CaCommand {
         #[command(flatten)]
         ca: CaArgs,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProbeCommand {
+    /// List connected debug probes with their selectors.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a chip name against probe-rs's target registry.
+    Chip {
+        /// probe-rs target name.
+        name: String,
+    },
+}
+
+fn parse_address(s: &str) -> Result<u64, String> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    }
+    .map_err(|e| format!("{s:?} is not an address: {e}"))
 }

@@ -7,6 +7,7 @@ mod commands;
 mod error;
 mod passphrase;
 mod setup;
+mod sim_probe;
 
 use clap::Parser;
 use std::process::ExitCode;

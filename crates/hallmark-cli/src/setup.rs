@@ -59,6 +59,14 @@ pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
             ca
         }
     };
+    // Probe slots name chips: check them now, not at the first board.
+    for slot in &config.config.slot {
+        if let Some(chip) = &slot.chip {
+            check_chip(chip, &config, &label_template).map_err(|e| {
+                CliError::Usage(format!("station configuration {}: slot {}: {e}", config.origin, slot.name))
+            })?;
+        }
+    }
     let t = &config.config.timeouts;
     let timeouts = Timeouts {
         response: Duration::from_millis(args.response_timeout_ms.unwrap_or(t.response_ms)),
@@ -74,6 +82,7 @@ pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
         station_id: args.station.clone().unwrap_or_else(|| config.config.station.id.clone()),
         timeouts,
         config,
+        probes: std::sync::Arc::new(crate::sim_probe::Probes),
     })
 }
 
@@ -85,4 +94,36 @@ pub fn publish_pending_crl(station: &Station, store: &Store) {
         Ok(None) => {}
         Err(e) => eprintln!("warning: revocations are waiting to be published but the CRL failed: {e}"),
     }
+}
+
+/// How the station reaches a configured slot's board.
+pub fn slot_link(slot: &hallmark_config::SlotConfig) -> Result<hallmark_station::pipeline::LinkTarget, CliError> {
+    use hallmark_station::pipeline::LinkTarget;
+    Ok(match &slot.probe {
+        Some(selector) => LinkTarget::Probe(hallmark_station::probe::ProbeTarget {
+            selector: selector.clone(),
+            chip: slot.chip.clone().unwrap_or_default(),
+            flash: slot.flash.clone(),
+            bin_base: slot.bin_base,
+            allow_erase_all: slot.allow_erase_all,
+        }),
+        None => LinkTarget::Serial(
+            hallmark_station::transport::PortName::parse(&slot.port)
+                .map_err(|e| CliError::Usage(format!("slot {}: {e}", slot.name)))?,
+        ),
+    })
+}
+
+/// Checks a chip name against probe-rs's registry, and the label against the longest
+/// UID the chip's id gives (96-bit STM32 ids are 24 hex digits).
+pub fn check_chip(chip: &str, config: &LoadedConfig, label: &Template) -> Result<(), String> {
+    hallmark_station::probe::check_chip(chip).map_err(|e| e.to_string())?;
+    let family = hallmark_station::probe::uid::family_of(chip).filter(|f| !f.words.is_empty());
+    if let (Some(f), hallmark_config::UidScheme::HardwareId { prefix }) = (family, &config.config.uid) {
+        let uid = format!("{prefix}{}", "0".repeat(f.words.len() * 8));
+        label
+            .validate(&hallmark_label::LabelData::sample().with("uid", uid.clone()))
+            .map_err(|e| format!("the label cannot print the {}-character UID of a {}: {e}", uid.len(), f.name))?;
+    }
+    Ok(())
 }

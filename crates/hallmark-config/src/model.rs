@@ -56,8 +56,25 @@ pub struct StationSection {
 pub struct SlotConfig {
     /// Nickname shown to the operator and recorded with runs.
     pub name: String,
-    /// Serial port of the fixture.
+    /// Serial port of the fixture (or `probe` for SWD).
+    #[serde(default)]
     pub port: String,
+    /// Debug probe selector `VID:PID[:SERIAL]` (`hallmark probe list`): the slot
+    /// provisions over SWD/RTT instead of a serial port.
+    #[serde(default)]
+    pub probe: Option<String>,
+    /// probe-rs chip name (with `probe`), e.g. `nRF52840_xxAA`.
+    #[serde(default)]
+    pub chip: Option<String>,
+    /// Production image to flash before provisioning (with `probe`): .elf, .hex or .bin.
+    #[serde(default)]
+    pub flash: Option<PathBuf>,
+    /// Load address of a .bin image.
+    #[serde(default)]
+    pub bin_base: Option<u64>,
+    /// Permit irreversible operations: chip erase, unlocking a read-protected chip.
+    #[serde(default)]
+    pub allow_erase_all: bool,
     /// Start a run as soon as a board answers on the port.
     #[serde(default)]
     pub auto_start: bool,
@@ -431,8 +448,16 @@ impl StationConfig {
             if s.name.is_empty() || s.name.len() > 32 || !names.insert(s.name.as_str()) {
                 return Err(format!("slot name {:?} is empty, too long or used twice", s.name));
             }
-            if s.port.is_empty() {
-                return Err(format!("slot {:?} has no port", s.name));
+            match (s.port.is_empty(), &s.probe, &s.chip) {
+                (true, None, _) => return Err(format!("slot {:?} has neither a port nor a probe", s.name)),
+                (false, Some(_), _) => return Err(format!("slot {:?}: set port or probe, not both", s.name)),
+                (_, Some(_), None) => {
+                    return Err(format!("slot {:?}: a probe slot needs chip = \"<probe-rs name>\"", s.name))
+                }
+                (false, None, _) if s.chip.is_some() || s.flash.is_some() => {
+                    return Err(format!("slot {:?}: chip and flash are for probe slots", s.name))
+                }
+                _ => {}
             }
         }
         match &self.uid {

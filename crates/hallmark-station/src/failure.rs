@@ -11,6 +11,10 @@ use std::fmt;
 pub enum FailureCode {
     /// The port could not be opened.
     PortOpenFailed,
+    /// The debug probe could not be opened, the chip not attached, or no RTT found.
+    ProbeFailed,
+    /// Flashing the production image failed (or its verification).
+    FlashFailed,
     /// The board did not answer in time.
     DeviceTimeout,
     /// The link went away (unplugged, reset, port closed).

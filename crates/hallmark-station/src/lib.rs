@@ -16,6 +16,7 @@ mod failure;
 pub mod pipeline;
 pub mod presence;
 pub mod printer;
+pub mod probe;
 pub mod profile;
 pub mod report;
 pub mod selftest;

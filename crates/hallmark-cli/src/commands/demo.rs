@@ -22,8 +22,12 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
     // The board runs on its own thread, like a separate device on the other end of
     // the cable; it ends with the process.
     std::thread::spawn(move || board.serve(&mut pty.master));
-    let request =
-        RunRequest { port, slot: Some("demo".into()), operator: args.station.operator.clone(), scanned_uid: None };
+    let request = RunRequest {
+        port: port.into(),
+        slot: Some("demo".into()),
+        operator: args.station.operator.clone(),
+        scanned_uid: None,
+    };
     let report = provision(&station, &store, &request, true)?;
     print_summary(&report);
     eprintln!("The board's flash is in {} (run it again with: hallmark sim --state <that file>)", state_path.display());

@@ -5,6 +5,7 @@ mod demo;
 mod label;
 mod log;
 mod ports;
+mod probe;
 mod provision;
 mod run;
 mod selftest;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Log { command } => log::run(command),
         Command::Selftest(a) => selftest::run(a),
         Command::Label { command } => label::run(command),
+        Command::Probe { command } => probe::run(command),
         Command::Ports { json } => ports::run(json),
     }
 }

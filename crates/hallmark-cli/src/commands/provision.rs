@@ -4,7 +4,8 @@ use crate::args::ProvisionArgs;
 use crate::commands::runtime;
 use crate::error::{CliError, EXIT_FAIL};
 use crate::setup::{open_station, open_store};
-use hallmark_station::pipeline::{Observer, RunRequest, Silent, Station};
+use hallmark_station::pipeline::{LinkTarget, Observer, RunRequest, Silent, Station};
+use hallmark_station::probe::ProbeTarget;
 use hallmark_station::report::{Outcome, RunReport, StepReport};
 use hallmark_station::transport::PortName;
 use hallmark_store::Store;
@@ -23,8 +24,25 @@ impl Observer for ConsoleObserver {
 }
 
 pub fn run(args: ProvisionArgs) -> Result<ExitCode, CliError> {
-    let port = PortName::parse(&args.port).map_err(CliError::Usage)?;
+    let port = match (&args.port, &args.probe) {
+        (Some(port), _) => LinkTarget::Serial(PortName::parse(port).map_err(CliError::Usage)?),
+        (None, Some(selector)) => {
+            let chip = args.chip.clone().unwrap_or_default();
+            hallmark_station::probe::check_chip(&chip).map_err(|e| CliError::Usage(e.to_string()))?;
+            LinkTarget::Probe(ProbeTarget {
+                selector: selector.clone(),
+                chip,
+                flash: args.flash.clone(),
+                bin_base: args.bin_base,
+                allow_erase_all: args.allow_erase_all,
+            })
+        }
+        (None, None) => return Err(CliError::Usage("give --port or --probe".into())),
+    };
     let station = open_station(&args.station)?;
+    if let LinkTarget::Probe(t) = &port {
+        crate::setup::check_chip(&t.chip, &station.config, &station.label_template).map_err(CliError::Usage)?;
+    }
     let store = open_store(&station.data_dir)?;
     crate::setup::publish_pending_crl(&station, &store);
     let request = RunRequest { port, slot: args.slot, operator: args.station.operator.clone(), scanned_uid: args.uid };

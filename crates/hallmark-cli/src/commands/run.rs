@@ -9,10 +9,9 @@ use crate::error::{CliError, EXIT_FAIL};
 use crate::setup::{open_station, open_store};
 use futures_util::future::join_all;
 use hallmark_config::SlotConfig;
-use hallmark_station::pipeline::{Observer, RunRequest, Silent, Station};
+use hallmark_station::pipeline::{LinkTarget, Observer, RunRequest, Silent, Station};
 use hallmark_station::presence::probe;
 use hallmark_station::report::{Outcome, RunReport};
-use hallmark_station::transport::PortName;
 use hallmark_store::Store;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -35,9 +34,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     }
     let mut requests = Vec::new();
     for slot in &slots {
-        let port = PortName::parse(&slot.port).map_err(CliError::Usage)?;
         requests.push(RunRequest {
-            port,
+            port: crate::setup::slot_link(slot)?,
             slot: Some(slot.name.clone()),
             operator: args.station.operator.clone(),
             scanned_uid: None,
@@ -77,10 +75,14 @@ async fn slot_loop(
         eprintln!("[{}] auto_start is off: this slot is not run by `hallmark run` without --once", slot.name);
         return true;
     }
+    let LinkTarget::Serial(port) = &request.port else {
+        eprintln!("[{}] auto_start watches serial ports only: run probe slots with --once", slot.name);
+        return true;
+    };
     loop {
         eprintln!("[{}] waiting for a board on {}", slot.name, slot.port);
         let board = loop {
-            if let Some(hw) = probe(&request.port, PROBE_WAIT).await {
+            if let Some(hw) = probe(port, PROBE_WAIT).await {
                 break hw;
             }
             tokio::time::sleep(POLL).await;
@@ -88,7 +90,7 @@ async fn slot_loop(
         // Continuous mode never ends by itself; each run's outcome is printed and logged.
         report(station.provision_serial(store, request, observer, std::future::pending()).await, json);
         eprintln!("[{}] remove the board", slot.name);
-        while probe(&request.port, PROBE_WAIT).await.as_ref() == Some(&board) {
+        while probe(port, PROBE_WAIT).await.as_ref() == Some(&board) {
             tokio::time::sleep(POLL).await;
         }
     }

@@ -16,6 +16,7 @@ pub use reprint::Reprint;
 
 use crate::client::{DeviceClient, Timeouts};
 use crate::datadir::DataDir;
+use crate::probe::{ProbeBackend, ProbeTarget};
 use crate::report::{Outcome, RunReport, StepReport};
 use crate::transport::{open_serial, PortName, DEFAULT_BAUD};
 use crate::{Failure, FailureCode};
@@ -44,13 +45,39 @@ pub struct Station {
     pub timeouts: Timeouts,
     /// The configuration in force (UID scheme, policies, firmware SBOMs, its hash).
     pub config: LoadedConfig,
+    /// Debug probes, for boards on SWD.
+    pub probes: std::sync::Arc<dyn ProbeBackend>,
+}
+
+/// How the station reaches a board.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkTarget {
+    /// A serial port (USB-UART fixture).
+    Serial(PortName),
+    /// A debug probe: SWD attach, RTT link.
+    Probe(ProbeTarget),
+}
+
+impl std::fmt::Display for LinkTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LinkTarget::Serial(p) => write!(f, "{p}"),
+            LinkTarget::Probe(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+impl From<PortName> for LinkTarget {
+    fn from(p: PortName) -> LinkTarget {
+        LinkTarget::Serial(p)
+    }
 }
 
 /// One board to run.
 #[derive(Clone, Debug)]
 pub struct RunRequest {
     /// Where the board is.
-    pub port: PortName,
+    pub port: LinkTarget,
     /// Slot nickname.
     pub slot: Option<String>,
     /// Operator badge.
@@ -78,6 +105,8 @@ pub(crate) struct Run<'a> {
     pub(crate) request: &'a RunRequest,
     pub(crate) id: RunId,
     pub(crate) report: RunReport,
+    /// The chip's unique id read over SWD, to check the firmware's claim against.
+    pub(crate) chip_uid: Option<Vec<u8>>,
     current: Option<(&'static str, Instant)>,
     observer: &'a dyn Observer,
 }
@@ -131,6 +160,7 @@ impl Station {
             request,
             id,
             report: RunReport::new(run_uuid, self, request, store),
+            chip_uid: None,
             current: None,
             observer,
         })

@@ -2,8 +2,9 @@
 
 use super::errors::{self, sanitize};
 use super::plan::{self, Facts, Plan};
-use super::{connect_serial, step_deadline, Run};
+use super::{connect_serial, step_deadline, LinkTarget, Run};
 use crate::client::{unexpected, DeviceClient, LinkError, Timeouts};
+use crate::probe::{rtt_link, ProbeError, ProbeTarget, RttTiming};
 use crate::transport::Link;
 use crate::uid::scheme;
 use crate::{selftest, Failure, FailureCode, Uid};
@@ -27,13 +28,54 @@ struct Installation {
     trust_anchor: Vec<u8>,
 }
 
-/// Runs every step on the request's serial port.
+/// Runs every step on the request's link.
 pub(crate) async fn all(run: &mut Run<'_>) -> Result<(), Failure> {
     run.begin("connect")?;
-    let port = &run.request.port;
-    let connected = connect_serial(port, run.station.timeouts).map(|c| (c, json!({ "port": port.as_str() })));
-    let mut client = run.end(connected)?;
-    provision(run, &mut client).await
+    match &run.request.port {
+        LinkTarget::Serial(port) => {
+            let connected = connect_serial(port, run.station.timeouts).map(|c| (c, json!({ "port": port.as_str() })));
+            let mut client = run.end(connected)?;
+            provision(run, &mut client).await
+        }
+        LinkTarget::Probe(target) => {
+            let target = target.clone();
+            let connected = attach_probe(run.station, &target).await;
+            let (attached, chip_uid) = run.end(connected)?;
+            run.chip_uid = chip_uid;
+            let mut client = DeviceClient::new(rtt_link(attached, RttTiming::default()), run.station.timeouts);
+            provision(run, &mut client).await
+        }
+    }
+}
+
+/// Attaches through the station's probe backend (blocking, off the runtime) within
+/// the connect step's deadline.
+async fn attach_probe(
+    station: &super::Station,
+    target: &ProbeTarget,
+) -> StepResult<(Box<dyn crate::probe::RttPort>, Option<Vec<u8>>)> {
+    let deadline = step_deadline("connect", &station.timeouts);
+    let probes = station.probes.clone();
+    let t = target.clone();
+    let attached = tokio::task::spawn_blocking(move || probes.attach(&t, deadline)).await.map_err(|e| {
+        Failure::new(FailureCode::ProbeFailed, format!("The probe task failed ({e}). Call the line engineer."))
+    })?;
+    let attached = attached.map_err(|e| {
+        let code = match e {
+            ProbeError::Flash { .. } => FailureCode::FlashFailed,
+            _ => FailureCode::ProbeFailed,
+        };
+        Failure::new(code, format!("{e}."))
+    })?;
+    let (uid, uid_note) = match &attached.chip_uid {
+        Ok(id) => (Some(id.clone()), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let detail = json!({
+        "probe": attached.probe, "selector": target.selector, "chip": target.chip,
+        "chip_uid": uid.as_ref().map(hex::encode_upper), "chip_uid_note": uid_note, "flash": attached.flashed,
+    });
+    Ok(((attached.port, uid), detail))
 }
 
 /// Runs `work` as step `name` with the step's overall deadline.
@@ -161,6 +203,18 @@ async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> S
         ));
     }
     let hardware_id = hex::encode_upper(&info.hardware_id);
+    if let Some(chip) = &run.chip_uid {
+        if chip != &info.hardware_id {
+            return Err(Failure::new(
+                FailureCode::UidCollision,
+                format!(
+                    "The chip's unique id read over SWD is {} but the firmware reports {hardware_id}. The firmware \
+                     reports a wrong or copied id: set the board aside for engineering.",
+                    hex::encode_upper(chip)
+                ),
+            ));
+        }
+    }
     let firmware = sanitize(&info.firmware_version);
     run.report.hardware_id = Some(hardware_id.clone());
     run.report.model = Some(sanitize(&info.model));
