@@ -16,6 +16,19 @@ need dmtxread dmtx-utils       # tests: read the Data Matrix labels we print
 need lp cups-client            # printing to a CUPS queue
 [ -x /usr/sbin/cupsd ] || apt_packages+=(cups)    # tests: a real CUPS scheduler
 [ -x /usr/lib/cups/backend/cups-pdf ] || apt_packages+=(printer-driver-cups-pdf)    # tests: its PDF printer
+# The GUI (Tauri v2 on WebKitGTK) and its real-window tests.
+for pkg in pkg-config libssl-dev file libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev \
+    libayatana-appindicator3-dev libxdo-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || apt_packages+=("$pkg")
+done
+need xvfb-run xvfb
+need xauth xauth
+need WebKitWebDriver webkit2gtk-driver
+need dbus-run-session dbus
+need dbus-launch dbus-x11
+[ -d /usr/share/fonts/truetype/dejavu ] || apt_packages+=(fonts-dejavu-core)
+need node nodejs
+need npm npm
 
 if ((${#apt_packages[@]})); then
     sudo=""

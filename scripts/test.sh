@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --dev
 
+echo "== ui: install (npm ci), type-check, unit tests (Vitest), build" >&2
+(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test && npx vite build --logLevel warn)
+
 echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
 
@@ -15,5 +18,6 @@ echo "== device crates build for thumbv7em-none-eabihf (no_std)" >&2
 cargo build --quiet -p hallmark-protocol -p hallmark-agent --features hallmark-agent/software-keys \
     --target thumbv7em-none-eabihf
 
-echo "== cargo test" >&2
-cargo test --workspace --all-features
+echo "== cargo test (the GUI's real-window test under Xvfb)" >&2
+HALLMARK_REQUIRE_GUI_TEST=1 xvfb-run -a -s "-screen 0 1280x800x24" \
+    dbus-run-session -- cargo test --workspace --all-features

@@ -5,13 +5,10 @@ use crate::error::CliError;
 use crate::passphrase;
 use hallmark_ca::{CaStore, KeyLocation};
 use hallmark_config::LoadedConfig;
-use hallmark_label::Template;
-use hallmark_station::client::Timeouts;
+use hallmark_station::assemble::{assemble, label_template, Overrides};
 use hallmark_station::datadir::DataDir;
 use hallmark_station::pipeline::Station;
-use hallmark_station::profile::leaf_profile;
 use hallmark_store::Store;
-use std::time::Duration;
 
 pub fn data_dir(flag: Option<std::path::PathBuf>) -> Result<DataDir, CliError> {
     DataDir::resolve(flag).map_err(CliError::Usage)
@@ -40,15 +37,14 @@ pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
     let data_dir = data_dir(args.data_dir.clone())?;
     std::fs::create_dir_all(data_dir.path())
         .map_err(|source| CliError::Io { what: format!("cannot create {}", data_dir.path().display()), source })?;
-    // Template paths in the configuration are relative to the configuration file.
-    let template_path = args.label_template.clone().or_else(|| {
-        let base = args.config.as_ref().and_then(|c| c.parent().map(|p| p.to_path_buf())).unwrap_or_default();
-        config.config.label.template.as_ref().map(|t| base.join(t))
-    });
-    let label_template = match template_path {
-        Some(path) => Template::load(&path)?,
-        None => Template::embedded_default(),
+    let over = Overrides {
+        label_template: args.label_template.clone(),
+        station_id: args.station.clone(),
+        response_ms: args.response_timeout_ms,
+        keygen_ms: args.keygen_timeout_ms,
+        attempts: args.attempts,
     };
+    let label_template = label_template(&config, args.config.as_deref(), &over).map_err(CliError::Usage)?;
     let ca_store = CaStore::new(data_dir.ca_dir());
     let ca = match ca_store.key_location()? {
         Some(KeyLocation::Token(_)) => ca_store.unlock_token(&passphrase::token_pin()?)?,
@@ -59,31 +55,8 @@ pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
             ca
         }
     };
-    // Probe slots name chips: check them now, not at the first board.
-    for slot in &config.config.slot {
-        if let Some(chip) = &slot.chip {
-            check_chip(chip, &config, &label_template).map_err(|e| {
-                CliError::Usage(format!("station configuration {}: slot {}: {e}", config.origin, slot.name))
-            })?;
-        }
-    }
-    let t = &config.config.timeouts;
-    let timeouts = Timeouts {
-        response: Duration::from_millis(args.response_timeout_ms.unwrap_or(t.response_ms)),
-        keygen: Duration::from_millis(args.keygen_timeout_ms.unwrap_or(t.keygen_ms)),
-        attempts: args.attempts.unwrap_or(t.attempts),
-    };
-    Ok(Station {
-        ca,
-        label_template,
-        leaf_profile: leaf_profile(&config.config.certificate)
-            .map_err(|e| CliError::Usage(format!("station configuration {}: {e}", config.origin)))?,
-        data_dir,
-        station_id: args.station.clone().unwrap_or_else(|| config.config.station.id.clone()),
-        timeouts,
-        config,
-        probes: std::sync::Arc::new(crate::sim_probe::Probes),
-    })
+    assemble(config, data_dir, ca, label_template, &over, std::sync::Arc::new(crate::sim_probe::Probes))
+        .map_err(CliError::Usage)
 }
 
 /// Publishes a CRL if a revocation is not on the newest one yet (a run that revoked
@@ -112,18 +85,4 @@ pub fn slot_link(slot: &hallmark_config::SlotConfig) -> Result<hallmark_station:
                 .map_err(|e| CliError::Usage(format!("slot {}: {e}", slot.name)))?,
         ),
     })
-}
-
-/// Checks a chip name against probe-rs's registry, and the label against the longest
-/// UID the chip's id gives (96-bit STM32 ids are 24 hex digits).
-pub fn check_chip(chip: &str, config: &LoadedConfig, label: &Template) -> Result<(), String> {
-    hallmark_station::probe::check_chip(chip).map_err(|e| e.to_string())?;
-    let family = hallmark_station::probe::uid::family_of(chip).filter(|f| !f.words.is_empty());
-    if let (Some(f), hallmark_config::UidScheme::HardwareId { prefix }) = (family, &config.config.uid) {
-        let uid = format!("{prefix}{}", "0".repeat(f.words.len() * 8));
-        label
-            .validate(&hallmark_label::LabelData::sample().with("uid", uid.clone()))
-            .map_err(|e| format!("the label cannot print the {}-character UID of a {}: {e}", uid.len(), f.name))?;
-    }
-    Ok(())
 }

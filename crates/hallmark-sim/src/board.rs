@@ -77,6 +77,44 @@ impl Board {
         self.faults.iter().any(f)
     }
 
+    /// Serves a pty master like [`Board::serve`], but also returns (as `Eof`) once
+    /// `stop` is set, checked every 100 ms while the line is idle: how a fixture swaps
+    /// in the next board.
+    pub fn serve_until(&mut self, master: &mut std::fs::File, stop: &std::sync::atomic::AtomicBool) -> ServeEnd {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        use std::sync::atomic::Ordering;
+        struct Idle<'a> {
+            file: &'a mut std::fs::File,
+            stop: &'a std::sync::atomic::AtomicBool,
+        }
+        impl Read for Idle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                loop {
+                    if self.stop.load(Ordering::Relaxed) {
+                        return Ok(0);
+                    }
+                    let mut fds = [PollFd::new(self.file.as_fd(), PollFlags::POLLIN)];
+                    match poll(&mut fds, PollTimeout::from(100u16)) {
+                        Ok(0) => continue,
+                        Ok(_) => return self.file.read(buf),
+                        Err(nix::errno::Errno::EINTR) => continue,
+                        Err(e) => return Err(std::io::Error::other(e)),
+                    }
+                }
+            }
+        }
+        impl Write for Idle<'_> {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.file.write(buf)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                self.file.flush()
+            }
+        }
+        self.serve(&mut Idle { file: master, stop })
+    }
+
     /// Serves frames from `io` until it ends or a fault drops the link.
     pub fn serve(&mut self, io: &mut (impl Read + Write)) -> ServeEnd {
         let mut decoder = FrameDecoder::new();

@@ -111,6 +111,31 @@ impl RunRecord {
 }
 
 impl Store {
+    /// How many runs `filter` selects.
+    pub fn count_runs(&self, filter: &RunFilter) -> Result<u64, StoreError> {
+        let (where_sql, params) = filter.sql();
+        let sql = format!("SELECT COUNT(*) FROM runs r LEFT JOIN run_results x ON x.run_id = r.id {where_sql}");
+        Ok(self.conn.query_row(&sql, params_from_iter(params.iter()), |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Every event of one run (by its UUID), in order: step, phase, outcome,
+    /// duration in µs, detail.
+    #[allow(clippy::type_complexity)]
+    pub fn run_events(
+        &self,
+        run_uuid: &str,
+    ) -> Result<Vec<(String, String, Option<String>, Option<i64>, Value)>, StoreError> {
+        let mut q = self.conn.prepare(
+            "SELECT e.step, e.phase, e.outcome, e.duration_us, e.detail FROM events e JOIN runs r ON r.id = e.run_id
+             WHERE r.run_uuid = ?1 ORDER BY e.id",
+        )?;
+        let rows = q.query_map([run_uuid], |r| {
+            let detail: String = r.get(4)?;
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, serde_json::from_str(&detail).unwrap_or(Value::Null)))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// All runs, oldest first.
     pub fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         let mut out = Vec::new();

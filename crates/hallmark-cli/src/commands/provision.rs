@@ -41,7 +41,8 @@ pub fn run(args: ProvisionArgs) -> Result<ExitCode, CliError> {
     };
     let station = open_station(&args.station)?;
     if let LinkTarget::Probe(t) = &port {
-        crate::setup::check_chip(&t.chip, &station.config, &station.label_template).map_err(CliError::Usage)?;
+        hallmark_station::assemble::check_probe_chip(&t.chip, &station.config, &station.label_template)
+            .map_err(CliError::Usage)?;
     }
     let store = open_store(&station.data_dir)?;
     crate::setup::publish_pending_crl(&station, &store);

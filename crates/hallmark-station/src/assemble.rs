@@ -1,0 +1,96 @@
+//! Putting a [`Station`] together from its parts, the same way for every front end
+//! (CLI, GUI): the label template, checks of probe slots, deadlines and the
+//! certificate profile. Obtaining the CA (passphrase prompt, token PIN) is the front
+//! end's business.
+
+use crate::client::Timeouts;
+use crate::datadir::DataDir;
+use crate::pipeline::Station;
+use crate::probe::ProbeBackend;
+use hallmark_ca::IssuingCa;
+use hallmark_config::LoadedConfig;
+use hallmark_label::{LabelData, Template};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a front end may override from the configuration.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// Label template file instead of the configuration's.
+    pub label_template: Option<PathBuf>,
+    /// Station id instead of `station.id`.
+    pub station_id: Option<String>,
+    /// Per-attempt answer deadline, ms.
+    pub response_ms: Option<u64>,
+    /// Per-attempt key-generation deadline, ms.
+    pub keygen_ms: Option<u64>,
+    /// Attempts per request.
+    pub attempts: Option<u32>,
+}
+
+/// Where the label template comes from: the override, else the configuration's
+/// (relative to the configuration file), else the embedded default.
+pub fn label_template(
+    config: &LoadedConfig,
+    config_path: Option<&std::path::Path>,
+    over: &Overrides,
+) -> Result<Template, String> {
+    let path = over.label_template.clone().or_else(|| {
+        let base = config_path.and_then(|c| c.parent().map(|p| p.to_path_buf())).unwrap_or_default();
+        config.config.label.template.as_ref().map(|t| base.join(t))
+    });
+    match path {
+        Some(path) => Template::load(&path).map_err(|e| format!("{}: {e}", path.display())),
+        None => Ok(Template::embedded_default()),
+    }
+}
+
+/// Assembles the station.
+pub fn assemble(
+    config: LoadedConfig,
+    data_dir: DataDir,
+    ca: IssuingCa,
+    label_template: Template,
+    over: &Overrides,
+    probes: Arc<dyn ProbeBackend>,
+) -> Result<Station, String> {
+    for slot in &config.config.slot {
+        if let Some(chip) = &slot.chip {
+            check_probe_chip(chip, &config, &label_template)
+                .map_err(|e| format!("station configuration {}: slot {}: {e}", config.origin, slot.name))?;
+        }
+    }
+    let t = &config.config.timeouts;
+    let timeouts = Timeouts {
+        response: Duration::from_millis(over.response_ms.unwrap_or(t.response_ms)),
+        keygen: Duration::from_millis(over.keygen_ms.unwrap_or(t.keygen_ms)),
+        attempts: over.attempts.unwrap_or(t.attempts),
+    };
+    let leaf_profile = crate::profile::leaf_profile(&config.config.certificate)
+        .map_err(|e| format!("station configuration {}: {e}", config.origin))?;
+    Ok(Station {
+        ca,
+        label_template,
+        leaf_profile,
+        data_dir,
+        station_id: over.station_id.clone().unwrap_or_else(|| config.config.station.id.clone()),
+        timeouts,
+        config,
+        probes,
+    })
+}
+
+/// Checks a chip name against probe-rs's registry, and the label against the longest
+/// UID the chip's id gives (96-bit STM32 ids are 24 hex digits).
+pub fn check_probe_chip(chip: &str, config: &LoadedConfig, label: &Template) -> Result<(), String> {
+    crate::probe::check_chip(chip).map_err(|e| e.to_string())?;
+    let family = crate::probe::uid::family_of(chip).filter(|f| !f.words.is_empty());
+    if let (Some(f), hallmark_config::UidScheme::HardwareId { prefix }) = (family, &config.config.uid) {
+        let uid = format!("{prefix}{}", "0".repeat(f.words.len() * 8));
+        label
+            .validate(&LabelData::sample().with("uid", uid.clone()))
+            .map_err(|e| format!("the label cannot print the {}-character UID of a {}: {e}", uid.len(), f.name))?;
+    }
+    Ok(())
+}

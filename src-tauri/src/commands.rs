@@ -1,0 +1,215 @@
+//! The Tauri commands: thin adapters from IPC types to the station core.
+
+use crate::ipc::*;
+use crate::runner::{Command, Runner};
+use base64::Engine;
+use hallmark_label::{render, Format, LabelData, Template};
+use hallmark_store::{Page, RunFilter, Store};
+use std::path::PathBuf;
+use tauri::State;
+
+/// What the commands share.
+pub struct AppState {
+    /// The station at start-up.
+    pub view: StationView,
+    /// The station thread.
+    pub runner: Runner,
+    /// The QA log.
+    pub log: PathBuf,
+}
+
+fn log_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new("LOG", format!("The QA log cannot be read: {e}"))
+}
+
+fn open_log(state: &AppState) -> Result<Store, ApiError> {
+    Store::open_read_only(&state.log).map_err(log_error)
+}
+
+/// The station: id, slots, demo mode, start-up error.
+#[tauri::command]
+pub fn station_info(state: State<'_, AppState>) -> StationView {
+    state.view.clone()
+}
+
+/// Starts a run on a slot; progress arrives as `run-event`s.
+#[tauri::command]
+pub fn start_run(
+    state: State<'_, AppState>,
+    slot: String,
+    operator: Option<String>,
+    scanned_uid: Option<String>,
+) -> Result<(), ApiError> {
+    if let Some(e) = &state.view.error {
+        return Err(e.clone());
+    }
+    state.runner.send(Command::Start { slot, operator, scanned_uid })
+}
+
+/// Reprints the label of a UID's latest passing run; returns the PDF path.
+#[tauri::command]
+pub async fn reprint(state: State<'_, AppState>, uid: String, operator: Option<String>) -> Result<String, ApiError> {
+    let (reply, answer) = std::sync::mpsc::channel();
+    state.runner.send(Command::Reprint { uid, operator, reply })?;
+    tauri::async_runtime::spawn_blocking(move || answer.recv())
+        .await
+        .map_err(|e| ApiError::new("STATION", e.to_string()))?
+        .map_err(|_| ApiError::new("STATION", "The station did not answer."))?
+}
+
+fn filter(q: &RunQuery) -> RunFilter {
+    let f = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
+    RunFilter {
+        from: f(&q.from),
+        to: f(&q.to),
+        outcome: f(&q.outcome),
+        uid: f(&q.uid),
+        operator: f(&q.operator),
+        slot: f(&q.slot),
+        failing_step: f(&q.failing_step),
+        ..RunFilter::default()
+    }
+}
+
+fn run_row(r: hallmark_store::RunRecord) -> RunView {
+    let failure = r
+        .failure
+        .as_ref()
+        .map(|v| ApiError::new(v["code"].as_str().unwrap_or(""), v["message"].as_str().unwrap_or("").to_string()));
+    RunView {
+        run_id: r.run_id,
+        outcome: r.outcome,
+        slot: r.slot,
+        uid: r.uid,
+        operator: r.operator,
+        started_at: Some(r.started_at),
+        failure,
+        failing_step: r.failing_step,
+        steps: r.steps.into_iter().map(|s| StepView { name: s.name, outcome: s.outcome, ms: s.ms }).collect(),
+        label_pdf: None,
+        cert_serial: r.cert_serial,
+    }
+}
+
+/// A page of runs, newest first.
+#[tauri::command]
+pub async fn runs_page(state: State<'_, AppState>, query: RunQuery) -> Result<RunPage, ApiError> {
+    let store = open_log(&state)?;
+    let f = filter(&query);
+    let total = store.count_runs(&f).map_err(log_error)?;
+    let size = u64::from(query.page_size.clamp(1, 500));
+    let end = total.saturating_sub(u64::from(query.page) * size);
+    let start = end.saturating_sub(size);
+    let mut runs = Vec::new();
+    store
+        .for_each_run(&f, Some(Page { limit: end - start, offset: start }), |r| runs.push(run_row(r)))
+        .map_err(log_error)?;
+    runs.reverse();
+    Ok(RunPage { total: total as u32, runs })
+}
+
+/// One run with its events and its UID's certificates.
+#[tauri::command]
+pub async fn run_detail(state: State<'_, AppState>, run_id: String) -> Result<RunDetail, ApiError> {
+    let store = open_log(&state)?;
+    let mut found = None;
+    let f = RunFilter::default();
+    store
+        .for_each_run(&f, None, |r| {
+            if r.run_id == run_id {
+                found = Some(r);
+            }
+        })
+        .map_err(log_error)?;
+    let run = found.ok_or_else(|| ApiError::new("LOG", format!("Run {run_id} is not in the log.")))?;
+    let events = store
+        .run_events(&run_id)
+        .map_err(log_error)?
+        .into_iter()
+        .map(|(step, phase, outcome, us, detail)| EventView {
+            step,
+            phase,
+            outcome,
+            ms: us.map(|u| u as f64 / 1000.0),
+            detail: detail.to_string(),
+        })
+        .collect();
+    let certificates = match &run.uid {
+        Some(uid) => store.certificates(uid).map_err(log_error)?.into_iter().map(certificate_view).collect(),
+        None => Vec::new(),
+    };
+    Ok(RunDetail { run: run_row(run), events, certificates })
+}
+
+fn certificate_view(c: hallmark_store::IssuedCertificate) -> CertificateView {
+    let (subject, not_before, not_after) =
+        summary(&c.pem).unwrap_or_else(|| ("(unreadable)".into(), String::new(), String::new()));
+    CertificateView { serial: c.serial, fingerprint: c.fingerprint, subject, not_before, not_after, revoked: c.revoked }
+}
+
+/// Checks the log's hash chains.
+#[tauri::command]
+pub async fn verify_log(state: State<'_, AppState>) -> Result<VerifyView, ApiError> {
+    let store = open_log(&state)?;
+    let report = store.verify_chain().map_err(log_error)?;
+    let ok = report.first_broken_event.is_none() && report.first_broken_audit.is_none();
+    Ok(VerifyView { ok, events: (report.events + report.audit_entries) as u32, problem: report.problem })
+}
+
+/// Yield, throughput and the failure Pareto.
+#[tauri::command]
+pub async fn statistics(state: State<'_, AppState>, query: RunQuery) -> Result<StatsView, ApiError> {
+    let store = open_log(&state)?;
+    let s = store.statistics(&filter(&query)).map_err(log_error)?;
+    Ok(StatsView {
+        runs: s.runs as u32,
+        passed: s.passed as u32,
+        yield_percent: s.yield_percent,
+        first_pass_yield_percent: s.first_pass_yield_percent,
+        failures_by_step: s
+            .failures_by_step
+            .iter()
+            .map(|p| {
+                (
+                    format!("{} {}", p.step.clone().unwrap_or_default(), p.code.clone().unwrap_or_default()),
+                    p.count as u32,
+                )
+            })
+            .collect(),
+        per_hour: s.throughput_per_hour.iter().map(|h| (h.hour.clone(), h.runs as u32, h.passed as u32)).collect(),
+    })
+}
+
+/// Validates a template being edited and renders it with the same renderer as print.
+#[tauri::command]
+pub fn label_preview(template: String, fields: Vec<(String, String)>) -> LabelPreview {
+    let t = match Template::parse_unchecked(&template, std::path::Path::new(hallmark_label::ASSETS_DIR)) {
+        Ok(t) => t,
+        Err(e) => return LabelPreview { png_base64: None, errors: vec![e.to_string()] },
+    };
+    let data = fields.iter().fold(LabelData::sample(), |d, (k, v)| d.with(k, v.clone()));
+    let errors: Vec<String> = t.check(&data).iter().map(ToString::to_string).collect();
+    if !errors.is_empty() {
+        return LabelPreview { png_base64: None, errors };
+    }
+    match render(&t, &data, Format::Png) {
+        Ok(png) => LabelPreview { png_base64: Some(base64::engine::general_purpose::STANDARD.encode(png)), errors },
+        Err(e) => LabelPreview { png_base64: None, errors: vec![e.to_string()] },
+    }
+}
+
+/// The station's label template, as text for the editor.
+#[tauri::command]
+pub fn label_template_text() -> String {
+    hallmark_label::DEFAULT_TEMPLATE.to_string()
+}
+
+/// Subject and validity of a PEM certificate.
+fn summary(pem: &str) -> Option<(String, String, String)> {
+    use x509_parser::prelude::*;
+    let (_, p) = parse_x509_pem(pem.as_bytes()).ok()?;
+    let (_, c) = parse_x509_certificate(&p.contents).ok()?;
+    let fmt =
+        |t: ASN1Time| t.to_datetime().format(&::time::format_description::well_known::Rfc3339).unwrap_or_default();
+    Some((c.subject().to_string(), fmt(c.validity().not_before), fmt(c.validity().not_after)))
+}

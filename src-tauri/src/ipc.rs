@@ -1,0 +1,235 @@
+//! Everything that crosses the IPC boundary, as Rust types from which the TypeScript
+//! bindings in `ui/src/bindings/` are generated (ts-rs). A unit test fails when the
+//! checked-in bindings are stale.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// An error for the UI: a stable code and a message for people.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ApiError {
+    /// Stable code (failure codes, or `STATION`, `LOG`, `LABEL`, `BUSY`).
+    pub code: String,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with a code.
+    pub fn new(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError { code: code.to_string(), message: message.into() }
+    }
+}
+
+/// One slot, as the operator screen shows it.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct SlotView {
+    /// Nickname.
+    pub name: String,
+    /// Port or probe.
+    pub link: String,
+    /// Runs start when a board appears.
+    pub auto_start: bool,
+}
+
+/// The station at start-up.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct StationView {
+    /// Station id.
+    pub station_id: String,
+    /// Slots.
+    pub slots: Vec<SlotView>,
+    /// A demo station with simulated boards.
+    pub demo: bool,
+    /// Where the configuration came from.
+    pub config_origin: String,
+    /// The data directory.
+    pub data_dir: String,
+    /// Why the station cannot run, if it cannot (no CA passphrase, bad configuration).
+    pub error: Option<ApiError>,
+    /// Full-screen kiosk mode requested.
+    pub kiosk: bool,
+}
+
+/// One step of a run.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct StepView {
+    /// Step name.
+    pub name: String,
+    /// PASS / FAIL.
+    pub outcome: String,
+    /// Duration, ms.
+    pub ms: f64,
+}
+
+/// What the operator and QA see of a finished run.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct RunView {
+    /// Run id.
+    pub run_id: String,
+    /// PASS / FAIL / INTERRUPTED.
+    pub outcome: String,
+    /// Slot.
+    pub slot: Option<String>,
+    /// UID.
+    pub uid: Option<String>,
+    /// Operator badge.
+    pub operator: Option<String>,
+    /// When it started (RFC 3339).
+    pub started_at: Option<String>,
+    /// Failure, if any.
+    pub failure: Option<ApiError>,
+    /// The failing step.
+    pub failing_step: Option<String>,
+    /// Steps.
+    pub steps: Vec<StepView>,
+    /// Label PDF on disk.
+    pub label_pdf: Option<String>,
+    /// Certificate serial.
+    pub cert_serial: Option<String>,
+}
+
+/// Progress of runs, pushed to the UI as the `run-event` event.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+// Events are built once and serialised at once: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum RunEvent {
+    /// A step started.
+    Step {
+        /// Slot.
+        slot: String,
+        /// Step name.
+        step: String,
+        /// 1-based position among the usual steps.
+        index: u32,
+        /// Usual number of steps.
+        total: u32,
+    },
+    /// The run ended.
+    Finished {
+        /// Slot.
+        slot: String,
+        /// The run.
+        run: RunView,
+    },
+    /// The run could not start or be logged.
+    Error {
+        /// Slot.
+        slot: String,
+        /// Why.
+        error: ApiError,
+    },
+}
+
+/// QA filter.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, TS)]
+pub struct RunQuery {
+    /// PASS / FAIL / INTERRUPTED.
+    pub outcome: Option<String>,
+    /// UID.
+    pub uid: Option<String>,
+    /// Operator.
+    pub operator: Option<String>,
+    /// Slot.
+    pub slot: Option<String>,
+    /// Failing step.
+    pub failing_step: Option<String>,
+    /// From (date or RFC 3339).
+    pub from: Option<String>,
+    /// To.
+    pub to: Option<String>,
+    /// Page number, 0 = newest.
+    pub page: u32,
+    /// Rows per page.
+    pub page_size: u32,
+}
+
+/// One page of runs, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct RunPage {
+    /// Runs the filter selects.
+    pub total: u32,
+    /// This page.
+    pub runs: Vec<RunView>,
+}
+
+/// One logged event of a run.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct EventView {
+    /// Step.
+    pub step: String,
+    /// start / end.
+    pub phase: String,
+    /// Outcome of an end event.
+    pub outcome: Option<String>,
+    /// Duration, ms.
+    pub ms: Option<f64>,
+    /// The logged detail, JSON text.
+    pub detail: String,
+}
+
+/// A certificate as QA sees it.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct CertificateView {
+    /// Serial (hex).
+    pub serial: String,
+    /// SHA-256 fingerprint.
+    pub fingerprint: String,
+    /// Subject.
+    pub subject: String,
+    /// Validity start.
+    pub not_before: String,
+    /// Validity end.
+    pub not_after: String,
+    /// Revocation reason, if revoked.
+    pub revoked: Option<String>,
+}
+
+/// A run with everything QA needs.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct RunDetail {
+    /// The run.
+    pub run: RunView,
+    /// Its events.
+    pub events: Vec<EventView>,
+    /// Certificates of its UID.
+    pub certificates: Vec<CertificateView>,
+}
+
+/// `log verify`.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct VerifyView {
+    /// Intact.
+    pub ok: bool,
+    /// Events checked.
+    pub events: u32,
+    /// What is wrong, if anything.
+    pub problem: Option<String>,
+}
+
+/// Statistics for the QA charts.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct StatsView {
+    /// Runs.
+    pub runs: u32,
+    /// Passed.
+    pub passed: u32,
+    /// Yield, percent.
+    pub yield_percent: f64,
+    /// First-pass yield, percent.
+    pub first_pass_yield_percent: f64,
+    /// Failures by step (Pareto): label and count.
+    pub failures_by_step: Vec<(String, u32)>,
+    /// Per hour: hour, runs, passed.
+    pub per_hour: Vec<(String, u32, u32)>,
+}
+
+/// A label preview.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct LabelPreview {
+    /// PNG, base64, when the template is valid.
+    pub png_base64: Option<String>,
+    /// Problems, each naming its element.
+    pub errors: Vec<String>,
+}

@@ -1,0 +1,39 @@
+//! The TypeScript bindings in `ui/src/bindings/` must be what the Rust IPC types
+//! generate: CI fails on stale bindings. Regenerate with
+//! `HALLMARK_BLESS=1 cargo test -p hallmark-gui --test bindings`.
+
+use hallmark_gui::ipc::*;
+use std::path::{Path, PathBuf};
+use ts_rs::{Config, TS};
+
+fn check<T: TS + 'static>(dir: &Path, stale: &mut Vec<String>) {
+    let cfg = Config::new().with_out_dir(dir);
+    let text = T::export_to_string(&cfg).expect("export");
+    let path = dir.join(T::output_path().expect("named type"));
+    if std::env::var_os("HALLMARK_BLESS").is_some() {
+        std::fs::write(&path, &text).expect("write binding");
+    } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        stale.push(path.display().to_string());
+    }
+}
+
+#[test]
+fn checked_in_bindings_are_current() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings");
+    let mut stale = Vec::new();
+    check::<ApiError>(&dir, &mut stale);
+    check::<SlotView>(&dir, &mut stale);
+    check::<StationView>(&dir, &mut stale);
+    check::<StepView>(&dir, &mut stale);
+    check::<RunView>(&dir, &mut stale);
+    check::<RunEvent>(&dir, &mut stale);
+    check::<RunQuery>(&dir, &mut stale);
+    check::<RunPage>(&dir, &mut stale);
+    check::<EventView>(&dir, &mut stale);
+    check::<CertificateView>(&dir, &mut stale);
+    check::<RunDetail>(&dir, &mut stale);
+    check::<VerifyView>(&dir, &mut stale);
+    check::<StatsView>(&dir, &mut stale);
+    check::<LabelPreview>(&dir, &mut stale);
+    assert!(stale.is_empty(), "stale TypeScript bindings (re-bless, see the module docs): {stale:?}");
+}

@@ -1,0 +1,175 @@
+// Operator screen: one big tile per slot, readable from two metres, one large
+// Start per slot, PASS/FAIL as colour + icon + word, the reason and what to do,
+// scanner input for badge and pre-printed labels, shift counters, a sound per result.
+
+import { call, asApiError } from "./api";
+import { h } from "./dom";
+import { t } from "./i18n";
+import { ScannerInput, type Scanned } from "./scanner";
+import { applyEvent, splitAdvice, yieldText, type Counters, type Tile } from "./tiles";
+import type { RunEvent } from "./bindings/RunEvent";
+import type { StationView } from "./bindings/StationView";
+
+export class OperatorScreen {
+  tiles: Tile[];
+  counters: Counters = { passed: 0, failed: 0 };
+  operator: string | null = null;
+  scannedUid: string | null = null;
+  lastUid: string | null = null;
+  notice = "";
+  private scanner = new ScannerInput();
+  private manual = "";
+
+  constructor(station: StationView, private root: HTMLElement) {
+    this.tiles = station.slots.map((s) => ({ slot: s.name, link: s.link, state: "idle" }));
+  }
+
+  onEvent(e: RunEvent): void {
+    const r = applyEvent(this.tiles, this.counters, e);
+    this.tiles = r.tiles;
+    this.counters = r.counters;
+    if (e.kind === "finished") {
+      if (e.run.uid && e.run.outcome === "PASS") this.lastUid = e.run.uid;
+      cue(e.run.outcome === "PASS");
+    } else if (e.kind === "error") {
+      cue(false);
+    }
+    this.render();
+  }
+
+  /** Keys from the window while the operator screen is shown. */
+  onKey(ev: KeyboardEvent): void {
+    const target = ev.target as HTMLElement | null;
+    if (target && target.id !== "manual-entry" && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) return;
+    const scanned = this.scanner.feed(ev.key, ev.timeStamp);
+    if (scanned) this.accept(scanned);
+  }
+
+  accept(s: Scanned): void {
+    if (s.kind === "badge") this.operator = s.value;
+    else this.scannedUid = s.value;
+    this.render();
+  }
+
+  async start(slot: string): Promise<void> {
+    try {
+      await call("start_run", { slot, operator: this.operator, scannedUid: this.scannedUid });
+      this.scannedUid = null;
+    } catch (e) {
+      this.onEvent({ kind: "error", slot, error: asApiError(e) });
+    }
+  }
+
+  async reprint(): Promise<void> {
+    if (!this.lastUid) return;
+    try {
+      const path = await call("reprint", { uid: this.lastUid, operator: this.operator });
+      this.notice = t("reprinted", { path });
+    } catch (e) {
+      this.notice = asApiError(e).message;
+    }
+    this.render();
+  }
+
+  render(): void {
+    const scanLine = h(
+      "div",
+      { class: "scan", id: "scan-state" },
+      h("span", { class: "scan-dot" }),
+      t("scan.ready"),
+      " · ",
+      this.operator ? t("scan.badge", { badge: this.operator }) : t("scan.none"),
+      this.scannedUid ? " · " + t("scan.uid", { uid: this.scannedUid }) : "",
+    );
+    const manual = h("input", {
+      id: "manual-entry",
+      placeholder: t("scan.manual"),
+      "aria-label": t("scan.manual"),
+      onkeydown: (e: Event) => {
+        const k = e as KeyboardEvent;
+        if (k.key === "Enter") {
+          const value = (k.target as HTMLInputElement).value;
+          (k.target as HTMLInputElement).value = "";
+          this.manual = "";
+          const s = value.trim() ? classifyManual(value) : null;
+          if (s) this.accept(s);
+          k.stopPropagation();
+        }
+      },
+    });
+    manual.value = this.manual;
+    const tiles = h("section", { class: "tiles" }, ...this.tiles.map((tile) => this.renderTile(tile)));
+    const footer = h(
+      "div",
+      { class: "shift" },
+      h("span", { id: "counters" }, t("counters", { passed: this.counters.passed, failed: this.counters.failed, yield: yieldText(this.counters) })),
+      h("button", { id: "reprint", class: "secondary", onclick: () => this.reprint(), disabled: !this.lastUid }, t("reprint")),
+      this.notice ? h("span", { class: "notice" }, this.notice) : null,
+    );
+    this.root.replaceChildren(h("div", { class: "operator" }, scanLine, manual, tiles, footer));
+  }
+
+  private renderTile(tile: Tile): HTMLElement {
+    const word = {
+      idle: t("state.idle"),
+      running: t("state.running"),
+      pass: t("state.pass"),
+      fail: t("state.fail"),
+      interrupted: t("state.interrupted"),
+    }[tile.state];
+    const icon = { idle: "●", running: "⟳", pass: "✔", fail: "✖", interrupted: "■" }[tile.state];
+    const progress =
+      tile.state === "running" && tile.total
+        ? h(
+            "div",
+            { class: "progress" },
+            h("div", { class: "bar", style: `width:${Math.round((100 * (tile.index ?? 0)) / tile.total)}%` }),
+            h("div", { class: "step" }, t("step", { index: tile.index ?? 0, total: tile.total, step: tile.step ?? "" })),
+          )
+        : null;
+    const advice = tile.failure ? splitAdvice(tile.failure.message) : null;
+    return h(
+      "article",
+      { class: `tile ${tile.state}`, id: `tile-${tile.slot}`, "data-state": tile.state, "aria-live": "polite" },
+      h("header", {}, h("h2", {}, tile.slot), h("span", { class: "link" }, tile.link)),
+      h("div", { class: "status" }, h("span", { class: "icon", "aria-hidden": "true" }, icon), h("span", { class: "word" }, word)),
+      tile.uid ? h("div", { class: "uid" }, tile.uid) : null,
+      tile.labelPdf && tile.state === "pass" ? h("div", { class: "label-pdf", "data-path": tile.labelPdf }, t("label") + ": " + tile.labelPdf.split("/").pop()) : null,
+      progress,
+      advice
+        ? h(
+            "div",
+            { class: "reason" },
+            h("div", { class: "code" }, tile.failure?.code ?? ""),
+            h("p", { class: "what" }, advice.what),
+            advice.todo ? h("p", { class: "todo" }, h("strong", {}, t("what_to_do") + ": "), advice.todo) : null,
+          )
+        : null,
+      h(
+        "button",
+        { class: "start", id: `start-${tile.slot}`, onclick: () => this.start(tile.slot), disabled: tile.state === "running" },
+        `${t("start")} ${tile.slot}`,
+      ),
+    );
+  }
+}
+
+function classifyManual(value: string): Scanned | null {
+  const v = value.trim();
+  if (/^(OP|BADGE)[-:]?/i.test(v)) return { kind: "badge", value: v.toUpperCase(), source: "manual" };
+  return /^[A-Z0-9-]{1,64}$/.test(v) ? { kind: "uid", value: v, source: "manual" } : null;
+}
+
+/** A short tone: high and rising for PASS, low and long for FAIL. */
+function cue(pass: boolean): void {
+  try {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    osc.frequency.value = pass ? 880 : 220;
+    osc.connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + (pass ? 0.15 : 0.6));
+  } catch {
+    // No audio device: the colour, icon and word still say it.
+  }
+}

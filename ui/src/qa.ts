@@ -1,0 +1,129 @@
+// QA screen: filtered, paged runs (newest first), run detail with the step
+// timeline, certificates and evidence, statistics charts, log verification.
+
+import { call, asApiError } from "./api";
+import { h } from "./dom";
+import { t } from "./i18n";
+import type { RunQuery } from "./bindings/RunQuery";
+import type { RunView } from "./bindings/RunView";
+import type { RunDetail } from "./bindings/RunDetail";
+import type { StatsView } from "./bindings/StatsView";
+
+const PAGE_SIZE = 50;
+
+export class QaScreen {
+  query: RunQuery = {
+    outcome: null, uid: null, operator: null, slot: null, failing_step: null, from: null, to: null,
+    page: 0, page_size: PAGE_SIZE,
+  };
+  private runs: RunView[] = [];
+  private total = 0;
+  private detail: RunDetail | null = null;
+  private stats: StatsView | null = null;
+  private verify = "";
+  private error = "";
+
+  constructor(private root: HTMLElement) {}
+
+  async refresh(): Promise<void> {
+    try {
+      const page = await call("runs_page", { query: this.query });
+      this.runs = page.runs;
+      this.total = page.total;
+      this.stats = await call("statistics", { query: this.query });
+      this.error = "";
+    } catch (e) {
+      this.error = asApiError(e).message;
+    }
+    this.render();
+  }
+
+  private async open(runId: string): Promise<void> {
+    try {
+      this.detail = await call("run_detail", { runId });
+    } catch (e) {
+      this.error = asApiError(e).message;
+    }
+    this.render();
+  }
+
+  private async verifyLog(): Promise<void> {
+    try {
+      const v = await call("verify_log", {});
+      this.verify = v.ok ? t("qa.verify.ok", { events: v.events }) : t("qa.verify.bad", { problem: v.problem ?? "" });
+    } catch (e) {
+      this.verify = asApiError(e).message;
+    }
+    this.render();
+  }
+
+  render(): void {
+    const field = (key: "uid" | "operator" | "from" | "to", label: string) =>
+      h("label", {}, label, h("input", {
+        id: `qa-${key}`,
+        value: this.query[key] ?? "",
+        onchange: (e: Event) => (this.query[key] = (e.target as HTMLInputElement).value || null),
+      }));
+    const outcome = h("select", { id: "qa-outcome", onchange: (e: Event) => (this.query.outcome = (e.target as HTMLSelectElement).value || null) },
+      ...["", "PASS", "FAIL", "INTERRUPTED"].map((o) => h("option", { value: o, selected: (this.query.outcome ?? "") === o }, o || t("qa.any"))));
+    const filters = h("form", { class: "filters", onsubmit: (e: Event) => { e.preventDefault(); this.query.page = 0; this.refresh(); } },
+      h("label", {}, t("qa.outcome"), outcome), field("uid", t("qa.uid")), field("operator", t("qa.operator")),
+      field("from", t("qa.from")), field("to", t("qa.to")), h("button", { type: "submit", id: "qa-search" }, t("qa.search")));
+    const pages = Math.max(1, Math.ceil(this.total / PAGE_SIZE));
+    const pager = h("div", { class: "pager" },
+      h("span", {}, t("qa.total", { total: this.total })),
+      h("button", { class: "secondary", disabled: this.query.page === 0, onclick: () => { this.query.page -= 1; this.refresh(); } }, t("qa.prev")),
+      h("span", {}, `${this.query.page + 1} / ${pages}`),
+      h("button", { class: "secondary", disabled: this.query.page + 1 >= pages, onclick: () => { this.query.page += 1; this.refresh(); } }, t("qa.next")));
+    const table = h("table", { id: "runs" },
+      h("thead", {}, h("tr", {}, ...[t("qa.started"), t("qa.slot"), t("qa.uid"), t("qa.outcome"), t("qa.operator"), t("qa.failure")].map((c) => h("th", {}, c)))),
+      h("tbody", {}, ...this.runs.map((r) => h("tr", { class: `row ${r.outcome.toLowerCase()}`, "data-run": r.run_id, onclick: () => this.open(r.run_id) },
+        h("td", {}, (r.started_at ?? "").replace("T", " ").slice(0, 19)), h("td", {}, r.slot ?? ""), h("td", { class: "mono" }, r.uid ?? ""),
+        h("td", { class: "outcome" }, r.outcome), h("td", {}, r.operator ?? ""), h("td", {}, r.failure ? `${r.failing_step ?? ""} ${r.failure.code}` : "")))));
+    const verify = h("div", { class: "verify" }, h("button", { id: "qa-verify", class: "secondary", onclick: () => this.verifyLog() }, t("qa.verify")), h("span", { id: "qa-verify-result" }, this.verify));
+    this.root.replaceChildren(h("div", { class: "qa" },
+      filters, this.error ? h("p", { class: "error" }, this.error) : null, verify, this.renderStats(), pager, table, this.renderDetail()));
+  }
+
+  private renderStats(): HTMLElement | null {
+    const s = this.stats;
+    if (!s) return null;
+    const max = Math.max(1, ...s.failures_by_step.map(([, n]) => n));
+    const maxHour = Math.max(1, ...s.per_hour.map(([, n]) => n));
+    return h("section", { class: "stats" },
+      h("p", {}, t("qa.yield", { yield: s.yield_percent.toFixed(1), fpy: s.first_pass_yield_percent.toFixed(1) })),
+      h("div", { class: "charts" },
+        h("figure", {}, h("figcaption", {}, t("qa.pareto")), ...s.failures_by_step.slice(0, 8).map(([label, n]) =>
+          h("div", { class: "barrow" }, h("span", { class: "barlabel" }, label), h("span", { class: "barfill fail", style: `width:${(100 * n) / max}%` }), h("span", {}, String(n))))),
+        h("figure", {}, h("figcaption", {}, t("qa.per_hour")), ...s.per_hour.slice(-12).map(([hour, n, passed]) =>
+          h("div", { class: "barrow" }, h("span", { class: "barlabel" }, hour.slice(5).replace("T", " ") + "h"),
+            h("span", { class: "barfill pass", style: `width:${(100 * passed) / maxHour}%` }),
+            h("span", { class: "barfill fail", style: `width:${(100 * (n - passed)) / maxHour}%` }), h("span", {}, `${passed}/${n}`))))));
+  }
+
+  private renderDetail(): HTMLElement | null {
+    const d = this.detail;
+    if (!d) return null;
+    const ends = d.events.filter((e) => e.phase === "end");
+    const longest = Math.max(1, ...ends.map((e) => e.ms ?? 0));
+    return h("section", { class: "detail", id: "run-detail" },
+      h("h2", {}, t("qa.detail", { id: d.run.run_id }), " ", h("span", { class: `badge ${d.run.outcome.toLowerCase()}` }, d.run.outcome)),
+      d.run.failure ? h("p", { class: "error" }, `${d.run.failure.code}: ${d.run.failure.message}`) : null,
+      h("h3", {}, t("qa.events")),
+      ...ends.map((e) => h("details", { class: "event" },
+        h("summary", {}, h("span", { class: "barlabel" }, e.step), h("span", { class: `barfill ${e.outcome === "PASS" ? "pass" : "fail"}`, style: `width:${(60 * (e.ms ?? 0)) / longest}%` }), h("span", {}, `${(e.ms ?? 0).toFixed(1)} ms ${e.outcome ?? ""}`)),
+        h("pre", {}, pretty(e.detail)))),
+      h("h3", {}, t("qa.certificates")),
+      h("table", {}, h("tbody", {}, ...d.certificates.map((c) => h("tr", {},
+        h("td", { class: "mono" }, c.serial), h("td", {}, c.subject), h("td", {}, `${c.not_before.slice(0, 10)} – ${c.not_after.slice(0, 10)}`),
+        h("td", { class: "mono small" }, c.fingerprint), h("td", {}, c.revoked ? t("qa.revoked", { reason: c.revoked }) : t("qa.valid")))))));
+  }
+}
+
+function pretty(json: string): string {
+  try {
+    return JSON.stringify(JSON.parse(json), null, 2);
+  } catch {
+    return json;
+  }
+}

@@ -1,0 +1,62 @@
+// Slot tile state: a pure reducer over run events, so the rendering is testable
+// without a window.
+
+import type { RunEvent } from "./bindings/RunEvent";
+import type { ApiError } from "./bindings/ApiError";
+
+export type Tile = {
+  slot: string;
+  link: string;
+  state: "idle" | "running" | "pass" | "fail" | "interrupted";
+  step?: string;
+  index?: number;
+  total?: number;
+  uid?: string | null;
+  failure?: ApiError | null;
+  failingStep?: string | null;
+  labelPdf?: string | null;
+};
+
+export type Counters = { passed: number; failed: number };
+
+export function applyEvent(tiles: Tile[], counters: Counters, e: RunEvent): { tiles: Tile[]; counters: Counters } {
+  const next = tiles.map((t) => {
+    if (t.slot !== e.slot) return t;
+    switch (e.kind) {
+      case "step":
+        return { ...t, state: "running" as const, step: e.step, index: e.index, total: e.total, failure: null };
+      case "finished": {
+        const state = e.run.outcome === "PASS" ? "pass" : e.run.outcome === "FAIL" ? "fail" : "interrupted";
+        return {
+          ...t,
+          state: state as Tile["state"],
+          uid: e.run.uid,
+          failure: e.run.failure,
+          failingStep: e.run.failing_step,
+          labelPdf: e.run.label_pdf,
+        };
+      }
+      case "error":
+        return { ...t, state: "fail" as const, failure: e.error, failingStep: null };
+    }
+  });
+  let { passed, failed } = counters;
+  if (e.kind === "finished") {
+    if (e.run.outcome === "PASS") passed += 1;
+    else failed += 1;
+  }
+  return { tiles: next, counters: { passed, failed } };
+}
+
+export function yieldText(c: Counters): string {
+  const n = c.passed + c.failed;
+  return n === 0 ? "—" : `${Math.round((100 * c.passed) / n)} %`;
+}
+
+/** Splits an operator message into what happened and what to do (the last sentence). */
+export function splitAdvice(message: string): { what: string; todo: string } {
+  const sentences = message.match(/[^.!?]+[.!?]+(\s|$)/g) ?? [message];
+  if (sentences.length < 2) return { what: message, todo: "" };
+  const todo = sentences[sentences.length - 1].trim();
+  return { what: sentences.slice(0, -1).join("").trim(), todo };
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { applyEvent, splitAdvice, yieldText, type Tile } from "../src/tiles";
+
+const idle: Tile[] = [{ slot: "A", link: "/dev/pts/1", state: "idle" }, { slot: "B", link: "/dev/pts/2", state: "idle" }];
+const run = (outcome: string, failure: { code: string; message: string } | null = null) => ({
+  run_id: "r1", outcome, slot: "A", uid: "UID1", operator: null, started_at: null, failure,
+  failing_step: failure ? "csr" : null, steps: [], label_pdf: null, cert_serial: null,
+});
+
+describe("slot tiles", () => {
+  it("show progress, then PASS, and count the shift", () => {
+    let s = applyEvent(idle, { passed: 0, failed: 0 }, { kind: "step", slot: "A", step: "keygen", index: 3, total: 10 });
+    expect(s.tiles[0]).toMatchObject({ state: "running", step: "keygen", index: 3 });
+    expect(s.tiles[1].state).toBe("idle");
+    s = applyEvent(s.tiles, s.counters, { kind: "finished", slot: "A", run: run("PASS") });
+    expect(s.tiles[0]).toMatchObject({ state: "pass", uid: "UID1" });
+    expect(s.counters).toEqual({ passed: 1, failed: 0 });
+    expect(yieldText(s.counters)).toBe("100 %");
+  });
+
+  it("show FAIL with the reason", () => {
+    const failure = { code: "CSR_SIGNATURE_INVALID", message: "The CSR signature is wrong. Set the board aside for engineering." };
+    const s = applyEvent(idle, { passed: 1, failed: 0 }, { kind: "finished", slot: "A", run: run("FAIL", failure) });
+    expect(s.tiles[0]).toMatchObject({ state: "fail", failingStep: "csr" });
+    expect(s.tiles[0].failure?.code).toBe("CSR_SIGNATURE_INVALID");
+    expect(yieldText(s.counters)).toBe("50 %");
+    expect(splitAdvice(failure.message)).toEqual({ what: "The CSR signature is wrong.", todo: "Set the board aside for engineering." });
+  });
+
+  it("turn a start error into FAIL", () => {
+    const s = applyEvent(idle, { passed: 0, failed: 0 }, { kind: "error", slot: "B", error: { code: "BUSY", message: "This slot is running." } });
+    expect(s.tiles[1]).toMatchObject({ state: "fail" });
+    expect(s.counters.failed).toBe(0);
+  });
+});
