@@ -148,12 +148,9 @@ async fn run_slot(
     let Some(config) = station.config.config.slot.iter().find(|s| s.name == slot) else {
         return error(ApiError::new("STATION", format!("There is no slot {slot}.")));
     };
-    let port = match &config.probe {
-        Some(_) => return error(ApiError::new("STATION", "Probe slots run from the command line in this version.")),
-        None => match hallmark_station::transport::PortName::parse(&config.port) {
-            Ok(p) => LinkTarget::Serial(p),
-            Err(e) => return error(ApiError::new("STATION", e)),
-        },
+    let port = match LinkTarget::for_slot(config) {
+        Ok(p) => p,
+        Err(e) => return error(ApiError::new("STATION", e)),
     };
     let store = match Store::open(&station.data_dir.log_path()) {
         Ok(s) => s,

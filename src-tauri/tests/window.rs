@@ -42,6 +42,29 @@ fn start_driver(port: u16, profile: &std::path::Path) -> Driver {
     Driver(child)
 }
 
+/// The app under a WebDriver session, with its own driver process and web profile.
+struct App {
+    driver: WebDriver,
+    _process: Driver,
+    _profile: tempfile::TempDir,
+}
+
+impl App {
+    async fn start(args: &[&str]) -> App {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let profile = tempfile::tempdir().unwrap();
+        let process = start_driver(port, profile.path());
+        let mut caps = Capabilities::new();
+        caps.set(
+            "webkitgtk:browserOptions",
+            serde_json::json!({ "binary": env!("CARGO_BIN_EXE_hallmark-station"), "args": args }),
+        )
+        .unwrap();
+        let driver = WebDriver::new(&format!("http://127.0.0.1:{port}"), caps).await.expect("WebDriver session");
+        App { driver, _process: process, _profile: profile }
+    }
+}
+
 fn shots() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/gui-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -101,21 +124,10 @@ async fn operator_runs_a_board_to_pass_and_qa_sees_it() {
         );
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let profile = tempfile::tempdir().unwrap();
-    let _driver_process = start_driver(port, profile.path());
-    let mut caps = Capabilities::new();
-    caps.set(
-        "webkitgtk:browserOptions",
-        serde_json::json!({
-            "binary": env!("CARGO_BIN_EXE_hallmark-station"),
-            "args": ["--demo", "--demo-fault", "bad-csr-signature"],
-        }),
-    )
-    .unwrap();
-    let driver = WebDriver::new(&format!("http://127.0.0.1:{port}"), caps).await.expect("WebDriver session");
-    let result = drive(&driver).await;
-    driver.quit().await.ok();
+    let app = App::start(&["--demo", "--demo-fault", "bad-csr-signature"]).await;
+    let driver = &app.driver;
+    let result = drive(driver).await;
+    app.driver.clone().quit().await.ok();
     result.unwrap();
 }
 
@@ -179,4 +191,41 @@ async fn drive(driver: &WebDriver) -> WebDriverResult<()> {
     assert!(text(driver, "#tile-SIM-A .word").await.contains("BESTANDEN"));
     snap(driver, "6-operator-de").await;
     Ok(())
+}
+
+/// Benchmark, not a test: cold start to the first interactive frame, and resident
+/// memory after `HALLMARK_GUI_BENCH_RUNS` (default 1000) runs on the demo slot.
+/// `xvfb-run -a dbus-run-session -- cargo test --release -p hallmark-gui --test window
+/// bench_ -- --ignored --nocapture`; figures go to docs/performance.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run by hand"]
+async fn bench_cold_start_and_memory() {
+    let runs: u32 = std::env::var("HALLMARK_GUI_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let t0 = Instant::now();
+    let app = App::start(&["--demo"]).await;
+    let driver = app.driver.clone();
+    wait_for(&driver, "body[data-ready='true']", 60).await;
+    let cold = t0.elapsed();
+    let rss = || {
+        let out = Command::new("pgrep").args(["-f", "hallmark-station --demo"]).output().unwrap();
+        let pid = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_string();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        status.lines().find(|l| l.starts_with("VmRSS")).unwrap_or("VmRSS: ?").to_string()
+    };
+    let before = rss();
+    let t1 = Instant::now();
+    for i in 0..runs {
+        click(&driver, "#start-SIM-A").await;
+        let done = format!("{} passed", i + 1);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !text(&driver, "#counters").await.contains(&done) {
+            assert!(Instant::now() < deadline, "run {i} did not pass: {}", text(&driver, "#tile-SIM-A").await);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let per_run = t1.elapsed() / runs.max(1);
+    println!("cold start to first interactive frame (session start → data-ready): {cold:?}");
+    println!("resident memory: after start {before}; after {runs} runs {}", rss());
+    println!("{runs} runs driven through the window, {per_run:?} per run (click to PASS)");
+    driver.quit().await.ok();
 }

@@ -71,18 +71,5 @@ pub fn publish_pending_crl(station: &Station, store: &Store) {
 
 /// How the station reaches a configured slot's board.
 pub fn slot_link(slot: &hallmark_config::SlotConfig) -> Result<hallmark_station::pipeline::LinkTarget, CliError> {
-    use hallmark_station::pipeline::LinkTarget;
-    Ok(match &slot.probe {
-        Some(selector) => LinkTarget::Probe(hallmark_station::probe::ProbeTarget {
-            selector: selector.clone(),
-            chip: slot.chip.clone().unwrap_or_default(),
-            flash: slot.flash.clone(),
-            bin_base: slot.bin_base,
-            allow_erase_all: slot.allow_erase_all,
-        }),
-        None => LinkTarget::Serial(
-            hallmark_station::transport::PortName::parse(&slot.port)
-                .map_err(|e| CliError::Usage(format!("slot {}: {e}", slot.name)))?,
-        ),
-    })
+    hallmark_station::pipeline::LinkTarget::for_slot(slot).map_err(CliError::Usage)
 }

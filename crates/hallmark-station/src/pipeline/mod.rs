@@ -67,6 +67,22 @@ impl std::fmt::Display for LinkTarget {
     }
 }
 
+impl LinkTarget {
+    /// How the station reaches a configured slot's board.
+    pub fn for_slot(slot: &hallmark_config::SlotConfig) -> Result<LinkTarget, String> {
+        Ok(match &slot.probe {
+            Some(selector) => LinkTarget::Probe(ProbeTarget {
+                selector: selector.clone(),
+                chip: slot.chip.clone().unwrap_or_default(),
+                flash: slot.flash.clone(),
+                bin_base: slot.bin_base,
+                allow_erase_all: slot.allow_erase_all,
+            }),
+            None => LinkTarget::Serial(PortName::parse(&slot.port).map_err(|e| format!("slot {}: {e}", slot.name))?),
+        })
+    }
+}
+
 impl From<PortName> for LinkTarget {
     fn from(p: PortName) -> LinkTarget {
         LinkTarget::Serial(p)
