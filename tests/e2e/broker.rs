@@ -116,18 +116,6 @@ fn with_broker(timeout_ms: u32) -> (Station, PathBuf, Broker) {
     (station, config, broker)
 }
 
-fn selftest_detail(station: &Station) -> Value {
-    let detail: String = station
-        .db()
-        .query_row(
-            "SELECT detail FROM events WHERE step = 'selftest' AND phase = 'end' ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    serde_json::from_str(&detail).unwrap()
-}
-
 fn recheck(station: &Station, port: &str, config: &Path) -> (i32, Value) {
     let out = station.hallmark(&["selftest", "--json", "--port", port, "--config", config.to_str().unwrap()]);
     let json = serde_json::from_slice(&out.stdout)
@@ -142,7 +130,7 @@ fn board_publishes_the_station_nonce_and_a_revoked_board_is_refused() {
     let (code, r) = station.provision(&sim.port, &["--config", config.to_str().unwrap()]);
     assert_eq!(code, 0, "{r}\n{}", broker.log_text());
     let uid = r["uid"].as_str().unwrap().to_string();
-    let d = selftest_detail(&station);
+    let d = station.step_detail("selftest");
     assert_eq!(d["mode"], "broker");
     assert_eq!(d["peer_fingerprint"], r["cert_fingerprint"]);
     let e = &d["evidence"];

@@ -3,25 +3,13 @@
 
 use crate::support::*;
 
-fn selftest_detail(station: &Station) -> serde_json::Value {
-    let detail: String = station
-        .db()
-        .query_row(
-            "SELECT detail FROM events WHERE step = 'selftest' AND phase = 'end' ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    serde_json::from_str(&detail).unwrap()
-}
-
 #[test]
 fn board_proves_its_identity_in_a_mutual_tls_handshake() {
     let station = Station::new();
     let sim = Sim::start(&station.board_state("b"), &[]);
     let (code, r) = station.provision(&sim.port, &[]);
     assert_eq!(code, 0, "{r}");
-    let d = selftest_detail(&station);
+    let d = station.step_detail("selftest");
     assert_eq!(d["mode"], "link");
     assert_eq!(
         d["evidence"]["peer_fingerprint"], r["cert_fingerprint"],
@@ -37,7 +25,7 @@ fn board_without_tls_falls_back_to_possession_unless_link_is_required() {
     let sim = Sim::start(&station.board_state("b"), &["no-tls"]);
     let (code, r) = station.provision(&sim.port, &[]);
     assert_eq!(code, 0, "{r}");
-    assert_eq!(selftest_detail(&station)["mode"], "possession");
+    assert_eq!(station.step_detail("selftest")["mode"], "possession");
 
     let strict = station.config(&[("[selftest]\nmode = \"auto\"", "[selftest]\nmode = \"link\"")]);
     let sim = Sim::start(&station.board_state("c"), &["no-tls"]);

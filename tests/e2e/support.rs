@@ -155,6 +155,19 @@ impl Station {
             .unwrap()
     }
 
+    /// The logged detail of the latest `end` event of `step`.
+    pub fn step_detail(&self, step: &str) -> Value {
+        let detail: String = self
+            .db()
+            .query_row(
+                "SELECT detail FROM events WHERE step = ?1 AND phase = 'end' ORDER BY id DESC LIMIT 1",
+                [step],
+                |r| r.get(0),
+            )
+            .unwrap();
+        serde_json::from_str(&detail).unwrap()
+    }
+
     pub fn certificates_issued(&self) -> i64 {
         self.db().query_row("SELECT COUNT(*) FROM certificates", [], |r| r.get(0)).unwrap()
     }

@@ -22,18 +22,6 @@ fn provision_swd(station: &Station, state: &Path, chip: &str, extra: &[&str], fa
     (out.status.code().unwrap_or(-1), json)
 }
 
-fn connect_detail(station: &Station) -> Value {
-    let d: String = station
-        .db()
-        .query_row(
-            "SELECT detail FROM events WHERE step = 'connect' AND phase = 'end' ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    serde_json::from_str(&d).unwrap()
-}
-
 #[test]
 fn nrf52_board_is_provisioned_over_rtt_with_its_ficr_id_as_uid() {
     let station = Station::new();
@@ -41,7 +29,7 @@ fn nrf52_board_is_provisioned_over_rtt_with_its_ficr_id_as_uid() {
     let (code, r) = provision_swd(&station, &state, "nRF52840_xxAA", &[], "");
     assert_eq!(code, 0, "{r}");
     assert!(r["port"].as_str().unwrap().starts_with("probe:sim:"));
-    let d = connect_detail(&station);
+    let d = station.step_detail("connect");
     assert_eq!(d["chip"], "nRF52840_xxAA");
     assert_eq!(d["chip_uid"], r["hardware_id"], "the SWD-read id is the one the UID comes from");
     assert_eq!(r["uid"], r["hardware_id"]);
@@ -77,7 +65,7 @@ fn stm32_96_bit_id_needs_a_label_that_fits_it() {
     );
     assert_eq!(code, 0, "{r}");
     assert_eq!(r["uid"].as_str().unwrap().len(), 24, "96-bit UID: {r}");
-    assert_eq!(connect_detail(&station)["chip_uid"], r["uid"]);
+    assert_eq!(station.step_detail("connect")["chip_uid"], r["uid"]);
 }
 
 #[test]
@@ -96,7 +84,7 @@ fn chips_without_a_readable_id_use_the_firmware_id_and_say_why() {
     let station = Station::new();
     let (code, r) = provision_swd(&station, &station.board_state("rp"), "RP2040", &[], "");
     assert_eq!(code, 0, "{r}");
-    let d = connect_detail(&station);
+    let d = station.step_detail("connect");
     assert!(d["chip_uid"].is_null());
     assert!(d["chip_uid_note"].as_str().unwrap().contains("external flash"), "{d}");
 }
@@ -114,7 +102,7 @@ fn flashed_image_is_recorded_with_its_hash() {
         "",
     );
     assert_eq!(code, 0, "{r}");
-    let flash = &connect_detail(&station)["flash"];
+    let flash = &station.step_detail("connect")["flash"];
     assert_eq!(flash["image"], "provisioning-fw.bin");
     assert_eq!(flash["size"], 4096);
     assert_eq!(flash["sha256"], sha256_hex(&image));
@@ -178,5 +166,5 @@ fn hardware_in_the_loop() {
     let out = cmd.output().unwrap();
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["outcome"], "PASS", "{r}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(connect_detail(&station)["chip_uid"], r["hardware_id"]);
+    assert_eq!(station.step_detail("connect")["chip_uid"], r["hardware_id"]);
 }
