@@ -113,14 +113,8 @@ pub async fn runs_page(state: State<'_, AppState>, query: RunQuery) -> Result<Ru
 pub async fn run_detail(state: State<'_, AppState>, run_id: String) -> Result<RunDetail, ApiError> {
     let store = open_log(&state)?;
     let mut found = None;
-    let f = RunFilter::default();
-    store
-        .for_each_run(&f, None, |r| {
-            if r.run_id == run_id {
-                found = Some(r);
-            }
-        })
-        .map_err(log_error)?;
+    let f = RunFilter { run_id: Some(run_id.clone()), ..RunFilter::default() };
+    store.for_each_run(&f, None, |r| found = Some(r)).map_err(log_error)?;
     let run = found.ok_or_else(|| ApiError::new("LOG", format!("Run {run_id} is not in the log.")))?;
     let events = store
         .run_events(&run_id)

@@ -45,14 +45,14 @@ fn simulated(target: &ProbeTarget, state: &str) -> Result<Attached, ProbeError> 
             board_state.hardware_id = hex::encode_upper((0..len).map(|_| rand::random::<u8>()).collect::<Vec<_>>());
         }
     }
-    let faults: Vec<Fault> = std::env::var("HALLMARK_SIM_PROBE_FAULTS")
-        .unwrap_or_default()
+    let requested = std::env::var("HALLMARK_SIM_PROBE_FAULTS").unwrap_or_default();
+    let faults: Vec<Fault> = requested
         .split(',')
         .filter(|f| !f.is_empty() && *f != "chip-uid-mismatch")
         .map(|f| f.parse::<Fault>().map_err(|e| fail(e.to_string())))
         .collect::<Result<_, _>>()?;
     let mut chip_id = hex::decode(&board_state.hardware_id).unwrap_or_default();
-    if std::env::var("HALLMARK_SIM_PROBE_FAULTS").unwrap_or_default().contains("chip-uid-mismatch") {
+    if requested.split(',').any(|f| f == "chip-uid-mismatch") {
         // Firmware reporting some other id than the silicon's.
         if let Some(b) = chip_id.first_mut() {
             *b ^= 0xFF;

@@ -23,6 +23,8 @@ pub struct RunFilter {
     pub slot: Option<String>,
     /// The step that failed.
     pub failing_step: Option<String>,
+    /// One run, by its UUID (unique index: a detail view without scanning the log).
+    pub run_id: Option<String>,
 }
 
 /// Paging for listings.
@@ -54,6 +56,7 @@ impl RunFilter {
         add("r.station = ?", &self.station);
         add("r.slot = ?", &self.slot);
         add("x.failing_step = ?", &self.failing_step);
+        add("r.run_uuid = ?", &self.run_id);
         let mut sql = "WHERE 1 = 1".to_string();
         for c in clauses {
             sql.push_str(" AND ");

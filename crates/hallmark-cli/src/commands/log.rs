@@ -122,6 +122,7 @@ fn to_filter(f: FilterArgs) -> RunFilter {
         station: f.station,
         slot: f.slot,
         failing_step: f.failing_step,
+        run_id: None,
     }
 }
 
