@@ -39,8 +39,11 @@ pub fn sim_slot(name: &str, faults: Vec<Fault>) -> Result<SimSlot, String> {
     Ok(SimSlot { name: name.to_string(), port, next })
 }
 
-/// The demo configuration: the embedded default with `slots` as its fixtures.
-pub fn demo_config<'a>(slots: impl Iterator<Item = &'a SimSlot>) -> Result<hallmark_config::LoadedConfig, String> {
+/// The demo configuration (and its text): the embedded default with `slots` as its
+/// fixtures.
+pub fn demo_config<'a>(
+    slots: impl Iterator<Item = &'a SimSlot>,
+) -> Result<(hallmark_config::LoadedConfig, String), String> {
     let example = hallmark_config::EXAMPLE;
     let start = example.find("[[slot]]").ok_or("the example configuration has no [[slot]]")?;
     let end = example.find("# How a board gets its UID").ok_or("the example configuration changed")?;
@@ -48,7 +51,9 @@ pub fn demo_config<'a>(slots: impl Iterator<Item = &'a SimSlot>) -> Result<hallm
         .map(|s| format!("[[slot]]\nname = \"{}\"\nport = \"{}\"\nauto_start = false\n\n", s.name, s.port.display()))
         .collect();
     let text = format!("{}{fixtures}{}", &example[..start], &example[end..]);
-    hallmark_config::LoadedConfig::parse(&text, "demo (embedded defaults, simulated boards)").map_err(|e| e.to_string())
+    let config = hallmark_config::LoadedConfig::parse(&text, "demo (embedded defaults, simulated boards)")
+        .map_err(|e| e.to_string())?;
+    Ok((config, text))
 }
 
 /// A fresh demo data directory.

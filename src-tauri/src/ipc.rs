@@ -113,6 +113,11 @@ pub enum RunEvent {
         /// The run.
         run: RunView,
     },
+    /// Auto-start is watching the slot's port for a board.
+    Waiting {
+        /// Slot.
+        slot: String,
+    },
     /// The run could not start or be logged.
     Error {
         /// Slot.
@@ -230,6 +235,82 @@ pub struct StatsView {
 pub struct LabelPreview {
     /// PNG, base64, when the template is valid.
     pub png_base64: Option<String>,
-    /// Problems, each naming its element.
-    pub errors: Vec<String>,
+    /// Problems, each placed at its element.
+    pub errors: Vec<TemplateProblem>,
+}
+
+/// One problem of a label template, placed where the editor can show it.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct TemplateProblem {
+    /// 1-based element number, when an element is at fault.
+    pub element: Option<u32>,
+    /// 1-based line in the template text (the element's `[[element]]` line, or where
+    /// the syntax error is).
+    pub line: Option<u32>,
+    /// What is wrong and what to change.
+    pub message: String,
+}
+
+/// The engineer role.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct EngineerView {
+    /// A PIN has been set on this station.
+    pub pin_set: bool,
+    /// The role is unlocked in this window.
+    pub unlocked: bool,
+    /// Minutes until it locks itself again.
+    pub minutes_left: u32,
+    /// Setting the first PIN needs the CA passphrase (not on a demo station).
+    pub needs_ca_passphrase: bool,
+}
+
+/// The configuration as the engineer screen edits it.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ConfigView {
+    /// The editable settings.
+    pub edit: hallmark_config::ConfigEdit,
+    /// Where the configuration in force came from.
+    pub origin: String,
+    /// Where a change is saved.
+    pub file: String,
+    /// SHA-256 of the configuration in force (recorded with every run).
+    pub hash: String,
+}
+
+/// The printer in force.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct PrinterView {
+    /// `cups:<queue>`, `zpl-tcp:<address>`, `folder:<path>`, or empty (PDF archive only).
+    pub printer: String,
+}
+
+/// What a (test) print did.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct PrintView {
+    /// The PDF kept for it.
+    pub label_pdf: String,
+    /// The printer, if one is configured.
+    pub printer: Option<String>,
+    /// `submitted`, `sent` or `saved`.
+    pub outcome: Option<String>,
+    /// Job id or file written.
+    pub job_id: Option<String>,
+}
+
+/// A revocation.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct RevokeView {
+    /// Serials revoked.
+    pub serials: Vec<String>,
+    /// The CRL published with them.
+    pub crl_number: u32,
+}
+
+/// An export written by the window.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct ExportView {
+    /// The file.
+    pub path: String,
+    /// Records in it.
+    pub rows: u32,
 }

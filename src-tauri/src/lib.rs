@@ -2,11 +2,13 @@
 //! does, runs it on its own thread (`runner`), and exposes typed commands
 //! (`commands`, types in `ipc`). Only this crate knows Tauri.
 
+mod autostart;
 pub mod commands;
 pub mod demo;
 pub mod ipc;
 mod runner;
 
+use commands::engineer::{ConfigSource, Session};
 use commands::AppState;
 use hallmark_ca::{CaStore, KeyLocation, Passphrase};
 use hallmark_station::assemble::{assemble, label_template, Overrides};
@@ -72,13 +74,25 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::station_info,
             commands::start_run,
+            commands::set_operator,
             commands::reprint,
-            commands::runs_page,
-            commands::run_detail,
-            commands::verify_log,
-            commands::statistics,
-            commands::label_preview,
-            commands::label_template_text,
+            commands::qa::runs_page,
+            commands::qa::run_detail,
+            commands::qa::verify_log,
+            commands::qa::statistics,
+            commands::qa::export_runs,
+            commands::label::label_preview,
+            commands::label::label_template_text,
+            commands::engineer::engineer_state,
+            commands::engineer::engineer_set_pin,
+            commands::engineer::engineer_login,
+            commands::engineer::engineer_logout,
+            commands::engineer::config_get,
+            commands::engineer::config_save,
+            commands::engineer::ca_status,
+            commands::engineer::ca_revoke,
+            commands::engineer::printer_info,
+            commands::engineer::printer_test,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
@@ -90,14 +104,14 @@ pub fn run() {
 /// Builds the station (demo or configured) on its thread; a failure becomes the
 /// start-up error the window shows.
 fn start_station(app: tauri::AppHandle, options: &Options) -> AppState {
-    let prepared = prepare(options);
-    let (data_dir, sims, config, passphrase) = match prepared {
+    let prepared = match prepare(options) {
         Ok(p) => p,
         Err(e) => return failed_state(options, e),
     };
+    let Prepared { data_dir, sims, source, passphrase } = prepared;
     let log = data_dir.log_path();
-    let config_path = options.config.clone();
     let dir = data_dir.clone();
+    let (config, config_file) = (source.config.clone(), source.file.clone());
     let build = Box::new(move || {
         let ca_store = CaStore::new(dir.ca_dir());
         let ca = match ca_store.key_location().map_err(|e| e.to_string())? {
@@ -113,22 +127,14 @@ fn start_station(app: tauri::AppHandle, options: &Options) -> AppState {
         }
         .map_err(|e| e.to_string())?;
         let over = Overrides::default();
-        let template = label_template(&config, config_path.as_deref(), &over)?;
+        let template = label_template(&config, Some(&config_file), &over)?;
         assemble(config, dir, ca, template, &over, std::sync::Arc::new(hallmark_station::probe::ProbeRs))
     });
     let (runner, info) = runner::start(app, build, sims);
     let view = match info {
         Ok(info) => StationView {
             station_id: info.station_id,
-            slots: info
-                .slots
-                .iter()
-                .map(|s| SlotView {
-                    name: s.name.clone(),
-                    link: s.probe.clone().map(|p| format!("probe {p}")).unwrap_or_else(|| s.port.clone()),
-                    auto_start: s.auto_start,
-                })
-                .collect(),
+            slots: slot_views(&info.slots),
             demo: options.demo,
             config_origin: info.origin,
             data_dir: info.data_dir,
@@ -137,30 +143,59 @@ fn start_station(app: tauri::AppHandle, options: &Options) -> AppState {
         },
         Err(e) => StationView { error: Some(ApiError::new("STATION", e)), ..empty_view(options) },
     };
-    AppState { view, runner, log }
+    AppState {
+        view: view.into(),
+        runner,
+        log,
+        data_dir: Some(data_dir),
+        config: source.into(),
+        engineer: Session::new(options.demo).into(),
+    }
 }
 
-type Prepared = (DataDir, std::collections::BTreeMap<String, demo::SimSlot>, hallmark_config::LoadedConfig, String);
+/// The slots as the operator screen shows them.
+pub fn slot_views(slots: &[hallmark_config::SlotConfig]) -> Vec<SlotView> {
+    slots
+        .iter()
+        .map(|s| SlotView {
+            name: s.name.clone(),
+            link: s.probe.clone().map(|p| format!("probe {p}")).unwrap_or_else(|| s.port.clone()),
+            auto_start: s.auto_start,
+        })
+        .collect()
+}
+
+/// What the station is built from.
+struct Prepared {
+    data_dir: DataDir,
+    sims: std::collections::BTreeMap<String, demo::SimSlot>,
+    source: ConfigSource,
+    passphrase: String,
+}
 
 /// Data directory, simulated slots, configuration and CA passphrase.
 fn prepare(options: &Options) -> Result<Prepared, String> {
     if options.demo {
-        let dir = DataDir::resolve(Some(demo::demo_data_dir()?))?;
+        let data_dir = DataDir::resolve(Some(demo::demo_data_dir()?))?;
         let sims = demo::demo_slots(&options.demo_faults)?;
-        let config = demo::demo_config(sims.values())?;
+        let (config, text) = demo::demo_config(sims.values())?;
+        let source = ConfigSource { config, text, file: data_dir.config_path() };
         // A throwaway CA for a throwaway data directory: random, never written down.
         let passphrase = hex::encode(rand::random::<[u8; 24]>());
-        return Ok((dir, sims, config, passphrase));
+        return Ok(Prepared { data_dir, sims, source, passphrase });
     }
-    let config = match &options.config {
-        Some(p) => hallmark_config::LoadedConfig::load(p).map_err(|e| e.to_string())?,
-        None => hallmark_config::LoadedConfig::embedded_default(),
+    let data_dir = DataDir::resolve(None)?;
+    let (config, file) =
+        hallmark_station::assemble::load_config(options.config.as_deref(), &data_dir).map_err(|e| e.to_string())?;
+    let text = match &file {
+        Some(f) => std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?,
+        None => hallmark_config::EXAMPLE.to_string(),
     };
-    let dir = DataDir::resolve(None)?;
+    let file = file.unwrap_or_else(|| data_dir.config_path());
     let passphrase = std::env::var("HALLMARK_CA_PASSPHRASE").map_err(|_| {
         "The CA passphrase is needed: start the station with HALLMARK_CA_PASSPHRASE set (or use --demo).".to_string()
     })?;
-    Ok((dir, Default::default(), config, passphrase))
+    Ok(Prepared { data_dir, sims: Default::default(), source: ConfigSource { config, text, file }, passphrase })
 }
 
 fn empty_view(options: &Options) -> StationView {
@@ -177,5 +212,17 @@ fn empty_view(options: &Options) -> StationView {
 
 fn failed_state(options: &Options, e: String) -> AppState {
     let view = StationView { error: Some(ApiError::new("STATION", e)), ..empty_view(options) };
-    AppState { view, runner: runner::Runner::closed(), log: std::path::PathBuf::new() }
+    AppState {
+        view: view.into(),
+        runner: runner::Runner::closed(),
+        log: std::path::PathBuf::new(),
+        data_dir: None,
+        config: ConfigSource {
+            config: hallmark_config::LoadedConfig::embedded_default(),
+            text: hallmark_config::EXAMPLE.to_string(),
+            file: std::path::PathBuf::new(),
+        }
+        .into(),
+        engineer: Session::default().into(),
+    }
 }

@@ -2,13 +2,23 @@
 //! runtime on which every slot's run is a task (as in `hallmark run`). Commands arrive
 //! over a channel; progress leaves as `run-event` events. The core needs no `Send`
 //! or `Sync` for this, and a slow board never blocks the window.
+//!
+//! Everything that needs the unlocked CA or the configuration in force (runs,
+//! reprints, test prints, revocations, configuration changes) goes through here.
 
+use crate::autostart;
 use crate::demo::SimSlot;
 use crate::ipc::{ApiError, RunEvent, RunView, StepView};
+use hallmark_ca::Reason;
+use hallmark_config::LoadedConfig;
+use hallmark_station::assemble::{check, label_template, Overrides};
 use hallmark_station::pipeline::{LinkTarget, Observer, RunRequest, Station};
 use hallmark_station::report::{RunReport, StepReport};
 use hallmark_store::Store;
+use serde_json::json;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::mpsc;
 use tauri::{AppHandle, Emitter};
@@ -17,26 +27,71 @@ use tauri::{AppHandle, Emitter};
 const USUAL_STEPS: &[&str] =
     &["connect", "identify", "keygen", "csr", "sign", "install", "readback", "selftest", "label", "finish"];
 
+type Reply<T> = mpsc::Sender<Result<T, ApiError>>;
+
 /// What the window asks of the station.
 pub enum Command {
     /// Run the board in `slot`.
     Start {
         /// Slot.
         slot: String,
-        /// Operator badge.
+        /// Operator badge (else the last one scanned).
         operator: Option<String>,
         /// Scanned pre-printed label.
         scanned_uid: Option<String>,
+        /// Told when the run is over (auto-start waits for it).
+        done: Option<tokio::sync::oneshot::Sender<()>>,
     },
+    /// The operator badge scanned at the station (used by auto-started runs).
+    Operator(Option<String>),
     /// Reprint the label of `uid`.
     Reprint {
         /// UID.
         uid: String,
         /// Operator.
         operator: Option<String>,
-        /// Answer.
-        reply: mpsc::Sender<Result<String, ApiError>>,
+        /// Answer: the PDF.
+        reply: Reply<String>,
     },
+    /// Print the template with sample values.
+    TestPrint {
+        /// Who.
+        actor: String,
+        /// Answer.
+        reply: Reply<hallmark_station::pipeline::TestPrint>,
+    },
+    /// Revoke a UID's (or serial's) certificates and publish the CRL.
+    Revoke {
+        /// UID or serial.
+        target: String,
+        /// Reason.
+        reason: Reason,
+        /// Who.
+        actor: String,
+        /// Answer: the serials and the CRL number.
+        reply: Reply<(Vec<String>, u64)>,
+    },
+    /// Put a new configuration in force (between runs) and save it.
+    Reconfigure {
+        /// What changes.
+        change: Box<ConfigChange>,
+        /// Answer: the station as it now is.
+        reply: Reply<StationInfo>,
+    },
+}
+
+/// A configuration change from the engineer screen, checked as text already.
+pub struct ConfigChange {
+    /// The new configuration.
+    pub config: LoadedConfig,
+    /// Its text, to be saved.
+    pub text: String,
+    /// Where it is saved.
+    pub file: PathBuf,
+    /// Who.
+    pub actor: String,
+    /// `setting: old → new`, for the audit trail.
+    pub changes: Vec<String>,
 }
 
 /// The handle the Tauri commands use.
@@ -55,74 +110,16 @@ impl Runner {
     pub fn send(&self, c: Command) -> Result<(), ApiError> {
         self.tx.send(c).map_err(|_| ApiError::new("STATION", "The station has stopped: restart the application."))
     }
-}
 
-/// Starts the station thread with the station `build` makes; returns once it is
-/// built (or failed to be).
-pub fn start(
-    app: AppHandle,
-    build: Box<dyn FnOnce() -> Result<Station, String> + Send>,
-    sims: BTreeMap<String, SimSlot>,
-) -> (Runner, Result<StationInfo, String>) {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Command>();
-    let (ready_tx, ready_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let station = match build() {
-            Ok(s) => Rc::new(s),
-            Err(e) => {
-                ready_tx.send(Err(e)).ok();
-                return;
-            }
-        };
-        let info = StationInfo {
-            station_id: station.station_id.clone(),
-            slots: station.config.config.slot.clone(),
-            origin: station.config.origin.clone(),
-            data_dir: station.data_dir.path().display().to_string(),
-        };
-        ready_tx.send(Ok(info)).ok();
-        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(rt) => rt,
-            Err(_) => return,
-        };
-        let local = tokio::task::LocalSet::new();
-        let sims = Rc::new(sims);
-        local.block_on(&rt, async move {
-            let busy: Rc<std::cell::RefCell<BTreeSet<String>>> = Rc::default();
-            while let Some(command) = rx.recv().await {
-                match command {
-                    Command::Start { slot, operator, scanned_uid } => {
-                        if !busy.borrow_mut().insert(slot.clone()) {
-                            emit(&app, RunEvent::Error { slot, error: ApiError::new("BUSY", "This slot is running.") });
-                            continue;
-                        }
-                        let (station, app, busy, sims) = (station.clone(), app.clone(), busy.clone(), sims.clone());
-                        tokio::task::spawn_local(async move {
-                            let event = run_slot(&station, &app, &slot, operator, scanned_uid).await;
-                            emit(&app, event);
-                            if let Some(sim) = sims.get(&slot) {
-                                sim.next_board();
-                            }
-                            busy.borrow_mut().remove(&slot);
-                        });
-                    }
-                    Command::Reprint { uid, operator, reply } => {
-                        let result = Store::open(&station.data_dir.log_path())
-                            .map_err(|e| ApiError::new("LOG", e.to_string()))
-                            .and_then(|store| {
-                                station
-                                    .reprint(&store, &uid, operator.as_deref().unwrap_or("operator"))
-                                    .map(|r| r.label_pdf)
-                                    .map_err(|f| ApiError::new(&f.code.as_str(), f.message))
-                            });
-                        reply.send(result).ok();
-                    }
-                }
-            }
-        });
-    });
-    let info = ready_rx.recv().unwrap_or_else(|_| Err("the station thread stopped".into()));
-    (Runner { tx }, info)
+    /// Sends a command that answers, and waits for the answer off the async runtime.
+    pub async fn ask<T: Send + 'static>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, ApiError> {
+        let (reply, answer) = mpsc::channel();
+        self.send(make(reply))?;
+        tauri::async_runtime::spawn_blocking(move || answer.recv())
+            .await
+            .map_err(|e| ApiError::new("STATION", e.to_string()))?
+            .map_err(|_| ApiError::new("STATION", "The station did not answer: restart the application."))?
+    }
 }
 
 /// What the window needs to know about the station.
@@ -135,6 +132,214 @@ pub struct StationInfo {
     pub origin: String,
     /// Data directory.
     pub data_dir: String,
+}
+
+fn info(station: &Station) -> StationInfo {
+    StationInfo {
+        station_id: station.station_id.clone(),
+        slots: station.config.config.slot.clone(),
+        origin: station.config.origin.clone(),
+        data_dir: station.data_dir.path().display().to_string(),
+    }
+}
+
+/// The actor's state on its thread.
+struct Actor {
+    app: AppHandle,
+    tx: tokio::sync::mpsc::UnboundedSender<Command>,
+    busy: Rc<RefCell<BTreeSet<String>>>,
+    sims: Rc<BTreeMap<String, SimSlot>>,
+    operator: Rc<RefCell<Option<String>>>,
+    /// Bumped when the configuration changes: auto-start watchers of the old one stop.
+    generation: Rc<Cell<u64>>,
+}
+
+/// Starts the station thread with the station `build` makes; returns once it is
+/// built (or failed to be).
+pub fn start(
+    app: AppHandle,
+    build: Box<dyn FnOnce() -> Result<Station, String> + Send>,
+    sims: BTreeMap<String, SimSlot>,
+) -> (Runner, Result<StationInfo, String>) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Command>();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let actor_tx = tx.clone();
+    std::thread::spawn(move || {
+        let mut station = match build() {
+            Ok(s) => Rc::new(s),
+            Err(e) => {
+                ready_tx.send(Err(e)).ok();
+                return;
+            }
+        };
+        ready_tx.send(Ok(info(&station))).ok();
+        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(_) => return,
+        };
+        let local = tokio::task::LocalSet::new();
+        let actor = Actor {
+            app,
+            tx: actor_tx,
+            busy: Rc::default(),
+            sims: Rc::new(sims),
+            operator: Rc::default(),
+            generation: Rc::default(),
+        };
+        local.block_on(&rt, async move {
+            actor.watch_slots(&station);
+            while let Some(command) = rx.recv().await {
+                actor.handle(&mut station, command);
+            }
+        });
+    });
+    let info = ready_rx.recv().unwrap_or_else(|_| Err("the station thread stopped".into()));
+    (Runner { tx }, info)
+}
+
+impl Actor {
+    fn handle(&self, station: &mut Rc<Station>, command: Command) {
+        match command {
+            Command::Start { slot, operator, scanned_uid, done } => {
+                self.start(station, slot, operator, scanned_uid, done)
+            }
+            Command::Operator(badge) => *self.operator.borrow_mut() = badge,
+            Command::Reprint { uid, operator, reply } => {
+                let result = open_log(station).and_then(|store| {
+                    station
+                        .reprint(&store, &uid, operator.as_deref().unwrap_or("operator"))
+                        .map(|r| r.label_pdf)
+                        .map_err(|f| ApiError::new(&f.code.as_str(), f.message))
+                });
+                reply.send(result).ok();
+            }
+            Command::TestPrint { actor, reply } => {
+                let result = open_log(station).and_then(|store| {
+                    station.test_print(&store, &actor).map_err(|f| ApiError::new(&f.code.as_str(), f.message))
+                });
+                reply.send(result).ok();
+            }
+            Command::Revoke { target, reason, actor, reply } => {
+                let result = open_log(station).and_then(|store| {
+                    station
+                        .revoke(&store, &target, reason, &actor)
+                        .map(|(serials, crl)| (serials, crl.number))
+                        .map_err(|e| ApiError::new("CA", e.to_string()))
+                });
+                reply.send(result).ok();
+            }
+            Command::Reconfigure { change, reply } => {
+                let busy = || {
+                    ApiError::new(
+                        "BUSY",
+                        "A slot is running. Wait for it to finish, then save the configuration again.",
+                    )
+                };
+                let result = if !self.busy.borrow().is_empty() {
+                    Err(busy())
+                } else {
+                    match Rc::get_mut(station) {
+                        Some(s) => reconfigure(s, *change),
+                        None => Err(busy()),
+                    }
+                };
+                if result.is_ok() {
+                    self.generation.set(self.generation.get() + 1);
+                    self.watch_slots(station);
+                }
+                reply.send(result).ok();
+            }
+        }
+    }
+
+    fn start(
+        &self,
+        station: &Rc<Station>,
+        slot: String,
+        operator: Option<String>,
+        scanned_uid: Option<String>,
+        done: Option<tokio::sync::oneshot::Sender<()>>,
+    ) {
+        if !self.busy.borrow_mut().insert(slot.clone()) {
+            emit(&self.app, RunEvent::Error { slot, error: ApiError::new("BUSY", "This slot is running.") });
+            return;
+        }
+        let operator = operator.or_else(|| self.operator.borrow().clone());
+        let (station, app, busy, sims) = (station.clone(), self.app.clone(), self.busy.clone(), self.sims.clone());
+        tokio::task::spawn_local(async move {
+            let event = run_slot(&station, &app, &slot, operator, scanned_uid).await;
+            emit(&app, event);
+            if let Some(sim) = sims.get(&slot) {
+                sim.next_board();
+            }
+            busy.borrow_mut().remove(&slot);
+            if let Some(done) = done {
+                done.send(()).ok();
+            }
+        });
+    }
+
+    /// One auto-start watcher per serial slot with `auto_start`.
+    fn watch_slots(&self, station: &Station) {
+        for slot in station.config.config.slot.iter().filter(|s| s.auto_start) {
+            let Ok(LinkTarget::Serial(port)) = LinkTarget::for_slot(slot) else { continue };
+            let watcher = autostart::Watcher {
+                slot: slot.name.clone(),
+                port,
+                tx: self.tx.clone(),
+                app: self.app.clone(),
+                busy: self.busy.clone(),
+                generation: self.generation.clone(),
+                mine: self.generation.get(),
+            };
+            tokio::task::spawn_local(watcher.run());
+        }
+    }
+}
+
+fn open_log(station: &Station) -> Result<Store, ApiError> {
+    Store::open(&station.data_dir.log_path()).map_err(|e| ApiError::new("LOG", e.to_string()))
+}
+
+/// Checks, audits, saves and puts in force a configuration change. The audit entry
+/// is written before the file; a failed save is audited too.
+fn reconfigure(station: &mut Station, change: ConfigChange) -> Result<StationInfo, ApiError> {
+    let invalid = |e: String| ApiError::new("CONFIG", e);
+    let over = Overrides::default();
+    let template = label_template(&change.config, Some(&change.file), &over).map_err(invalid)?;
+    let checked = check(&change.config, &template, &over).map_err(invalid)?;
+    let store = open_log(station)?;
+    let log_err = |e: hallmark_store::StoreError| ApiError::new("LOG", e.to_string());
+    let file = change.file.display().to_string();
+    store
+        .append_audit(
+            &change.actor,
+            "config-change",
+            &json!({ "file": file, "before": station.config.hash, "after": change.config.hash, "changes": change.changes }),
+        )
+        .map_err(log_err)?;
+    if let Err(e) = save(&change.file, &change.text) {
+        store.append_audit(&change.actor, "config-change-failed", &json!({ "file": file, "error": e })).ok();
+        return Err(ApiError::new("CONFIG", format!("The configuration could not be saved: {e}. Nothing changed.")));
+    }
+    let hash = change.config.hash.clone();
+    station.reconfigure(change.config, template, checked);
+    store.append_audit(&change.actor, "config-changed", &json!({ "file": file, "hash": hash })).map_err(log_err)?;
+    Ok(info(station))
+}
+
+/// Writes the file through a temporary one, keeping the previous version beside it.
+fn save(file: &std::path::Path, text: &str) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("{}: {e}", file.display());
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    if file.exists() {
+        std::fs::copy(file, file.with_extension("toml.previous")).map_err(err)?;
+    }
+    let tmp = file.with_extension("toml.new");
+    std::fs::write(&tmp, text).map_err(err)?;
+    std::fs::rename(&tmp, file).map_err(err)
 }
 
 async fn run_slot(
@@ -152,9 +357,9 @@ async fn run_slot(
         Ok(p) => p,
         Err(e) => return error(ApiError::new("STATION", e)),
     };
-    let store = match Store::open(&station.data_dir.log_path()) {
+    let store = match open_log(station) {
         Ok(s) => s,
-        Err(e) => return error(ApiError::new("LOG", e.to_string())),
+        Err(e) => return error(e),
     };
     let request = RunRequest { port, slot: Some(slot.to_string()), operator, scanned_uid };
     let observer = GuiObserver { app: app.clone(), slot: slot.to_string() };
@@ -164,7 +369,8 @@ async fn run_slot(
     }
 }
 
-fn emit(app: &AppHandle, event: RunEvent) {
+/// Sends a run event to the window.
+pub fn emit(app: &AppHandle, event: RunEvent) {
     app.emit("run-event", event).ok();
 }
 

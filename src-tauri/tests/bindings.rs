@@ -35,5 +35,20 @@ fn checked_in_bindings_are_current() {
     check::<VerifyView>(&dir, &mut stale);
     check::<StatsView>(&dir, &mut stale);
     check::<LabelPreview>(&dir, &mut stale);
+    check::<TemplateProblem>(&dir, &mut stale);
+    check::<EngineerView>(&dir, &mut stale);
+    check::<ConfigView>(&dir, &mut stale);
+    check::<PrinterView>(&dir, &mut stale);
+    check::<PrintView>(&dir, &mut stale);
+    check::<RevokeView>(&dir, &mut stale);
+    check::<ExportView>(&dir, &mut stale);
+    check::<hallmark_config::ConfigEdit>(&dir, &mut stale);
+    check::<hallmark_config::SlotEdit>(&dir, &mut stale);
+    check::<hallmark_config::UidEdit>(&dir, &mut stale);
+    check::<hallmark_config::SelftestEdit>(&dir, &mut stale);
+    check::<hallmark_config::PrinterEdit>(&dir, &mut stale);
+    check::<hallmark_station::ca_status::CaStatus>(&dir, &mut stale);
+    check::<hallmark_station::ca_status::CaCertificate>(&dir, &mut stale);
+    check::<hallmark_station::ca_status::CrlStatus>(&dir, &mut stale);
     assert!(stale.is_empty(), "stale TypeScript bindings (re-bless, see the module docs): {stale:?}");
 }

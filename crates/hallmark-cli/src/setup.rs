@@ -14,12 +14,15 @@ pub fn data_dir(flag: Option<std::path::PathBuf>) -> Result<DataDir, CliError> {
     DataDir::resolve(flag).map_err(CliError::Usage)
 }
 
-/// The configuration from `--config`, or the embedded default.
+/// The configuration from `--config`, else the one saved in the data directory by
+/// the station window, else the embedded default; and the file it came from.
+pub fn load_config_from(args: &StationArgs) -> Result<(LoadedConfig, Option<std::path::PathBuf>), CliError> {
+    Ok(hallmark_station::assemble::load_config(args.config.as_deref(), &data_dir(args.data_dir.clone())?)?)
+}
+
+/// The configuration (see [`load_config_from`]).
 pub fn load_config(args: &StationArgs) -> Result<LoadedConfig, CliError> {
-    Ok(match &args.config {
-        Some(path) => LoadedConfig::load(path)?,
-        None => LoadedConfig::embedded_default(),
-    })
+    Ok(load_config_from(args)?.0)
 }
 
 /// Opens a connection to the log, closing runs a stopped station left open.
@@ -33,7 +36,7 @@ pub fn open_store(data_dir: &DataDir) -> Result<Store, CliError> {
 
 /// Loads the configuration, unlocks or creates the CA and loads the label template.
 pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
-    let config = load_config(args)?;
+    let (config, config_path) = load_config_from(args)?;
     let data_dir = data_dir(args.data_dir.clone())?;
     std::fs::create_dir_all(data_dir.path())
         .map_err(|source| CliError::Io { what: format!("cannot create {}", data_dir.path().display()), source })?;
@@ -44,7 +47,7 @@ pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
         keygen_ms: args.keygen_timeout_ms,
         attempts: args.attempts,
     };
-    let label_template = label_template(&config, args.config.as_deref(), &over).map_err(CliError::Usage)?;
+    let label_template = label_template(&config, config_path.as_deref(), &over).map_err(CliError::Usage)?;
     let ca_store = CaStore::new(data_dir.ca_dir());
     let ca = match ca_store.key_location()? {
         Some(KeyLocation::Token(_)) => ca_store.unlock_token(&passphrase::token_pin()?)?,

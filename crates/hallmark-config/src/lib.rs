@@ -4,7 +4,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod edit;
 mod model;
+
+pub use edit::{apply_edit, ConfigEdit, PrinterEdit, SelftestEdit, SlotEdit, UidEdit};
 
 pub use model::*;
 

@@ -50,3 +50,18 @@ pub enum LabelError {
     #[error("label could not be drawn: {0}")]
     Render(String),
 }
+
+impl LabelError {
+    /// The 1-based number of the element at fault, when an element is (its name is
+    /// always written by `Element::describe`: `#N (kind)`).
+    pub fn element_number(&self) -> Option<usize> {
+        let element = match self {
+            LabelError::UnknownField { element, .. }
+            | LabelError::DoesNotFit { element, .. }
+            | LabelError::Unencodable { element, .. }
+            | LabelError::Image { element, .. } => element,
+            _ => return None,
+        };
+        element.strip_prefix('#')?.split(' ').next()?.parse().ok()
+    }
+}

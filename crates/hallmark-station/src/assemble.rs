@@ -10,7 +10,7 @@ use crate::probe::ProbeBackend;
 use hallmark_ca::IssuingCa;
 use hallmark_config::LoadedConfig;
 use hallmark_label::{LabelData, Template};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +27,21 @@ pub struct Overrides {
     pub keygen_ms: Option<u64>,
     /// Attempts per request.
     pub attempts: Option<u32>,
+}
+
+/// The configuration a station runs with: `flag` (`--config`, `$HALLMARK_CONFIG`),
+/// else the one the engineer screen saved in the data directory, else the embedded
+/// default. Also returns the file it came from (`None`: embedded).
+pub fn load_config(
+    flag: Option<&Path>,
+    dir: &DataDir,
+) -> Result<(LoadedConfig, Option<PathBuf>), hallmark_config::ConfigError> {
+    let saved = dir.config_path();
+    match flag {
+        Some(p) => Ok((LoadedConfig::load(p)?, Some(p.to_path_buf()))),
+        None if saved.exists() => Ok((LoadedConfig::load(&saved)?, Some(saved))),
+        None => Ok((LoadedConfig::embedded_default(), None)),
+    }
 }
 
 /// Where the label template comes from: the override, else the configuration's
@@ -55,9 +70,33 @@ pub fn assemble(
     over: &Overrides,
     probes: Arc<dyn ProbeBackend>,
 ) -> Result<Station, String> {
+    let checked = check(&config, &label_template, over)?;
+    Ok(Station {
+        ca,
+        label_template,
+        leaf_profile: checked.leaf_profile,
+        data_dir,
+        station_id: checked.station_id,
+        timeouts: checked.timeouts,
+        config,
+        probes,
+    })
+}
+
+/// What a configuration gives the station once it has passed every check.
+pub struct Checked {
+    timeouts: Timeouts,
+    leaf_profile: hallmark_ca::LeafProfile,
+    station_id: String,
+}
+
+/// Checks a configuration with its label template the way [`assemble`] does (probe
+/// chips, the label against the chips' UIDs, the certificate profile), without
+/// touching a running station.
+pub fn check(config: &LoadedConfig, label_template: &Template, over: &Overrides) -> Result<Checked, String> {
     for slot in &config.config.slot {
         if let Some(chip) = &slot.chip {
-            check_probe_chip(chip, &config, &label_template)
+            check_probe_chip(chip, config, label_template)
                 .map_err(|e| format!("station configuration {}: slot {}: {e}", config.origin, slot.name))?;
         }
     }
@@ -69,16 +108,20 @@ pub fn assemble(
     };
     let leaf_profile = crate::profile::leaf_profile(&config.config.certificate)
         .map_err(|e| format!("station configuration {}: {e}", config.origin))?;
-    Ok(Station {
-        ca,
-        label_template,
-        leaf_profile,
-        data_dir,
-        station_id: over.station_id.clone().unwrap_or_else(|| config.config.station.id.clone()),
-        timeouts,
-        config,
-        probes,
-    })
+    let station_id = over.station_id.clone().unwrap_or_else(|| config.config.station.id.clone());
+    Ok(Checked { timeouts, leaf_profile, station_id })
+}
+
+impl Station {
+    /// Puts a checked configuration in force (between runs: the caller owns the
+    /// station exclusively). The CA, data directory and probes stay.
+    pub fn reconfigure(&mut self, config: LoadedConfig, label_template: Template, checked: Checked) {
+        self.leaf_profile = checked.leaf_profile;
+        self.timeouts = checked.timeouts;
+        self.station_id = checked.station_id;
+        self.label_template = label_template;
+        self.config = config;
+    }
 }
 
 /// Checks a chip name against probe-rs's registry, and the label against the longest

@@ -18,6 +18,9 @@ pub enum CrlError {
     /// Signing failed.
     #[error("{0}")]
     Ca(#[from] hallmark_ca::CaError),
+    /// Nothing to revoke.
+    #[error("no valid certificate for {0:?} (neither a serial nor a UID with an unrevoked certificate)")]
+    NothingToRevoke(String),
     /// The CRL file could not be written.
     #[error("cannot write the CRL to {path}: {source}; check the [crl] path and its permissions")]
     Write {
@@ -76,6 +79,30 @@ impl Station {
         )?;
         let crl = Crl { pem: pem_encode("X509 CRL", &row.der), der: row.der };
         Ok(Published { number: row.number, crl, revoked: row.revoked as usize, path })
+    }
+
+    /// Revokes every unrevoked certificate of `target` (a UID or a serial) for
+    /// `reason`, recording who did it, then publishes the CRL. Returns the serials.
+    pub fn revoke(
+        &self,
+        store: &Store,
+        target: &str,
+        reason: Reason,
+        actor: &str,
+    ) -> Result<(Vec<String>, Published), CrlError> {
+        let mut fresh = Vec::new();
+        for serial in store.serials_for(target.trim())? {
+            if !store.is_revoked(&serial)? {
+                fresh.push(serial);
+            }
+        }
+        if fresh.is_empty() {
+            return Err(CrlError::NothingToRevoke(target.to_string()));
+        }
+        for serial in &fresh {
+            store.record_revocation(hallmark_store::RevokedBy::Actor(actor), serial, reason.as_str())?;
+        }
+        Ok((fresh, self.publish_crl(store)?))
     }
 
     /// Publishes a CRL if some revocation is not on the newest one yet (e.g. a run

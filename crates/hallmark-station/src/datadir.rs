@@ -44,6 +44,17 @@ impl DataDir {
         self.0.join("ca")
     }
 
+    /// The configuration saved by the engineer screen when the station runs on the
+    /// embedded default (read at start-up when no `--config` is given).
+    pub fn config_path(&self) -> PathBuf {
+        self.0.join("station.toml")
+    }
+
+    /// Where the station window writes QA exports.
+    pub fn exports_dir(&self) -> PathBuf {
+        self.0.join("exports")
+    }
+
     /// Where label PDFs are saved.
     pub fn labels_dir(&self) -> PathBuf {
         self.0.join("labels")

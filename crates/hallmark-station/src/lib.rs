@@ -10,9 +10,11 @@
 
 pub mod assemble;
 pub mod broker_files;
+pub mod ca_status;
 pub mod client;
 pub mod crl;
 pub mod datadir;
+pub mod engineer;
 mod failure;
 pub mod pipeline;
 pub mod presence;

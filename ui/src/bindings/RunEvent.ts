@@ -29,7 +29,11 @@ slot: string,
 /**
  * The run.
  */
-run: RunView, } | { "kind": "error", 
+run: RunView, } | { "kind": "waiting", 
+/**
+ * Slot.
+ */
+slot: string, } | { "kind": "error", 
 /**
  * Slot.
  */

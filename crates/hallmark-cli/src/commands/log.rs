@@ -3,7 +3,7 @@
 use crate::args::{ExportFormat, FilterArgs, LogCommand};
 use crate::error::{CliError, EXIT_FAIL};
 use crate::setup::data_dir;
-use hallmark_store::{csv_header, OnboardingRecord, Page, RunFilter, Store};
+use hallmark_store::{csv_header, LineFormat, OnboardingRecord, Page, RecordWriter, RunFilter, Store};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,35 +79,25 @@ pub fn run(cmd: LogCommand) -> Result<ExitCode, CliError> {
     }
 }
 
-/// Records written as JSON Lines or CSV (header first), keeping the first write error
-/// (the store calls back per record and cannot stop on one).
-struct Lines<'a> {
-    w: &'a mut dyn Write,
-    format: ExportFormat,
-    result: std::io::Result<()>,
-}
+/// Records written as JSON Lines or CSV through the store's writer.
+struct Lines<'a>(RecordWriter<'a>);
 
 impl<'a> Lines<'a> {
     fn new(w: &'a mut dyn Write, format: ExportFormat, csv_header: &str) -> Lines<'a> {
-        let result = match format {
-            ExportFormat::Csv => writeln!(w, "{csv_header}"),
-            ExportFormat::Jsonl => Ok(()),
+        let format = match format {
+            ExportFormat::Csv => LineFormat::Csv,
+            ExportFormat::Jsonl => LineFormat::Jsonl,
         };
-        Lines { w, format, result }
+        Lines(RecordWriter::new(w, format, csv_header))
     }
 
     fn push<T: serde::Serialize>(&mut self, record: &T, csv: impl Fn(&T) -> String) {
-        if self.result.is_ok() {
-            let line = match self.format {
-                ExportFormat::Jsonl => serde_json::to_string(record).unwrap_or_default(),
-                ExportFormat::Csv => csv(record),
-            };
-            self.result = writeln!(self.w, "{line}");
-        }
+        self.0.push(record, csv)
     }
 
     fn finish(self) -> Result<(), CliError> {
-        Ok(self.result?)
+        self.0.finish()?;
+        Ok(())
     }
 }
 

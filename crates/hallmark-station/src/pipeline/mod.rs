@@ -12,7 +12,7 @@ mod reprint;
 mod steps;
 
 pub use recheck::RecheckReport;
-pub use reprint::Reprint;
+pub use reprint::{Reprint, TestPrint};
 
 use crate::client::{DeviceClient, Timeouts};
 use crate::datadir::DataDir;

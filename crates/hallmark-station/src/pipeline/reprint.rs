@@ -58,3 +58,33 @@ impl Station {
         Ok(Reprint { uid: uid.to_string(), run_id, label_pdf: path.display().to_string(), print })
     }
 }
+
+/// What a test print did.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestPrint {
+    /// The PDF kept for it.
+    pub label_pdf: String,
+    /// The print job (none when no printer is configured: the PDF is all there is).
+    pub print: Option<PrintJob>,
+}
+
+impl Station {
+    /// Prints the current template with sample values (UID `TEST-PRINT`) on the
+    /// configured printer, audited before and after like a reprint.
+    pub fn test_print(&self, store: &Store, actor: &str) -> Result<TestPrint, Failure> {
+        let data = LabelData::sample().with("uid", "TEST-PRINT").with("station", self.station_id.clone());
+        let printer = self.config.config.label.printer.as_ref().map(crate::printer::describe);
+        store
+            .append_audit(actor, "label-test-print", &json!({ "printer": printer, "station": self.station_id }))
+            .map_err(errors::log_failed)?;
+        let count = store.audit_count("label-test-print").map_err(errors::log_failed)?;
+        let result = produce_label(self, &data, &format!("test-print-{count}"));
+        let outcome = match &result {
+            Ok((path, _, job)) => json!({ "path": path, "print": job }),
+            Err(f) => json!({ "failure": f }),
+        };
+        store.append_audit(actor, "label-test-printed", &outcome).map_err(errors::log_failed)?;
+        let (path, _, print) = result?;
+        Ok(TestPrint { label_pdf: path.display().to_string(), print })
+    }
+}

@@ -1,61 +1,9 @@
-//! The Tauri commands: thin adapters from IPC types to the station core.
+//! QA commands: the runs table, run detail, statistics, log verification, exports.
 
+use super::{log_error, open_log, AppState};
 use crate::ipc::*;
-use crate::runner::{Command, Runner};
-use base64::Engine;
-use hallmark_label::{render, Format, LabelData, Template};
-use hallmark_store::{Page, RunFilter, Store};
-use std::path::PathBuf;
+use hallmark_store::{csv_header, LineFormat, OnboardingRecord, Page, RecordWriter, RunFilter};
 use tauri::State;
-
-/// What the commands share.
-pub struct AppState {
-    /// The station at start-up.
-    pub view: StationView,
-    /// The station thread.
-    pub runner: Runner,
-    /// The QA log.
-    pub log: PathBuf,
-}
-
-fn log_error(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new("LOG", format!("The QA log cannot be read: {e}"))
-}
-
-fn open_log(state: &AppState) -> Result<Store, ApiError> {
-    Store::open_read_only(&state.log).map_err(log_error)
-}
-
-/// The station: id, slots, demo mode, start-up error.
-#[tauri::command]
-pub fn station_info(state: State<'_, AppState>) -> StationView {
-    state.view.clone()
-}
-
-/// Starts a run on a slot; progress arrives as `run-event`s.
-#[tauri::command]
-pub fn start_run(
-    state: State<'_, AppState>,
-    slot: String,
-    operator: Option<String>,
-    scanned_uid: Option<String>,
-) -> Result<(), ApiError> {
-    if let Some(e) = &state.view.error {
-        return Err(e.clone());
-    }
-    state.runner.send(Command::Start { slot, operator, scanned_uid })
-}
-
-/// Reprints the label of a UID's latest passing run; returns the PDF path.
-#[tauri::command]
-pub async fn reprint(state: State<'_, AppState>, uid: String, operator: Option<String>) -> Result<String, ApiError> {
-    let (reply, answer) = std::sync::mpsc::channel();
-    state.runner.send(Command::Reprint { uid, operator, reply })?;
-    tauri::async_runtime::spawn_blocking(move || answer.recv())
-        .await
-        .map_err(|e| ApiError::new("STATION", e.to_string()))?
-        .map_err(|_| ApiError::new("STATION", "The station did not answer."))?
-}
 
 fn filter(q: &RunQuery) -> RunFilter {
     let f = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
@@ -174,30 +122,6 @@ pub async fn statistics(state: State<'_, AppState>, query: RunQuery) -> Result<S
     })
 }
 
-/// Validates a template being edited and renders it with the same renderer as print.
-#[tauri::command]
-pub fn label_preview(template: String, fields: Vec<(String, String)>) -> LabelPreview {
-    let t = match Template::parse_unchecked(&template, std::path::Path::new(hallmark_label::ASSETS_DIR)) {
-        Ok(t) => t,
-        Err(e) => return LabelPreview { png_base64: None, errors: vec![e.to_string()] },
-    };
-    let data = fields.iter().fold(LabelData::sample(), |d, (k, v)| d.with(k, v.clone()));
-    let errors: Vec<String> = t.check(&data).iter().map(ToString::to_string).collect();
-    if !errors.is_empty() {
-        return LabelPreview { png_base64: None, errors };
-    }
-    match render(&t, &data, Format::Png) {
-        Ok(png) => LabelPreview { png_base64: Some(base64::engine::general_purpose::STANDARD.encode(png)), errors },
-        Err(e) => LabelPreview { png_base64: None, errors: vec![e.to_string()] },
-    }
-}
-
-/// The station's label template, as text for the editor.
-#[tauri::command]
-pub fn label_template_text() -> String {
-    hallmark_label::DEFAULT_TEMPLATE.to_string()
-}
-
 /// Subject and validity of a PEM certificate.
 fn summary(pem: &str) -> Option<(String, String, String)> {
     use x509_parser::prelude::*;
@@ -206,4 +130,44 @@ fn summary(pem: &str) -> Option<(String, String, String)> {
     let fmt =
         |t: ASN1Time| t.to_datetime().format(&::time::format_description::well_known::Rfc3339).unwrap_or_default();
     Some((c.subject().to_string(), fmt(c.validity().not_before), fmt(c.validity().not_after)))
+}
+
+/// Writes an export of the runs the filter selects into `<data>/exports/`:
+/// `csv` or `jsonl` run records (the CLI's `log export`), or `onboarding` (CSV of
+/// passed boards for cloud onboarding, the CLI's `log onboarding`).
+#[tauri::command]
+pub async fn export_runs(state: State<'_, AppState>, query: RunQuery, kind: String) -> Result<ExportView, ApiError> {
+    let store = open_log(&state)?;
+    let dir = state
+        .data_dir
+        .as_ref()
+        .ok_or_else(|| ApiError::new("STATION", "The station did not start: there is nothing to export."))?
+        .exports_dir();
+    let (format, extension) = match kind.as_str() {
+        "csv" | "onboarding" => (LineFormat::Csv, "csv"),
+        "jsonl" => (LineFormat::Jsonl, "jsonl"),
+        other => {
+            return Err(ApiError::new("EXPORT", format!("Unknown export {other:?}: use csv, jsonl or onboarding.")))
+        }
+    };
+    let io = |e: std::io::Error| ApiError::new("EXPORT", format!("The export could not be written: {e}"));
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let path = dir.join(format!("hallmark-{kind}-{stamp}.{extension}"));
+    let partial = dir.join(format!(".hallmark-{kind}-{stamp}.partial"));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&partial).map_err(io)?);
+    let f = filter(&query);
+    let rows = if kind == "onboarding" {
+        let mut w = RecordWriter::new(&mut file, format, OnboardingRecord::csv_header());
+        store.onboarding(&f, |r| w.push(&r, |r| r.to_csv())).map_err(log_error)?;
+        w.finish().map_err(io)?
+    } else {
+        let mut w = RecordWriter::new(&mut file, format, csv_header());
+        store.for_each_run(&f, None, |r| w.push(&r, |r| r.to_csv())).map_err(log_error)?;
+        w.finish().map_err(io)?
+    };
+    std::io::Write::flush(&mut file).map_err(io)?;
+    drop(file);
+    std::fs::rename(&partial, &path).map_err(io)?;
+    Ok(ExportView { path: path.display().to_string(), rows: rows as u32 })
 }
