@@ -182,6 +182,7 @@ async fn drive(driver: &WebDriver) -> WebDriverResult<()> {
             .unwrap_or_default();
     assert!(template.contains("kind = \"code128\""), "the editor holds the station's template: {template:?}");
     snap(driver, "5-engineer").await;
+    engineer(driver, &uid).await?;
 
     // German.
     click(driver, "#tab-operator").await;
@@ -190,6 +191,105 @@ async fn drive(driver: &WebDriver) -> WebDriverResult<()> {
     assert!(text(driver, "#tab-operator").await.contains("Bediener"));
     assert!(text(driver, "#tile-SIM-A .word").await.contains("BESTANDEN"));
     snap(driver, "6-operator-de").await;
+    Ok(())
+}
+
+async fn type_into(driver: &WebDriver, css: &str, keys: &str) {
+    retry(css, || async { driver.find(By::Css(css)).await?.send_keys(keys).await }).await
+}
+
+/// Waits until the text of `css` satisfies `ok`; returns it.
+async fn wait_text(driver: &WebDriver, css: &str, secs: u64, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Ok(Ok(t)) =
+            tokio::time::timeout(Duration::from_secs(5), async { driver.find(By::Css(css)).await?.text().await }).await
+        {
+            if ok(&t) {
+                return t;
+            }
+            assert!(Instant::now() < deadline, "{css} says {t:?}");
+        }
+        assert!(Instant::now() < deadline, "{css} did not appear");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The engineer screen: problems at the element's line, the role, a configuration
+/// change that takes effect and is audited, a test print, the CA and a revocation,
+/// then a QA export — each checked in the files and the log, not only on screen.
+async fn engineer(driver: &WebDriver, uid: &str) -> WebDriverResult<()> {
+    // A template problem is marked at its element's line.
+    driver
+        .execute(
+            r#"const e = document.getElementById("template-editor");
+               e.value = e.value.replace('data = "{uid}"', 'data = "{colour}"');
+               e.dispatchEvent(new Event("input"));"#,
+            vec![],
+        )
+        .await?;
+    wait_for(driver, "#template-gutter .bad", 20).await;
+    let problem = text(driver, "#template-errors li").await;
+    assert!(problem.contains("colour") && problem.contains("line"), "{problem}");
+    snap(driver, "7-engineer-template-problem").await;
+
+    // Locked: the configuration is read-only. The demo station's first PIN needs no
+    // CA passphrase; a weak PIN is refused.
+    let enabled =
+        retry("#config-save", || async { driver.find(By::Css("#config-save")).await?.is_enabled().await }).await;
+    assert!(!enabled, "the configuration must be read-only while locked");
+    type_into(driver, "#engineer-pin", "123456").await;
+    click(driver, "#engineer-set-pin").await;
+    wait_text(driver, "#role-status", 20, |t| t.contains("WEAK_PIN")).await;
+    type_into(driver, "#engineer-pin", "482916").await;
+    click(driver, "#engineer-set-pin").await;
+    wait_for(driver, "#engineer-lock", 20).await;
+
+    // Change the re-provisioning policy and add a folder printer: saved, in force.
+    click(driver, "#reprovision option[value='reissue']").await;
+    click(driver, "#printer-kind option[value='folder']").await;
+    type_into(driver, "#printer-path", "print-queue").await;
+    click(driver, "#config-save").await;
+    wait_text(driver, "#config-status", 30, |t| !t.is_empty()).await;
+    let saved = text(driver, "#config-status").await;
+    assert!(attr(driver, "#config-status", "class").await.contains("ok"), "save failed: {saved}");
+    wait_text(driver, "#printer-current", 20, |t| t.contains("folder:print-queue")).await;
+    snap(driver, "8-engineer-config").await;
+
+    // A test print lands in the folder printer.
+    click(driver, "#printer-test").await;
+    let printed = wait_text(driver, "#printer-status", 30, |t| t.contains("saved")).await;
+    let file = printed.split_whitespace().last().unwrap_or_default().to_string();
+    assert!(file.contains("print-queue") && std::path::Path::new(&file).exists(), "{printed}");
+
+    // The CA counts SIM-A's certificate; revoking its UID takes two presses.
+    wait_text(driver, "#ca-counts", 20, |t| t.starts_with("1 ")).await;
+    type_into(driver, "#revoke-target", uid).await;
+    click(driver, "#revoke-go").await;
+    click(driver, "#revoke-confirm").await;
+    let revoked = wait_text(driver, "#revoke-status", 30, |t| !t.is_empty()).await;
+    assert!(revoked.contains("CRL #1"), "{revoked}");
+    wait_text(driver, "#ca-counts", 20, |t| t.contains("1 revoked")).await;
+    snap(driver, "9-engineer-ca").await;
+
+    // QA exports the runs to a file.
+    click(driver, "#tab-qa").await;
+    click(driver, "#qa-export-csv").await;
+    let exported = wait_text(driver, "#qa-export-result", 30, |t| t.contains(".csv")).await;
+    let path = PathBuf::from(exported.split_whitespace().last().unwrap_or_default());
+    let csv = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(csv.contains(uid) && csv.lines().count() == 3, "{exported}: {csv}");
+
+    // The log has it all: the PIN, the change, the test print, the revocation.
+    let data = path.parent().and_then(|p| p.parent()).unwrap();
+    let store = hallmark_store::Store::open_read_only(&data.join("hallmark-log.sqlite")).unwrap();
+    for action in ["engineer-pin-set", "config-change", "config-changed", "label-test-print", "label-test-printed"] {
+        assert_eq!(store.audit_count(action).unwrap(), 1, "audit {action}");
+    }
+    assert!(store.certificates(uid).unwrap().iter().all(|c| c.revoked.is_some()));
+    let config = std::fs::read_to_string(data.join("station.toml")).unwrap();
+    assert!(config.contains("policy = \"reissue\"") && config.contains("# How a board gets its UID"), "{config}");
+    assert!(store.verify_chain().unwrap().intact());
     Ok(())
 }
 

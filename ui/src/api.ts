@@ -12,6 +12,14 @@ import type { RunQuery } from "./bindings/RunQuery";
 import type { StationView } from "./bindings/StationView";
 import type { StatsView } from "./bindings/StatsView";
 import type { VerifyView } from "./bindings/VerifyView";
+import type { EngineerView } from "./bindings/EngineerView";
+import type { ConfigView } from "./bindings/ConfigView";
+import type { ConfigEdit } from "./bindings/ConfigEdit";
+import type { CaStatus } from "./bindings/CaStatus";
+import type { RevokeView } from "./bindings/RevokeView";
+import type { PrinterView } from "./bindings/PrinterView";
+import type { PrintView } from "./bindings/PrintView";
+import type { ExportView } from "./bindings/ExportView";
 
 export type Commands = {
   station_info: { args: Record<string, never>; result: StationView };
@@ -23,6 +31,18 @@ export type Commands = {
   statistics: { args: { query: RunQuery }; result: StatsView };
   label_preview: { args: { template: string; fields: [string, string][] }; result: LabelPreview };
   label_template_text: { args: Record<string, never>; result: string };
+  set_operator: { args: { operator: string | null }; result: null };
+  export_runs: { args: { query: RunQuery; kind: "csv" | "jsonl" | "onboarding" }; result: ExportView };
+  engineer_state: { args: Record<string, never>; result: EngineerView };
+  engineer_set_pin: { args: { pin: string; caPassphrase: string | null }; result: EngineerView };
+  engineer_login: { args: { pin: string }; result: EngineerView };
+  engineer_logout: { args: Record<string, never>; result: EngineerView };
+  config_get: { args: Record<string, never>; result: ConfigView };
+  config_save: { args: { edit: ConfigEdit }; result: ConfigView };
+  ca_status: { args: Record<string, never>; result: CaStatus };
+  ca_revoke: { args: { target: string; reason: string }; result: RevokeView };
+  printer_info: { args: Record<string, never>; result: PrinterView };
+  printer_test: { args: Record<string, never>; result: PrintView };
 };
 
 export async function call<C extends keyof Commands>(command: C, args: Commands[C]["args"]): Promise<Commands[C]["result"]> {
@@ -36,6 +56,10 @@ export async function call<C extends keyof Commands>(command: C, args: Commands[
 export function asApiError(e: unknown): ApiError {
   if (e && typeof e === "object" && "code" in e && "message" in e) return e as ApiError;
   return { code: "UI", message: String(e) };
+}
+
+export function onStationChanged(f: () => void): Promise<UnlistenFn> {
+  return listen("station-changed", () => f());
 }
 
 export function onRunEvent(f: (e: RunEvent) => void): Promise<UnlistenFn> {

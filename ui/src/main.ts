@@ -1,5 +1,5 @@
 import "./style.css";
-import { call, onRunEvent } from "./api";
+import { call, onRunEvent, onStationChanged } from "./api";
 import { h } from "./dom";
 import { setLanguage, t, type Key } from "./i18n";
 import { OperatorScreen } from "./operator";
@@ -11,7 +11,7 @@ type Tab = "operator" | "qa" | "engineer";
 async function main(): Promise<void> {
   const screen = document.getElementById("screen")!;
   const tabs = document.getElementById("tabs")!;
-  const station = await call("station_info", {});
+  let station = await call("station_info", {});
   const operatorRoot = h("div", { id: "operator-screen" });
   const qaRoot = h("div", { id: "qa-screen" });
   const engineerRoot = h("div", { id: "engineer-screen" });
@@ -42,6 +42,11 @@ async function main(): Promise<void> {
   await onRunEvent((e) => {
     operator.onEvent(e);
     if (current === "qa" && e.kind === "finished") qa.refresh();
+  });
+  await onStationChanged(async () => {
+    station = await call("station_info", {});
+    operator.setStation(station);
+    if (current === "operator") operator.render();
   });
   window.addEventListener("keydown", (e) => { if (current === "operator") operator.onKey(e); });
   show("operator");

@@ -21,7 +21,14 @@ export class OperatorScreen {
   private manual = "";
 
   constructor(station: StationView, private root: HTMLElement) {
-    this.tiles = station.slots.map((s) => ({ slot: s.name, link: s.link, state: "idle" }));
+    this.tiles = [];
+    this.setStation(station);
+  }
+
+  /** The slots after a configuration change: tiles of unchanged slots keep their state. */
+  setStation(station: StationView): void {
+    const old = new Map(this.tiles.map((t) => [t.slot, t]));
+    this.tiles = station.slots.map((s) => ({ ...(old.get(s.name) ?? { state: "idle" as const }), slot: s.name, link: s.link }));
   }
 
   onEvent(e: RunEvent): void {
@@ -46,8 +53,11 @@ export class OperatorScreen {
   }
 
   accept(s: Scanned): void {
-    if (s.kind === "badge") this.operator = s.value;
-    else this.scannedUid = s.value;
+    if (s.kind === "badge") {
+      this.operator = s.value;
+      // Auto-started runs are recorded with the badge scanned last.
+      call("set_operator", { operator: s.value }).catch(() => {});
+    } else this.scannedUid = s.value;
     this.render();
   }
 
@@ -112,12 +122,13 @@ export class OperatorScreen {
   private renderTile(tile: Tile): HTMLElement {
     const word = {
       idle: t("state.idle"),
+      waiting: t("state.waiting"),
       running: t("state.running"),
       pass: t("state.pass"),
       fail: t("state.fail"),
       interrupted: t("state.interrupted"),
     }[tile.state];
-    const icon = { idle: "●", running: "⟳", pass: "✔", fail: "✖", interrupted: "■" }[tile.state];
+    const icon = { idle: "●", waiting: "◌", running: "⟳", pass: "✔", fail: "✖", interrupted: "■" }[tile.state];
     const progress =
       tile.state === "running" && tile.total
         ? h(

@@ -21,6 +21,7 @@ export class QaScreen {
   private detail: RunDetail | null = null;
   private stats: StatsView | null = null;
   private verify = "";
+  private exported = "";
   private error = "";
 
   constructor(private root: HTMLElement) {}
@@ -57,6 +58,16 @@ export class QaScreen {
     this.render();
   }
 
+  private async exportRuns(kind: "csv" | "jsonl" | "onboarding"): Promise<void> {
+    try {
+      const x = await call("export_runs", { query: this.query, kind });
+      this.exported = t("qa.export.done", { rows: x.rows, path: x.path });
+    } catch (e) {
+      this.exported = asApiError(e).message;
+    }
+    this.render();
+  }
+
   render(): void {
     const field = (key: "uid" | "operator" | "from" | "to", label: string) =>
       h("label", {}, label, h("input", {
@@ -81,8 +92,12 @@ export class QaScreen {
         h("td", {}, (r.started_at ?? "").replace("T", " ").slice(0, 19)), h("td", {}, r.slot ?? ""), h("td", { class: "mono" }, r.uid ?? ""),
         h("td", { class: "outcome" }, r.outcome), h("td", {}, r.operator ?? ""), h("td", {}, r.failure ? `${r.failing_step ?? ""} ${r.failure.code}` : "")))));
     const verify = h("div", { class: "verify" }, h("button", { id: "qa-verify", class: "secondary", onclick: () => this.verifyLog() }, t("qa.verify")), h("span", { id: "qa-verify-result" }, this.verify));
+    const exports = h("div", { class: "verify" }, h("span", {}, t("qa.export")),
+      ...(["csv", "jsonl", "onboarding"] as const).map((kind) =>
+        h("button", { id: `qa-export-${kind}`, class: "secondary", onclick: () => this.exportRuns(kind) }, t(`qa.export.${kind}`))),
+      h("span", { id: "qa-export-result", class: "small" }, this.exported));
     this.root.replaceChildren(h("div", { class: "qa" },
-      filters, this.error ? h("p", { class: "error" }, this.error) : null, verify, this.renderStats(), pager, table, this.renderDetail()));
+      filters, this.error ? h("p", { class: "error" }, this.error) : null, verify, exports, this.renderStats(), pager, table, this.renderDetail()));
   }
 
   private renderStats(): HTMLElement | null {

@@ -7,7 +7,7 @@ import type { ApiError } from "./bindings/ApiError";
 export type Tile = {
   slot: string;
   link: string;
-  state: "idle" | "running" | "pass" | "fail" | "interrupted";
+  state: "idle" | "waiting" | "running" | "pass" | "fail" | "interrupted";
   step?: string;
   index?: number;
   total?: number;
@@ -36,6 +36,9 @@ export function applyEvent(tiles: Tile[], counters: Counters, e: RunEvent): { ti
           labelPdf: e.run.label_pdf,
         };
       }
+      case "waiting":
+        // Auto-start: the board was taken out, the slot watches for the next one.
+        return { ...t, state: "waiting" as const, step: undefined, uid: null, failure: null, failingStep: null, labelPdf: null };
       case "error":
         return { ...t, state: "fail" as const, failure: e.error, failingStep: null };
     }
