@@ -246,13 +246,18 @@ async fn engineer(driver: &WebDriver, uid: &str) -> WebDriverResult<()> {
     click(driver, "#engineer-set-pin").await;
     wait_for(driver, "#engineer-lock", 20).await;
 
+    // An invalid change is refused with the parser's words, and nothing is saved.
+    click(driver, "#selftest-mode option[value='broker']").await;
+    click(driver, "#config-save").await;
+    wait_text(driver, "#config-status", 30, |t| t.contains("CONFIG") && t.contains("[selftest.broker]")).await;
+    click(driver, "#selftest-mode option[value='auto']").await;
+
     // Change the re-provisioning policy and add a folder printer: saved, in force.
     click(driver, "#reprovision option[value='reissue']").await;
     click(driver, "#printer-kind option[value='folder']").await;
     type_into(driver, "#printer-path", "print-queue").await;
     click(driver, "#config-save").await;
-    wait_text(driver, "#config-status", 30, |t| !t.is_empty()).await;
-    let saved = text(driver, "#config-status").await;
+    let saved = wait_text(driver, "#config-status", 30, |t| t.contains("→")).await;
     assert!(attr(driver, "#config-status", "class").await.contains("ok"), "save failed: {saved}");
     wait_text(driver, "#printer-current", 20, |t| t.contains("folder:print-queue")).await;
     snap(driver, "8-engineer-config").await;
@@ -263,8 +268,14 @@ async fn engineer(driver: &WebDriver, uid: &str) -> WebDriverResult<()> {
     let file = printed.split_whitespace().last().unwrap_or_default().to_string();
     assert!(file.contains("print-queue") && std::path::Path::new(&file).exists(), "{printed}");
 
-    // The CA counts SIM-A's certificate; revoking its UID takes two presses.
+    // The CA counts SIM-A's certificate; an unknown UID has nothing to revoke;
+    // revoking SIM-A's UID takes two presses.
     wait_text(driver, "#ca-counts", 20, |t| t.starts_with("1 ")).await;
+    type_into(driver, "#revoke-target", "NO-SUCH-UID").await;
+    click(driver, "#revoke-go").await;
+    click(driver, "#revoke-confirm").await;
+    wait_text(driver, "#revoke-status", 30, |t| t.contains("no valid certificate")).await;
+    retry("#revoke-target", || async { driver.find(By::Css("#revoke-target")).await?.clear().await }).await;
     type_into(driver, "#revoke-target", uid).await;
     click(driver, "#revoke-go").await;
     click(driver, "#revoke-confirm").await;
@@ -323,21 +334,26 @@ async fn bench_cold_start_and_memory() {
     let driver = app.driver.clone();
     wait_for(&driver, "body[data-ready='true']", 60).await;
     let cold = t0.elapsed();
+    // The app's memory is its own process plus the WebKit web process that renders
+    // the window (the only one on this display).
     let rss = || {
-        let out = Command::new("pgrep").args(["-f", "hallmark-station --demo"]).output().unwrap();
-        let pid = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_string();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let line = |k: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(k))
-                .unwrap_or("?")
-                .split_whitespace()
-                .skip(1)
-                .collect::<Vec<_>>()
-                .join(" ")
+        let status = |pattern: &str| {
+            let out = Command::new("pgrep").args(["-f", pattern]).output().unwrap();
+            let pid = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_string();
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let line = |k: &str| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with(k))
+                    .unwrap_or("?")
+                    .split_whitespace()
+                    .skip(1)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            format!("RSS {} (peak {})", line("VmRSS"), line("VmHWM"))
         };
-        format!("RSS {} (peak {})", line("VmRSS"), line("VmHWM"))
+        format!("station {}; web view {}", status("hallmark-station --demo"), status("WebKitWebProcess"))
     };
     let before = rss();
     // The runs start themselves: auto-start on the demo slot, whose fixture puts a

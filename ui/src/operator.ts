@@ -171,15 +171,19 @@ function classifyManual(value: string): Scanned | null {
   return /^[A-Z0-9-]{1,64}$/.test(v) ? { kind: "uid", value: v, source: "manual" } : null;
 }
 
-/** A short tone: high and rising for PASS, low and long for FAIL. */
+/** One audio context for the whole shift: browsers keep every context alive (and a
+ * context per result grew the web process by hundreds of MB over a shift). */
+let audio: AudioContext | null = null;
+
+/** A short tone: high for PASS, low and long for FAIL. */
 function cue(pass: boolean): void {
   try {
-    const ctx = new AudioContext();
-    const osc = ctx.createOscillator();
+    audio ??= new AudioContext();
+    const osc = audio.createOscillator();
     osc.frequency.value = pass ? 880 : 220;
-    osc.connect(ctx.destination);
+    osc.connect(audio.destination);
     osc.start();
-    osc.stop(ctx.currentTime + (pass ? 0.15 : 0.6));
+    osc.stop(audio.currentTime + (pass ? 0.15 : 0.6));
   } catch {
     // No audio device: the colour, icon and word still say it.
   }
