@@ -83,6 +83,7 @@ pub fn run() {
             commands::qa::export_runs,
             commands::label::label_preview,
             commands::label::label_template_text,
+            commands::label::label_template_save,
             commands::engineer::engineer_state,
             commands::engineer::engineer_set_pin,
             commands::engineer::engineer_login,

@@ -246,6 +246,21 @@ async fn engineer(driver: &WebDriver, uid: &str) -> WebDriverResult<()> {
     click(driver, "#engineer-set-pin").await;
     wait_for(driver, "#engineer-lock", 20).await;
 
+    // The template with the unknown field cannot become the station's; fixed, it does.
+    click(driver, "#template-save").await;
+    wait_text(driver, "#template-status", 30, |t| t.contains("LABEL") && t.contains("colour")).await;
+    driver
+        .execute(
+            r#"const e = document.getElementById("template-editor");
+               e.value = e.value.replace('data = "{colour}"', 'data = "{uid}"').replace('size_pt = 6.0', 'size_pt = 5.5');
+               e.dispatchEvent(new Event("input"));"#,
+            vec![],
+        )
+        .await?;
+    wait_for(driver, "#preview-image", 20).await;
+    click(driver, "#template-save").await;
+    wait_text(driver, "#template-status", 30, |t| t.contains("station.toml")).await;
+
     // An invalid change is refused with the parser's words, and nothing is saved.
     click(driver, "#selftest-mode option[value='broker']").await;
     click(driver, "#config-save").await;
@@ -279,8 +294,7 @@ async fn engineer(driver: &WebDriver, uid: &str) -> WebDriverResult<()> {
     type_into(driver, "#revoke-target", uid).await;
     click(driver, "#revoke-go").await;
     click(driver, "#revoke-confirm").await;
-    let revoked = wait_text(driver, "#revoke-status", 30, |t| !t.is_empty()).await;
-    assert!(revoked.contains("CRL #1"), "{revoked}");
+    wait_text(driver, "#revoke-status", 30, |t| t.contains("CRL #1")).await;
     wait_text(driver, "#ca-counts", 20, |t| t.contains("1 revoked")).await;
     snap(driver, "9-engineer-ca").await;
 
@@ -295,12 +309,23 @@ async fn engineer(driver: &WebDriver, uid: &str) -> WebDriverResult<()> {
     // The log has it all: the PIN, the change, the test print, the revocation.
     let data = path.parent().and_then(|p| p.parent()).unwrap();
     let store = hallmark_store::Store::open_read_only(&data.join("hallmark-log.sqlite")).unwrap();
-    for action in ["engineer-pin-set", "config-change", "config-changed", "label-test-print", "label-test-printed"] {
-        assert_eq!(store.audit_count(action).unwrap(), 1, "audit {action}");
+    // Two configuration changes: the template, then the policy and printer.
+    for (action, n) in [
+        ("engineer-pin-set", 1),
+        ("label-template-change", 1),
+        ("config-change", 2),
+        ("config-changed", 2),
+        ("label-test-print", 1),
+        ("label-test-printed", 1),
+    ] {
+        assert_eq!(store.audit_count(action).unwrap(), n, "audit {action}");
     }
+    let template = std::fs::read_to_string(data.join("label-templates/station.toml")).unwrap();
+    assert!(template.contains("size_pt = 5.5"), "{template}");
     assert!(store.certificates(uid).unwrap().iter().all(|c| c.revoked.is_some()));
     let config = std::fs::read_to_string(data.join("station.toml")).unwrap();
     assert!(config.contains("policy = \"reissue\"") && config.contains("# How a board gets its UID"), "{config}");
+    assert!(config.contains("label-templates/station.toml"), "{config}");
     assert!(store.verify_chain().unwrap().intact());
 
     // Auto-start: tick it for SIM-A and the station runs the boards it finds (the
@@ -309,7 +334,7 @@ async fn engineer(driver: &WebDriver, uid: &str) -> WebDriverResult<()> {
     enable_auto_start(driver).await;
     click(driver, "#tab-operator").await;
     wait_text(driver, "#counters", 60, |t| t.contains("2 passed")).await;
-    assert!(store.audit_count("config-changed").unwrap() == 2);
+    assert_eq!(store.audit_count("config-changed").unwrap(), 3);
     Ok(())
 }
 

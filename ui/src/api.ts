@@ -31,6 +31,7 @@ export type Commands = {
   statistics: { args: { query: RunQuery }; result: StatsView };
   label_preview: { args: { template: string; fields: [string, string][] }; result: LabelPreview };
   label_template_text: { args: Record<string, never>; result: string };
+  label_template_save: { args: { text: string }; result: ConfigView };
   set_operator: { args: { operator: string | null }; result: null };
   export_runs: { args: { query: RunQuery; kind: "csv" | "jsonl" | "onboarding" }; result: ExportView };
   engineer_state: { args: Record<string, never>; result: EngineerView };

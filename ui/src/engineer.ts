@@ -35,6 +35,7 @@ export class EngineerScreen {
   private pin = "";
   private passphrase = "";
   private roleMessage: { ok?: string; error?: string } | null = null;
+  private templateMessage: { ok?: string; error?: string } | null = null;
   private roleRoot = h("section", { id: "role-panel", class: "panel wide" });
   private templateRoot = h("section", { class: "panel wide", id: "template-panel" });
   private configRoot = h("section", { class: "panel wide", id: "config-panel" });
@@ -70,6 +71,7 @@ export class EngineerScreen {
     this.pin = "";
     this.passphrase = "";
     this.renderRole();
+    this.renderTemplate();
     this.config.render();
     this.ca.render();
   }
@@ -108,6 +110,18 @@ export class EngineerScreen {
     this.renderPreview();
   }
 
+  private async saveTemplate(): Promise<void> {
+    try {
+      const v = await call("label_template_save", { text: this.text });
+      this.templateMessage = { ok: t("eng.template.saved", { file: v.edit.label_template }) };
+      await this.config.load();
+    } catch (e) {
+      const err = asApiError(e);
+      this.templateMessage = { error: `${err.code}: ${err.message}` };
+    }
+    this.renderPreview();
+  }
+
   private schedule(): void {
     window.clearTimeout(this.timer);
     this.timer = window.setTimeout(() => this.preview(), 250);
@@ -133,7 +147,9 @@ export class EngineerScreen {
     const uid = h("input", { id: "sample-uid", value: this.uid, oninput: (e: Event) => { this.uid = (e.target as HTMLInputElement).value; this.schedule(); } });
     this.templateRoot.replaceChildren(h("div", { class: "template" },
       h("div", {}, h("h2", {}, t("eng.template")), h("label", {}, t("eng.uid"), uid), h("div", { class: "editor" }, gutter, editor)),
-      h("div", { id: "preview-pane" }, h("h2", {}, t("eng.preview")), h("div", { id: "preview" }))));
+      h("div", { id: "preview-pane" }, h("h2", {}, t("eng.preview")), h("div", { id: "preview" }),
+        h("button", { id: "template-save", class: "primary", disabled: !this.role.unlocked, onclick: () => this.saveTemplate() }, t("eng.template.save")),
+        h("div", { id: "template-status-slot" }))));
     this.renderGutter();
     this.renderPreview();
   }
@@ -155,6 +171,7 @@ export class EngineerScreen {
 
   private renderPreview(): void {
     this.renderGutter();
+    this.templateRoot.querySelector("#template-status-slot")?.replaceChildren(status("template-status", this.templateMessage) ?? "");
     const pane = this.templateRoot.querySelector("#preview");
     if (!pane) return;
     pane.replaceChildren(

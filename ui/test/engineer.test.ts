@@ -32,6 +32,7 @@ const view: ConfigView = {
     reprovision: "refuse",
     selftest: { mode: "auto", broker_address: "", broker_server_name: "", broker_timeout_ms: 5000 },
     printer: { kind: "none", path: "", format: "pdf", address: "", queue: "", server: "", timeout_ms: 5000 },
+    label_template: "",
   },
 };
 

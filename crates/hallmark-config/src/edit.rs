@@ -26,6 +26,8 @@ pub struct ConfigEdit {
     pub selftest: SelftestEdit,
     /// `[label.printer]`.
     pub printer: PrinterEdit,
+    /// `[label] template`: the template file (empty: the embedded default).
+    pub label_template: String,
 }
 
 /// One fixture.
@@ -126,6 +128,7 @@ impl ConfigEdit {
                 broker_timeout_ms: c.selftest.broker.as_ref().map_or(DEFAULT_BROKER_TIMEOUT_MS, |b| b.timeout_ms),
             },
             printer: printer_edit(c.label.printer.as_ref()),
+            label_template: c.label.template.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         }
     }
 
@@ -282,6 +285,7 @@ pub fn apply_edit(text: &str, origin: &str, edit: &ConfigEdit) -> Result<String,
     }
 
     let label = table(&mut doc, "label");
+    set_text(label, "template", &edit.label_template);
     let p = &edit.printer;
     if p.kind.trim() == "none" || p.kind.trim().is_empty() {
         label.remove("printer");

@@ -64,7 +64,8 @@ fn pin_file(state: &AppState) -> Result<PinFile, ApiError> {
         .ok_or_else(|| ApiError::new("STATION", "The station did not start: fix the start-up error first."))
 }
 
-fn audit(state: &AppState, actor: &str, action: &str, detail: serde_json::Value) -> Result<(), ApiError> {
+/// Appends an audit entry to the log.
+pub fn audit(state: &AppState, actor: &str, action: &str, detail: serde_json::Value) -> Result<(), ApiError> {
     Store::open(&state.log).and_then(|s| s.append_audit(actor, action, &detail)).map_err(log_error)
 }
 
@@ -80,10 +81,10 @@ fn engineer_error(e: EngineerError) -> ApiError {
 }
 
 /// The audit actor for engineer actions.
-const ACTOR: &str = "engineer";
+pub const ACTOR: &str = "engineer";
 
 /// Checks the role is unlocked and keeps it unlocked for another [`SESSION`].
-fn require_engineer(state: &AppState) -> Result<(), ApiError> {
+pub fn require_engineer(state: &AppState) -> Result<(), ApiError> {
     let mut s = lock(&state.engineer);
     let now = Instant::now();
     if !s.unlocked(now) {
@@ -205,6 +206,17 @@ pub async fn config_save(
     edit: ConfigEdit,
 ) -> Result<ConfigView, ApiError> {
     require_engineer(&state)?;
+    save_config(&app, &state, edit, false).await
+}
+
+/// Puts `edit` in force through the station actor and updates what the window shows.
+/// `reload` saves even when no setting changed (the template file did).
+pub async fn save_config(
+    app: &tauri::AppHandle,
+    state: &AppState,
+    edit: ConfigEdit,
+    reload: bool,
+) -> Result<ConfigView, ApiError> {
     let (config, text, file, changes) = {
         let source = lock(&state.config);
         let origin = source.file.display().to_string();
@@ -214,7 +226,7 @@ pub async fn config_save(
         let changes = edit.changes_from(&ConfigEdit::from_config(&source.config.config));
         (config, text, source.file.clone(), changes)
     };
-    if changes.is_empty() {
+    if changes.is_empty() && !reload {
         return Err(ApiError::new("CONFIG", "Nothing was changed."));
     }
     let change =

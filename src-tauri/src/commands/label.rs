@@ -1,6 +1,7 @@
 //! The label editor: live preview with the print renderer, problems placed at the
 //! element (and its line) at fault.
 
+use super::engineer::{audit, require_engineer, save_config, ACTOR};
 use super::{lock, AppState};
 use crate::ipc::*;
 use base64::Engine;
@@ -59,6 +60,43 @@ pub fn label_template_text(state: State<'_, AppState>) -> Result<String, ApiErro
             .map_err(|e| ApiError::new("LABEL", format!("The label template {} cannot be read: {e}", path.display()))),
         None => Ok(hallmark_label::DEFAULT_TEMPLATE.to_string()),
     }
+}
+
+/// Saves the edited template as the station's (`<data>/label-templates/station.toml`)
+/// and puts it in force: checked like a configuration (including against the
+/// longest UID a probe slot's chip gives), audited with both hashes before the file
+/// is written, then the configuration points at it.
+#[tauri::command]
+pub async fn label_template_save(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    text: String,
+) -> Result<ConfigView, ApiError> {
+    require_engineer(&state)?;
+    let dir = state.data_dir.as_ref().ok_or_else(|| ApiError::new("STATION", "The station did not start."))?;
+    let template = Template::parse(&text, std::path::Path::new(hallmark_label::ASSETS_DIR))
+        .map_err(|e| ApiError::new("LABEL", format!("The template cannot be saved: {e}")))?;
+    let path = dir.path().join("label-templates").join("station.toml");
+    let mut edit = {
+        let source = lock(&state.config);
+        hallmark_station::assemble::check(&source.config, &template, &Default::default())
+            .map_err(|e| ApiError::new("LABEL", e))?;
+        hallmark_config::ConfigEdit::from_config(&source.config.config)
+    };
+    let sha = |b: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b));
+    let before = std::fs::read(&path).ok().map(|b| sha(&b));
+    audit(
+        &state,
+        ACTOR,
+        "label-template-change",
+        serde_json::json!({ "path": path, "before": before, "after": sha(text.as_bytes()) }),
+    )?;
+    let io = |e: std::io::Error| ApiError::new("LABEL", format!("{}: {e}", path.display()));
+    std::fs::create_dir_all(path.parent().unwrap_or(dir.path())).map_err(io)?;
+    let partial = path.with_extension("toml.new");
+    std::fs::write(&partial, &text).and_then(|()| std::fs::rename(&partial, &path)).map_err(io)?;
+    edit.label_template = path.display().to_string();
+    save_config(&app, &state, edit, true).await
 }
 
 #[cfg(test)]

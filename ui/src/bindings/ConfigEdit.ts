@@ -31,4 +31,8 @@ selftest: SelftestEdit,
 /**
  * `[label.printer]`.
  */
-printer: PrinterEdit, };
+printer: PrinterEdit, 
+/**
+ * `[label] template`: the template file (empty: the embedded default).
+ */
+label_template: string, };
