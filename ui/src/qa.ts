@@ -48,6 +48,13 @@ export class QaScreen {
     this.render();
   }
 
+  /** Every run of one device, newest first: the table filtered to its UID. */
+  history(uid: string): Promise<void> {
+    this.query = { outcome: null, uid, operator: null, slot: null, failing_step: null, from: null, to: null, page: 0, page_size: PAGE_SIZE };
+    this.detail = null;
+    return this.refresh();
+  }
+
   private async verifyLog(): Promise<void> {
     try {
       const v = await call("verify_log", {});
@@ -123,6 +130,7 @@ export class QaScreen {
     const longest = Math.max(1, ...ends.map((e) => e.ms ?? 0));
     return h("section", { class: "detail", id: "run-detail" },
       h("h2", {}, t("qa.detail", { id: d.run.run_id }), " ", h("span", { class: `badge ${d.run.outcome.toLowerCase()}` }, d.run.outcome)),
+      d.run.uid ? h("button", { id: "qa-history", class: "secondary", onclick: () => this.history(d.run.uid ?? "") }, t("qa.history", { uid: d.run.uid })) : null,
       d.run.failure ? h("p", { class: "error" }, `${d.run.failure.code}: ${d.run.failure.message}`) : null,
       h("h3", {}, t("qa.events")),
       ...ends.map((e) => h("details", { class: "event" },
