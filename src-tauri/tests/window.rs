@@ -191,6 +191,12 @@ async fn drive(driver: &WebDriver) -> WebDriverResult<()> {
     assert!(text(driver, "#tab-operator").await.contains("Bediener"));
     // SIM-A now runs by itself (auto-start); SIM-B still shows its failure.
     assert!(text(driver, "#tile-SIM-B .word").await.contains("FEHLER"));
+    // The failure in German, with the core's English message kept as the detail.
+    let reason = text(driver, "#tile-SIM-B .reason").await;
+    assert!(
+        reason.contains("Platine für die Technik beiseitelegen") && reason.contains("invalid signature"),
+        "{reason}"
+    );
     snap(driver, "6-operator-de").await;
     Ok(())
 }

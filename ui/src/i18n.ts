@@ -265,9 +265,16 @@ const de: Table = {
 
 export const catalogues: Record<string, Table> = { en, de };
 let current: Table = en;
+let currentName = "en";
+
+/** The language in use. */
+export function language(): string {
+  return currentName;
+}
 
 export function setLanguage(lang: string): void {
   current = catalogues[lang] ?? en;
+  currentName = catalogues[lang] ? lang : "en";
   document.documentElement.lang = catalogues[lang] ? lang : "en";
 }
 

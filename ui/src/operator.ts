@@ -6,7 +6,8 @@ import { call, asApiError } from "./api";
 import { h } from "./dom";
 import { t } from "./i18n";
 import { ScannerInput, type Scanned } from "./scanner";
-import { applyEvent, splitAdvice, yieldText, type Counters, type Tile } from "./tiles";
+import { applyEvent, yieldText, type Counters, type Tile } from "./tiles";
+import { failureAdvice } from "./failures";
 import type { RunEvent } from "./bindings/RunEvent";
 import type { StationView } from "./bindings/StationView";
 
@@ -138,7 +139,7 @@ export class OperatorScreen {
             h("div", { class: "step" }, t("step", { index: tile.index ?? 0, total: tile.total, step: tile.step ?? "" })),
           )
         : null;
-    const advice = tile.failure ? splitAdvice(tile.failure.message) : null;
+    const advice = tile.failure ? failureAdvice(tile.failure) : null;
     return h(
       "article",
       { class: `tile ${tile.state}`, id: `tile-${tile.slot}`, "data-state": tile.state, "aria-live": "polite" },
@@ -154,6 +155,7 @@ export class OperatorScreen {
             h("div", { class: "code" }, tile.failure?.code ?? ""),
             h("p", { class: "what" }, advice.what),
             advice.todo ? h("p", { class: "todo" }, h("strong", {}, t("what_to_do") + ": "), advice.todo) : null,
+            advice.detail ? h("p", { class: "detail", lang: "en" }, advice.detail) : null,
           )
         : null,
       h(
