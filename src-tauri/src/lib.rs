@@ -150,7 +150,7 @@ fn start_station(app: tauri::AppHandle, options: &Options) -> AppState {
         log,
         data_dir: Some(data_dir),
         config: source.into(),
-        engineer: Session::new(options.demo).into(),
+        engineer: Session::default().into(),
     }
 }
 

@@ -229,19 +229,14 @@ impl Actor {
                 reply.send(result).ok();
             }
             Command::Reconfigure { change, reply } => {
-                let busy = || {
-                    ApiError::new(
+                // Every run task holds the station for its whole life, so the station
+                // is ours alone exactly when no slot is running.
+                let result = match Rc::get_mut(station) {
+                    Some(s) => reconfigure(s, *change),
+                    None => Err(ApiError::new(
                         "BUSY",
                         "A slot is running. Wait for it to finish, then save the configuration again.",
-                    )
-                };
-                let result = if !self.busy.borrow().is_empty() {
-                    Err(busy())
-                } else {
-                    match Rc::get_mut(station) {
-                        Some(s) => reconfigure(s, *change),
-                        None => Err(busy()),
-                    }
+                    )),
                 };
                 if result.is_ok() {
                     self.generation.set(self.generation.get() + 1);

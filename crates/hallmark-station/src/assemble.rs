@@ -51,14 +51,17 @@ pub fn label_template(
     config_path: Option<&std::path::Path>,
     over: &Overrides,
 ) -> Result<Template, String> {
-    let path = over.label_template.clone().or_else(|| {
-        let base = config_path.and_then(|c| c.parent().map(|p| p.to_path_buf())).unwrap_or_default();
-        config.config.label.template.as_ref().map(|t| base.join(t))
-    });
+    let path = over.label_template.clone().or_else(|| template_path(config, config_path));
     match path {
         Some(path) => Template::load(&path).map_err(|e| format!("{}: {e}", path.display())),
         None => Ok(Template::embedded_default()),
     }
+}
+
+/// The configured template file, relative to the configuration file's directory.
+pub fn template_path(config: &LoadedConfig, config_path: Option<&Path>) -> Option<PathBuf> {
+    let base = config_path.and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    config.config.label.template.as_ref().map(|t| base.join(t))
 }
 
 /// Assembles the station.

@@ -31,37 +31,25 @@ pub struct ConfigSource {
 impl ConfigSource {
     /// The configured label template file, resolved like the station does.
     pub fn template_path(&self) -> Option<PathBuf> {
-        let base = self.file.parent().map(PathBuf::from).unwrap_or_default();
-        self.config.config.label.template.as_ref().map(|t| base.join(t))
+        hallmark_station::assemble::template_path(&self.config, Some(&self.file))
     }
 }
 
-/// The engineer role in this window.
+/// The engineer role in this window (locked until the PIN is entered).
 #[derive(Default)]
 pub struct Session {
     guard: PinGuard,
     unlocked_until: Option<Instant>,
-    /// A demo station: the first PIN needs no CA passphrase.
-    pub demo: bool,
 }
 
 impl Session {
-    /// A locked session; `demo` stations set their first PIN without the CA passphrase.
-    pub fn new(demo: bool) -> Session {
-        Session { demo, ..Session::default() }
-    }
-
     fn unlocked(&self, now: Instant) -> bool {
         self.unlocked_until.is_some_and(|t| now < t)
     }
 }
 
 fn pin_file(state: &AppState) -> Result<PinFile, ApiError> {
-    state
-        .data_dir
-        .as_ref()
-        .map(PinFile::in_dir)
-        .ok_or_else(|| ApiError::new("STATION", "The station did not start: fix the start-up error first."))
+    state.data_dir().map(PinFile::in_dir)
 }
 
 /// Appends an audit entry to the log.
@@ -95,6 +83,8 @@ pub fn require_engineer(state: &AppState) -> Result<(), ApiError> {
 }
 
 fn view(state: &AppState) -> EngineerView {
+    // Demo stations set their first PIN without the CA passphrase.
+    let demo = state.demo();
     let s = lock(&state.engineer);
     let now = Instant::now();
     let left = s.unlocked_until.filter(|t| now < *t).map(|t| (t - now).as_secs().div_ceil(60));
@@ -102,7 +92,7 @@ fn view(state: &AppState) -> EngineerView {
         pin_set: pin_file(state).map(|f| f.is_set()).unwrap_or(false),
         unlocked: left.is_some(),
         minutes_left: left.unwrap_or(0) as u32,
-        needs_ca_passphrase: !s.demo,
+        needs_ca_passphrase: !demo,
     }
 }
 
@@ -125,11 +115,11 @@ pub async fn engineer_set_pin(
     let first = !file.is_set();
     if !first {
         require_engineer(&state)?;
-    } else if !lock(&state.engineer).demo {
+    } else if !state.demo() {
         let passphrase = ca_passphrase.filter(|p| !p.is_empty()).ok_or_else(|| {
             ApiError::new("CA_PASSPHRASE", "Setting the first engineer PIN needs the CA passphrase of this station.")
         })?;
-        let ca = CaStore::new(state.data_dir.as_ref().map(|d| d.ca_dir()).unwrap_or_default());
+        let ca = CaStore::new(state.data_dir()?.ca_dir());
         let ok = tauri::async_runtime::spawn_blocking(move || match ca.key_location() {
             Ok(Some(KeyLocation::File)) => ca.unlock(&Passphrase::for_unlock(passphrase)).is_ok(),
             Ok(Some(KeyLocation::Token(_))) => ca.unlock_token(&passphrase).is_ok(),
@@ -250,7 +240,7 @@ pub async fn save_config(
 /// The CA: certificates, counts, CRL, warnings.
 #[tauri::command]
 pub fn ca_status(state: State<'_, AppState>) -> Result<CaStatus, ApiError> {
-    let dir = state.data_dir.as_ref().ok_or_else(|| ApiError::new("STATION", "The station did not start."))?;
+    let dir = state.data_dir()?;
     let config = lock(&state.config).config.config.clone();
     read_ca_status(dir, &config, time::OffsetDateTime::now_utc()).map_err(|e| ApiError::new("CA", e))
 }

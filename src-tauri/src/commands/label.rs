@@ -73,7 +73,7 @@ pub async fn label_template_save(
     text: String,
 ) -> Result<ConfigView, ApiError> {
     require_engineer(&state)?;
-    let dir = state.data_dir.as_ref().ok_or_else(|| ApiError::new("STATION", "The station did not start."))?;
+    let dir = state.data_dir()?;
     let template = Template::parse(&text, std::path::Path::new(hallmark_label::ASSETS_DIR))
         .map_err(|e| ApiError::new("LABEL", format!("The template cannot be saved: {e}")))?;
     let path = dir.path().join("label-templates").join("station.toml");

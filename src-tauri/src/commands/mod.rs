@@ -28,6 +28,20 @@ pub struct AppState {
     pub engineer: Mutex<engineer::Session>,
 }
 
+impl AppState {
+    /// The data directory, or why there is none (the station did not start).
+    pub fn data_dir(&self) -> Result<&hallmark_station::datadir::DataDir, ApiError> {
+        self.data_dir
+            .as_ref()
+            .ok_or_else(|| ApiError::new("STATION", "The station did not start: fix the start-up error first."))
+    }
+
+    /// A demo station (throwaway data and CA).
+    pub fn demo(&self) -> bool {
+        lock(&self.view).demo
+    }
+}
+
 /// Locks a piece of shared state; a panic while holding it cannot leave it
 /// half-written (every holder assigns whole values), so a poisoned lock is used as is.
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

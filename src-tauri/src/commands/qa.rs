@@ -138,11 +138,7 @@ fn summary(pem: &str) -> Option<(String, String, String)> {
 #[tauri::command]
 pub async fn export_runs(state: State<'_, AppState>, query: RunQuery, kind: String) -> Result<ExportView, ApiError> {
     let store = open_log(&state)?;
-    let dir = state
-        .data_dir
-        .as_ref()
-        .ok_or_else(|| ApiError::new("STATION", "The station did not start: there is nothing to export."))?
-        .exports_dir();
+    let dir = state.data_dir()?.exports_dir();
     let (format, extension) = match kind.as_str() {
         "csv" | "onboarding" => (LineFormat::Csv, "csv"),
         "jsonl" => (LineFormat::Jsonl, "jsonl"),

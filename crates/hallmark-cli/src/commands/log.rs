@@ -14,18 +14,18 @@ pub fn run(cmd: LogCommand) -> Result<ExitCode, CliError> {
             let store = open(dir)?;
             let page = limit.map(|limit| Page { limit, offset });
             write_out(out, |w| {
-                let mut lines = Lines::new(w, format, csv_header());
+                let mut lines = writer(w, format, csv_header());
                 store.for_each_run(&to_filter(filter), page, |run| lines.push(&run, |r| r.to_csv()))?;
-                lines.finish()
+                Ok(lines.finish()?)
             })
         }
         LogCommand::History { uid, data_dir: dir } => {
             let store = open(dir)?;
             let filter = RunFilter { uid: Some(uid), ..RunFilter::default() };
             write_out(None, |w| {
-                let mut lines = Lines::new(w, ExportFormat::Jsonl, "");
+                let mut lines = writer(w, ExportFormat::Jsonl, "");
                 store.for_each_run(&filter, None, |run| lines.push(&run, |r| r.to_csv()))?;
-                lines.finish()
+                Ok(lines.finish()?)
             })
         }
         LogCommand::Stats { data_dir: dir, json, filter } => {
@@ -58,9 +58,9 @@ pub fn run(cmd: LogCommand) -> Result<ExitCode, CliError> {
         LogCommand::Onboarding { format, data_dir: dir, out, filter } => {
             let store = open(dir)?;
             write_out(out, |w| {
-                let mut lines = Lines::new(w, format, OnboardingRecord::csv_header());
+                let mut lines = writer(w, format, OnboardingRecord::csv_header());
                 store.onboarding(&to_filter(filter), |rec| lines.push(&rec, |r| r.to_csv()))?;
-                lines.finish()
+                Ok(lines.finish()?)
             })
         }
         LogCommand::Verify { data_dir: dir, json } => {
@@ -79,26 +79,13 @@ pub fn run(cmd: LogCommand) -> Result<ExitCode, CliError> {
     }
 }
 
-/// Records written as JSON Lines or CSV through the store's writer.
-struct Lines<'a>(RecordWriter<'a>);
-
-impl<'a> Lines<'a> {
-    fn new(w: &'a mut dyn Write, format: ExportFormat, csv_header: &str) -> Lines<'a> {
-        let format = match format {
-            ExportFormat::Csv => LineFormat::Csv,
-            ExportFormat::Jsonl => LineFormat::Jsonl,
-        };
-        Lines(RecordWriter::new(w, format, csv_header))
-    }
-
-    fn push<T: serde::Serialize>(&mut self, record: &T, csv: impl Fn(&T) -> String) {
-        self.0.push(record, csv)
-    }
-
-    fn finish(self) -> Result<(), CliError> {
-        self.0.finish()?;
-        Ok(())
-    }
+/// The store's writer for the CLI's format flag.
+fn writer<'a>(w: &'a mut dyn Write, format: ExportFormat, csv_header: &str) -> RecordWriter<'a> {
+    let format = match format {
+        ExportFormat::Csv => LineFormat::Csv,
+        ExportFormat::Jsonl => LineFormat::Jsonl,
+    };
+    RecordWriter::new(w, format, csv_header)
 }
 
 fn to_filter(f: FilterArgs) -> RunFilter {
@@ -119,7 +106,7 @@ fn to_filter(f: FilterArgs) -> RunFilter {
 /// Streams output to a file or stdout through one buffer.
 fn write_out(
     out: Option<PathBuf>,
-    f: impl FnOnce(&mut dyn Write) -> Result<(), CliError>,
+    f: impl FnOnce(&mut dyn Write) -> Result<u64, CliError>,
 ) -> Result<ExitCode, CliError> {
     let io = |source| CliError::Io { what: "cannot write the output".into(), source };
     match out {
