@@ -25,7 +25,7 @@ use tauri::{AppHandle, Emitter};
 
 /// Steps of a usual fresh run, for the progress bar.
 const USUAL_STEPS: &[&str] =
-    &["connect", "identify", "keygen", "csr", "sign", "install", "readback", "selftest", "label", "finish"];
+    &["connect", "identify", "label-check", "keygen", "csr", "sign", "install", "readback", "selftest", "finish", "label"];
 
 type Reply<T> = mpsc::Sender<Result<T, ApiError>>;
 

@@ -232,3 +232,58 @@ fn a_broker_that_does_not_deliver_to_the_station_is_not_blamed_on_the_board() {
     assert!(message.contains("hallmark-station.e2e-bench"), "{message}");
     assert!(message.contains("ACL"), "{message}");
 }
+
+/// Issues device certificates two days in the past.
+struct TwoDaysAgo;
+
+impl hallmark_station::clock::Clock for TwoDaysAgo {
+    fn now(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc() - time::Duration::days(2)
+    }
+}
+
+#[test]
+fn a_board_with_an_expired_certificate_is_refused_at_the_broker_as_expired() {
+    use hallmark_station::pipeline::{LinkTarget, RunRequest, Silent};
+    let (station, config, broker) = with_broker(5000);
+    // One-day certificates, issued two days ago: expired when the board presents it.
+    let text = std::fs::read_to_string(&config).unwrap().replacen("validity_days = 3650", "validity_days = 1", 1);
+    std::fs::write(&config, text).unwrap();
+    // The station core in this process, assembled as the CLI does, with its clock set
+    // through the one seam issuing time goes through.
+    let data_dir = hallmark_station::datadir::DataDir::at(station.data_dir());
+    let loaded = hallmark_config::LoadedConfig::load(&config).unwrap();
+    let ca = hallmark_ca::CaStore::new(data_dir.ca_dir())
+        .unlock(&hallmark_ca::Passphrase::for_unlock(PASSPHRASE.into()))
+        .unwrap();
+    let mut core = hallmark_station::assemble::assemble(
+        loaded,
+        data_dir,
+        ca,
+        hallmark_label::Template::embedded_default(),
+        &hallmark_station::assemble::Overrides::default(),
+        std::sync::Arc::new(hallmark_station::probe::ProbeRs),
+    )
+    .unwrap();
+    core.clock = std::sync::Arc::new(TwoDaysAgo);
+    let store = hallmark_store::Store::open(&core.data_dir.log_path()).unwrap();
+    let sim = Sim::start(&station.board_state("b"), &[]);
+    let request = RunRequest {
+        port: LinkTarget::Serial(hallmark_station::transport::PortName::parse(&sim.port).unwrap()),
+        slot: None,
+        operator: None,
+        scanned_uid: None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let report = rt.block_on(core.provision_serial(&store, &request, &Silent, std::future::pending())).unwrap();
+    let failure = report.failure.expect("the run fails");
+    assert_eq!(failure.code.as_str(), "SELFTEST_FAILED", "{failure:?}\n{}", broker.log_text());
+    assert_eq!(failure.reason.as_deref(), Some("expired"), "{failure:?}");
+    assert!(failure.message.contains("expired"), "{}", failure.message);
+    // The certificate really is expired, as openssl sees it.
+    let pem = report.cert_pem.expect("issued");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.pem"), &pem).unwrap();
+    let out = Command::new("openssl").args(["x509", "-checkend", "0", "-noout", "-in"]).arg(dir.path().join("c.pem")).output().unwrap();
+    assert!(!out.status.success(), "openssl: the certificate has expired");
+}

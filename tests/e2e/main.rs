@@ -11,6 +11,7 @@ mod cli_contract;
 mod crash;
 mod faults;
 mod happy_path;
+mod hostile;
 mod interruption;
 mod labels;
 mod pkcs11;

@@ -67,7 +67,7 @@ fn run_interrupted_after_install_is_reverified_not_reissued() {
     assert_eq!(code, 0, "{r}");
     assert_eq!(r["plan"], "reverify");
     assert_eq!(r["cert_serial"], serial.as_str());
-    assert_eq!(step_names(&r), ["connect", "identify", "readback", "selftest", "label", "finish"]);
+    assert_eq!(step_names(&r), ["connect", "identify", "label-check", "readback", "selftest", "finish", "label"]);
     assert_eq!(station.certificates_issued(), 1);
     // Completed now: a further run is refused under the default policy.
     let (code, r) = station.provision(&sim.port, &[]);

@@ -40,6 +40,9 @@ const de: Record<string, [string, string]> = {
   LOG_FAILED: ["Das QS-Protokoll konnte nicht geschrieben werden.", "Die Technik rufen (Speicherplatz prüfen)."],
   CANCELLED: ["Der Lauf wurde abgebrochen.", "Platine erneut starten."],
   CRL_PUBLISH_FAILED: ["Die Sperrliste konnte nicht veröffentlicht werden.", "Die Technik rufen."],
+  KEY_REUSED: ["Der Schlüssel der Platine gehört schon einem anderen Gerät. Es wurde nichts ausgestellt.", "Platine für die Technik beiseitelegen und die QS informieren."],
+  KEY_INVALID: ["Die Platine meldete einen ungültigen Schlüssel. Es wurde nichts ausgestellt.", "Platine für die Technik beiseitelegen."],
+  CSR_NOT_BOUND: ["Der Zertifikatsantrag der Platine gehört nicht zu diesem Lauf. Es wurde nichts ausgestellt.", "Platine für die Technik beiseitelegen."],
   BUSY: ["Dieser Platz läuft bereits.", "Auf das Ergebnis warten."],
 };
 

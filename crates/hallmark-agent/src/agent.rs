@@ -44,6 +44,8 @@ pub struct Agent<K, C, R> {
     rng: R,
     session_open: bool,
     csr_cache: Option<Vec<u8>>,
+    /// The station's session challenge for the CSR (lower-case hex), if it sent one.
+    csr_challenge: Option<String>,
     staging: Staging,
     replay: Option<ReplayCache>,
 }
@@ -64,6 +66,7 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
             rng,
             session_open: false,
             csr_cache: None,
+            csr_challenge: None,
             staging: Staging::default(),
             replay: None,
         }
@@ -129,6 +132,11 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
                 self.commit(certificate_sha256, chain_sha256, trust_anchor_sha256)
             }
             Request::SelfTest { nonce } => self.self_test(&nonce),
+            Request::CsrChallenge { challenge } => {
+                self.csr_challenge = Some(hex_lower(&challenge));
+                self.csr_cache = None;
+                Response::ChallengeAccepted
+            }
             // TLS needs a TLS stack on the device; firmware with one handles these
             // before the agent (the simulator does, with rustls).
             Request::TlsStart | Request::TlsData { .. } | Request::BrokerTest { .. } => {
@@ -137,6 +145,9 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
             Request::Finish => {
                 self.session_open = false;
                 self.staging = Staging::default();
+                if self.csr_challenge.take().is_some() {
+                    self.csr_cache = None;
+                }
                 Response::Finished
             }
         }
@@ -149,12 +160,16 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
         }
         self.session_open = true;
         self.staging = Staging::default();
+        // A challenge belongs to one session.
+        if self.csr_challenge.take().is_some() {
+            self.csr_cache = None;
+        }
         Response::Hello(DeviceInfo {
             protocol_version: version,
             hardware_id: self.description.hardware_id.clone(),
             model: self.description.model.clone(),
             firmware_version: self.description.firmware_version.clone(),
-            capabilities: capability::KEYGEN_P256 | capability::SELFTEST_SIGN,
+            capabilities: capability::KEYGEN_P256 | capability::SELFTEST_SIGN | capability::CSR_CHALLENGE,
             has_key: self.keys.public_key().is_some(),
             has_certificate: self.certs.installed().is_some(),
         })
@@ -182,7 +197,7 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
             ObjectId::Csr => {
                 if self.csr_cache.is_none() {
                     let cn = hex_upper(&self.description.hardware_id);
-                    let built = csr::build(&mut self.keys, &cn)
+                    let built = csr::build(&mut self.keys, &cn, self.csr_challenge.as_deref())
                         .map_err(|_| error(ErrorCode::BAD_STATE, "no key: generate one first"))?;
                     self.csr_cache = Some(built);
                 }
@@ -288,6 +303,13 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    bytes.iter().flat_map(|b| [HEX[(b >> 4) as usize] as char, HEX[(b & 15) as usize] as char]).collect()
+    hex_with(bytes, b"0123456789ABCDEF")
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    hex_with(bytes, b"0123456789abcdef")
+}
+
+fn hex_with(bytes: &[u8], digits: &[u8; 16]) -> String {
+    bytes.iter().flat_map(|b| [digits[(b >> 4) as usize] as char, digits[(b & 15) as usize] as char]).collect()
 }

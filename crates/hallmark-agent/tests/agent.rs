@@ -180,3 +180,34 @@ fn out_of_order_chunk_is_refused() {
         call(&mut a, 2, &Request::WriteObject { object: ObjectId::Chain, offset: 4, total_len: 8, data: vec![1; 4] });
     assert!(matches!(r, Response::Error { code: ErrorCode::BAD_OFFSET, .. }));
 }
+
+#[test]
+fn a_challenge_binds_the_csr_to_the_session_only() {
+    let mut a = agent();
+    let mut id = 0u16;
+    let mut next = |a: &mut TestAgent, req: &Request| {
+        id += 1;
+        call(a, id, req)
+    };
+    match next(&mut a, &Request::Hello { min_version: 1, max_version: 1 }) {
+        Response::Hello(info) => {
+            assert_ne!(info.capabilities & hallmark_protocol::capability::CSR_CHALLENGE, 0, "offered")
+        }
+        other => panic!("{other:?}"),
+    }
+    next(&mut a, &Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 });
+    let challenge = [0xA5u8; 32];
+    let hex: String = challenge.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(next(&mut a, &Request::CsrChallenge { challenge }), Response::ChallengeAccepted);
+    let mut rid = 100;
+    let bound = read_all(&mut a, &mut rid, ObjectId::Csr);
+    assert!(bound.windows(64).any(|w| w == hex.as_bytes()), "the CSR carries the challenge");
+    // PKCS#9 challengePassword OID 1.2.840.113549.1.9.7.
+    assert!(bound.windows(9).any(|w| w == [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x07]));
+    // A new session forgets the challenge: the next CSR carries none.
+    rid += 1;
+    call(&mut a, rid, &Request::Hello { min_version: 1, max_version: 1 });
+    let unbound = read_all(&mut a, &mut rid, ObjectId::Csr);
+    assert!(!unbound.windows(64).any(|w| w == hex.as_bytes()));
+    assert!(unbound.len() < bound.len());
+}

@@ -1,7 +1,11 @@
 //! CSR verification: proof of possession and key algorithm, nothing else.
 
 use crate::{CaError, KeyAlgorithm};
-use x509_parser::oid_registry::{OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_SIG_ED25519};
+use x509_parser::cri_attributes::ParsedCriAttribute;
+use x509_parser::oid_registry::{
+    OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521, OID_PKCS1_RSAENCRYPTION,
+    OID_PKCS9_CHALLENGE_PASSWORD, OID_SIG_ED25519,
+};
 use x509_parser::prelude::*;
 
 /// A CSR whose signature verified with its own public key, reduced to that key.
@@ -13,6 +17,9 @@ pub struct VerifiedCsr {
     pub public_key: Vec<u8>,
     /// The key's algorithm.
     pub algorithm: KeyAlgorithm,
+    /// The PKCS#9 challengePassword the CSR carries, if any: a station's session
+    /// challenge (`docs/protocol.md`, CSR binding). Covered by the CSR's signature.
+    pub challenge: Option<String>,
     /// The CSR exactly as received (kept for the log).
     pub raw: Vec<u8>,
 }
@@ -40,17 +47,47 @@ impl VerifiedCsr {
             } else if alg.algorithm == OID_SIG_ED25519 {
                 (KeyAlgorithm::Ed25519, 32)
             } else {
-                return Err(CaError::CsrAlgorithm(format!(
-                    "key {} {}",
-                    alg.algorithm,
-                    curve.map(|c| c.to_id_string()).unwrap_or_default()
-                )));
+                let words = if alg.algorithm == OID_PKCS1_RSAENCRYPTION {
+                    "RSA"
+                } else if alg.algorithm == OID_KEY_TYPE_EC_PUBLIC_KEY && curve.as_ref() == Some(&OID_NIST_EC_P521) {
+                    "ECDSA P-521"
+                } else if alg.algorithm == OID_KEY_TYPE_EC_PUBLIC_KEY {
+                    "ECDSA on an unknown curve"
+                } else {
+                    "an unknown key type"
+                };
+                return Err(CaError::CsrKeyUnsupported {
+                    words: words.into(),
+                    detail: format!(
+                        "key algorithm {} {}",
+                        alg.algorithm.to_id_string(),
+                        curve.map(|c| c.to_id_string()).unwrap_or_default()
+                    ),
+                });
             };
         let point_ok = algorithm == KeyAlgorithm::Ed25519 || public_key.first() == Some(&0x04);
         if public_key.len() != key_len || !point_ok {
-            return Err(CaError::CsrAlgorithm(format!("{algorithm:?} key has the wrong length or encoding")));
+            let words = if matches!(public_key.first(), Some(0x02 | 0x03)) {
+                format!("{} as a compressed point", algorithm.words())
+            } else {
+                format!("{} with a malformed public key", algorithm.words())
+            };
+            return Err(CaError::CsrKeyUnsupported {
+                words,
+                detail: format!("public key of {} bytes starting {:02x?}", public_key.len(), public_key.first()),
+            });
         }
         csr.verify_signature().map_err(|_| CaError::CsrSignature)?;
-        Ok(VerifiedCsr { spki_der: spki.raw.to_vec(), public_key, algorithm, raw: der.to_vec() })
+        let mut challenge = None;
+        for attribute in csr.certification_request_info.attributes() {
+            if attribute.oid != OID_PKCS9_CHALLENGE_PASSWORD {
+                continue;
+            }
+            match attribute.parsed_attribute() {
+                ParsedCriAttribute::ChallengePassword(c) if challenge.is_none() => challenge = Some(c.0.clone()),
+                _ => return Err(CaError::CsrMalformed("more than one or an unreadable challengePassword".into())),
+            }
+        }
+        Ok(VerifiedCsr { spki_der: spki.raw.to_vec(), public_key, algorithm, challenge, raw: der.to_vec() })
     }
 }

@@ -38,15 +38,26 @@ pub enum CaError {
         /// The file.
         path: String,
     },
-    /// The CSR is not DER PKCS#10.
-    #[error("the device sent a CSR that is not a valid PKCS#10 request ({0})")]
+    /// The CSR is not DER PKCS#10; the field is the parser's technical detail (for
+    /// the log, not for the operator).
+    #[error("the device sent a certificate request that is not a valid PKCS#10 structure")]
     CsrMalformed(String),
     /// The CSR's signature does not verify with its own key.
     #[error("the device's CSR signature does not verify: the device did not prove it holds the key")]
     CsrSignature,
-    /// The CSR's key algorithm is not allowed.
-    #[error("the device's key algorithm is not allowed ({0}); only ECDSA P-256 is accepted")]
+    /// The CSR's key algorithm is one the CA knows but the profile does not allow; the
+    /// field names it in words.
+    #[error("the device's key is {0}, which the station's certificate profile does not allow (certificate.key_algorithms)")]
     CsrAlgorithm(String),
+    /// The CSR carries a key of a type the CA cannot certify at all (RSA, P-521, an
+    /// unknown curve, a compressed point).
+    #[error("the device's key is {words}, which this station cannot certify")]
+    CsrKeyUnsupported {
+        /// The key in words ("RSA", "ECDSA P-521", "an unknown key type").
+        words: String,
+        /// Technical detail (OIDs, lengths) for the log.
+        detail: String,
+    },
     /// An issuing CA to import was refused.
     #[error("cannot import the issuing CA: {0}")]
     Import(String),

@@ -53,7 +53,7 @@ impl IssuingCa {
             return Err(CaError::Expired { not_after: self.issuing_not_after().to_string() });
         }
         if !profile.key_algorithms.contains(&csr.algorithm) {
-            return Err(CaError::CsrAlgorithm(format!("{:?} is not in certificate.key_algorithms", csr.algorithm)));
+            return Err(CaError::CsrAlgorithm(csr.algorithm.words().to_string()));
         }
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();

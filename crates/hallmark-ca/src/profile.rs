@@ -38,6 +38,17 @@ pub enum KeyAlgorithm {
     Ed25519,
 }
 
+impl KeyAlgorithm {
+    /// The algorithm in words, for messages a person reads.
+    pub fn words(self) -> &'static str {
+        match self {
+            KeyAlgorithm::P256 => "ECDSA P-256",
+            KeyAlgorithm::P384 => "ECDSA P-384",
+            KeyAlgorithm::Ed25519 => "Ed25519",
+        }
+    }
+}
+
 impl FromStr for KeyAlgorithm {
     type Err = String;
 

@@ -192,3 +192,60 @@ fn expired_issuing_ca_issues_nothing() {
     assert!(matches!(err, CaError::Expired { .. }), "{err}");
     assert!(err.to_string().contains("renewed"));
 }
+
+/// A CSR made by openssl (an independent implementation) for a new key of `key`
+/// ("rsa:2048", or an EC curve name) with, optionally, a challengePassword attribute.
+fn openssl_csr(key: &str, challenge: Option<&str>) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").current_dir(dir.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let newkey = match key.strip_prefix("rsa:") {
+        Some(_) => key.to_string(),
+        None => {
+            openssl(&["ecparam", "-name", key, "-out", "params.pem"]);
+            "ec:params.pem".to_string()
+        }
+    };
+    let attributes = match challenge {
+        Some(c) => format!("attributes = attrs\n[attrs]\nchallengePassword = {c}\n"),
+        None => String::new(),
+    };
+    let conf = format!("[req]\nprompt = no\ndistinguished_name = dn\n{attributes}[dn]\nCN = device\n");
+    std::fs::write(dir.path().join("req.cnf"), conf).unwrap();
+    openssl(&[
+        "req", "-new", "-newkey", &newkey, "-nodes", "-keyout", "key.pem", "-config", "req.cnf", "-outform", "DER",
+        "-out", "req.der",
+    ]);
+    std::fs::read(dir.path().join("req.der")).unwrap()
+}
+
+#[test]
+fn the_session_challenge_in_a_csr_is_read_and_covered_by_its_signature() {
+    let challenge = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    assert_eq!(VerifiedCsr::from_der(&openssl_csr("prime256v1", None)).unwrap().challenge, None);
+    let der = openssl_csr("prime256v1", Some(challenge));
+    let csr = VerifiedCsr::from_der(&der).unwrap();
+    assert_eq!(csr.challenge.as_deref(), Some(challenge));
+    // Editing the challenge breaks the signature: it cannot be swapped into a recorded CSR.
+    let at = der.windows(challenge.len()).position(|w| w == challenge.as_bytes()).unwrap();
+    let mut edited = der.clone();
+    edited[at] = b'f';
+    assert!(matches!(VerifiedCsr::from_der(&edited), Err(CaError::CsrSignature)));
+}
+
+#[test]
+fn keys_the_ca_cannot_certify_are_named_in_words() {
+    for (key, words, oid) in [("rsa:2048", "RSA", "1.2.840.113549"), ("secp521r1", "ECDSA P-521", "1.3.132.0.35")] {
+        match VerifiedCsr::from_der(&openssl_csr(key, None)) {
+            Err(CaError::CsrKeyUnsupported { words: w, detail }) => {
+                assert_eq!(w, words);
+                assert!(detail.contains(oid), "the OID stays in the detail: {detail}");
+                let shown = CaError::CsrKeyUnsupported { words: w, detail }.to_string();
+                assert!(!shown.contains("1.2.840") && !shown.contains("1.3.132"), "{shown}");
+            }
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+}

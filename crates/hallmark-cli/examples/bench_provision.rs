@@ -60,6 +60,7 @@ fn main() {
         timeouts: Timeouts::default(),
         config,
         probes: std::sync::Arc::new(hallmark_station::probe::ProbeRs),
+        clock: std::sync::Arc::new(hallmark_station::clock::SystemClock),
     };
     let store = Store::open(&station.data_dir.log_path()).expect("log");
     let _mosquitto = broker.then(|| Mosquitto::start(&station, &store, dir.path(), broker_port));

@@ -183,6 +183,22 @@ pub struct CertificateSection {
     /// Subject serialNumber pattern.
     #[serde(default)]
     pub serial_number: Option<String>,
+    /// Whether a board's CSR must be bound to the session (the station's challenge
+    /// inside the CSR; `docs/protocol.md`). Boards that offer it always get it.
+    #[serde(default)]
+    pub csr_binding: CsrBinding,
+}
+
+/// Binding a board's CSR to the provisioning session.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CsrBinding {
+    /// Bind it when the board offers it; boards built to the original protocol still
+    /// provision (their key is still checked against every key ever certified).
+    #[default]
+    WhenOffered,
+    /// Refuse boards that cannot bind their CSR to the session (`CSR_NOT_BOUND`).
+    Required,
 }
 
 fn default_key_algorithms() -> Vec<String> {
@@ -207,6 +223,7 @@ impl Default for CertificateSection {
             organization: None,
             organizational_unit: None,
             serial_number: None,
+            csr_binding: CsrBinding::WhenOffered,
         }
     }
 }
@@ -463,6 +480,10 @@ impl StationConfig {
         match &self.uid {
             UidScheme::HardwareId { prefix } if !broker_safe(prefix) => {
                 Err(format!("uid.prefix {prefix:?} may only contain A-Z, 0-9 and '-'"))
+            }
+            // Long hardware ids become prefix + 16 or more hash characters (32 at most).
+            UidScheme::HardwareId { prefix } if prefix.len() > 16 => {
+                Err(format!("uid.prefix {prefix:?} is longer than 16 characters, which leaves no room for the id"))
             }
             UidScheme::Sequence { prefix, date, width, .. } => {
                 if !broker_safe(prefix) {

@@ -202,6 +202,11 @@ fn place_element(
             if w < 1 || h < 1 {
                 return Err(misfit("the image is smaller than a printer dot".into()));
             }
+            // Before scaling: an image larger than the label can never fit, and scaling
+            // it first would allocate w x h pixels (fuzzing: 1.4 TB for 100 m sides).
+            if w.max(h) > label.width.max(label.height) {
+                return Err(misfit("the image is larger than the label".into()));
+            }
             let bitmap = source.scaled(w as usize, h as usize);
             (
                 *x_mm,
@@ -304,6 +309,10 @@ fn text_local(value: &str, available_mm: f64, spec: &TextSpec, dpi: Dpi) -> Resu
     if !(2.0..=200.0).contains(&size) {
         return Err(format!("size_pt {size} is outside 2 to 200"));
     }
+    // Shrinking steps down to min_size_pt: unbounded, it never ends (fuzzing).
+    if spec.fit == Fit::Shrink && !(2.0..=200.0).contains(&spec.min_size_pt) {
+        return Err(format!("min_size_pt {} is outside 2 to 200", spec.min_size_pt));
+    }
     let mut lines = vec![value.to_string()];
     let too_wide = |w: f64| {
         format!(
@@ -319,24 +328,25 @@ fn text_local(value: &str, available_mm: f64, spec: &TextSpec, dpi: Dpi) -> Resu
             }
         }
         Fit::Shrink => {
-            while width_mm(value, size) > available_mm {
+            while width_mm(value, size) > available_mm && size - 0.25 >= spec.min_size_pt {
                 size -= 0.25;
-                if size < spec.min_size_pt {
-                    return Err(format!(
-                        "text {value:?} does not fit {available_mm:.1} mm even at min_size_pt {}",
-                        spec.min_size_pt
-                    ));
-                }
+            }
+            if width_mm(value, size) > available_mm {
+                lines = vec![truncate(value, |s| width_mm(s, size) <= available_mm)];
             }
         }
         Fit::Wrap => {
             lines = wrap(value, |s| width_mm(s, size) <= available_mm);
-            if lines.len() > spec.max_lines as usize {
-                return Err(format!(
-                    "text {value:?} needs {} lines of {available_mm:.1} mm, max_lines is {}",
-                    lines.len(),
-                    spec.max_lines
-                ));
+            let max = (spec.max_lines as usize).max(1);
+            if lines.len() > max {
+                let rest = lines[max - 1..].join(" ");
+                lines.truncate(max - 1);
+                lines.push(truncate(&rest, |s| width_mm(s, size) <= available_mm));
+            }
+        }
+        Fit::Truncate => {
+            if width_mm(value, size) > available_mm {
+                lines = vec![truncate(value, |s| width_mm(s, size) <= available_mm)];
             }
         }
     }
@@ -364,6 +374,23 @@ fn text_local(value: &str, available_mm: f64, spec: &TextSpec, dpi: Dpi) -> Resu
         });
     }
     Ok(Local { w: box_w, h: line_h * lines.len() as i64, items })
+}
+
+/// What marks text that was cut to fit.
+pub const TRUNCATION_MARKER: &str = "\u{2026}";
+
+/// The longest start of `text` that fits with [`TRUNCATION_MARKER`] after it (the
+/// marker alone if nothing does).
+fn truncate(text: &str, fits: impl Fn(&str) -> bool) -> String {
+    let mut cut: Vec<char> = text.chars().collect();
+    while !cut.is_empty() {
+        cut.pop();
+        let candidate = format!("{}{TRUNCATION_MARKER}", cut.iter().collect::<String>().trim_end());
+        if fits(&candidate) {
+            return candidate;
+        }
+    }
+    TRUNCATION_MARKER.to_string()
 }
 
 /// Greedy word wrap; a word longer than a line is broken between characters.
@@ -422,6 +449,15 @@ fn rotate(item: Item, rotation: Rotation, w: i64, h: i64, x0: i64, y0: i64) -> I
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn truncation_keeps_the_longest_start_that_fits_with_the_marker() {
+        let fits = |s: &str| s.chars().count() <= 5;
+        assert_eq!(truncate("abcdefgh", fits), "abcd\u{2026}");
+        assert_eq!(truncate("ab   cdefgh", fits), "ab\u{2026}");
+        assert_eq!(truncate("abc", |_| false), "\u{2026}");
+        assert!(crate::font::missing_glyphs(TRUNCATION_MARKER).is_empty(), "the shipped font draws the marker");
+    }
 
     #[test]
     fn wrap_breaks_at_spaces_then_inside_words() {

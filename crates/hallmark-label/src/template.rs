@@ -10,6 +10,12 @@ use std::path::Path;
 
 pub(crate) const MM_PER_INCH: f64 = 25.4;
 
+/// Largest magnitude of a length in printer dots ([`Dpi::dots`]): far beyond any label
+/// (300 mm at 600 dpi is 7,087 dots), and small enough that the sums and products of
+/// positions, sizes and module counts in the layout cannot overflow whatever a
+/// template says (fuzzing found `length_mm = 1e70` overflowing the fit check).
+pub(crate) const MAX_DOTS: i64 = 1 << 24;
+
 /// Printer resolution: one of the three thermal-printer standards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "u32")]
@@ -37,9 +43,9 @@ impl Dpi {
         MM_PER_INCH / self.0 as f64
     }
 
-    /// `mm` in whole dots (rounded).
+    /// `mm` in whole dots (rounded), within ±`MAX_DOTS`.
     pub fn dots(self, mm: f64) -> i64 {
-        (mm / self.dot_mm()).round() as i64
+        ((mm / self.dot_mm()).round() as i64).clamp(-MAX_DOTS, MAX_DOTS)
     }
 }
 
@@ -104,10 +110,14 @@ pub enum Fit {
     /// Refuse the template (default): the engineer must make room.
     #[default]
     Error,
-    /// Reduce the font size, down to `min_size_pt`.
+    /// Reduce the font size, down to `min_size_pt`; text still too wide there is cut
+    /// with a marker (…), so a long value from a board never fails the label.
     Shrink,
-    /// Break at spaces onto more lines, up to `max_lines`.
+    /// Break at spaces onto more lines, up to `max_lines`; the last line is cut with
+    /// a marker (…) if the text needs more.
     Wrap,
+    /// Cut text that is too wide at `size_pt` with a marker (…).
+    Truncate,
 }
 
 /// QR error-correction level.

@@ -12,11 +12,86 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Key algorithms a device may offer for its identity key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Encoded as a postcard enum index (a varint), but decoded tolerantly: an index this
+/// build does not name becomes [`KeyAlgorithm::Other`], so a board that reports a key
+/// the station cannot use gets a clear "unsupported key" answer, not a decoding error.
+/// Indices 1–3 are named so that the station can say which key a board offered; protocol
+/// v1 stations only ask for P-256.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeyAlgorithm {
-    /// ECDSA on NIST P-256 with SHA-256.
+    /// 0: ECDSA on NIST P-256 with SHA-256.
     EcdsaP256,
+    /// 1: ECDSA on NIST P-384.
+    EcdsaP384,
+    /// 2: ECDSA on NIST P-521.
+    EcdsaP521,
+    /// 3: Ed25519.
+    Ed25519,
+    /// Any other index.
+    Other(u32),
+}
+
+impl KeyAlgorithm {
+    /// The wire index.
+    pub fn index(self) -> u32 {
+        match self {
+            KeyAlgorithm::EcdsaP256 => 0,
+            KeyAlgorithm::EcdsaP384 => 1,
+            KeyAlgorithm::EcdsaP521 => 2,
+            KeyAlgorithm::Ed25519 => 3,
+            KeyAlgorithm::Other(i) => i,
+        }
+    }
+
+    /// The algorithm with wire index `i`.
+    pub fn from_index(i: u32) -> KeyAlgorithm {
+        match i {
+            0 => KeyAlgorithm::EcdsaP256,
+            1 => KeyAlgorithm::EcdsaP384,
+            2 => KeyAlgorithm::EcdsaP521,
+            3 => KeyAlgorithm::Ed25519,
+            other => KeyAlgorithm::Other(other),
+        }
+    }
+
+    /// The algorithm in words, for messages a person reads.
+    pub fn words(self) -> &'static str {
+        match self {
+            KeyAlgorithm::EcdsaP256 => "ECDSA P-256",
+            KeyAlgorithm::EcdsaP384 => "ECDSA P-384",
+            KeyAlgorithm::EcdsaP521 => "ECDSA P-521",
+            KeyAlgorithm::Ed25519 => "Ed25519",
+            KeyAlgorithm::Other(_) => "an unknown key type",
+        }
+    }
+}
+
+impl Serialize for KeyAlgorithm {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // postcard writes only the index; the name is for self-describing formats.
+        s.serialize_unit_variant("KeyAlgorithm", self.index(), self.words())
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyAlgorithm {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<KeyAlgorithm, D::Error> {
+        struct Index;
+        impl<'de> serde::de::Visitor<'de> for Index {
+            type Value = KeyAlgorithm;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key algorithm index")
+            }
+            fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<KeyAlgorithm, A::Error> {
+                use serde::de::VariantAccess;
+                let (index, variant): (u32, _) = data.variant()?;
+                variant.unit_variant()?;
+                Ok(KeyAlgorithm::from_index(index))
+            }
+        }
+        d.deserialize_enum("KeyAlgorithm", &[], Index)
+    }
 }
 
 /// Objects the station can read or write in chunks.
@@ -44,6 +119,10 @@ pub mod capability {
     /// The device connects to an MQTT broker over mutual TLS with its installed
     /// identity and publishes a station nonce (`BrokerTest`).
     pub const SELFTEST_BROKER: u32 = 1 << 3;
+    /// The device binds its CSR to the session: after `CsrChallenge` it puts the
+    /// station's challenge into the CSR as a PKCS#9 challengePassword attribute, so
+    /// a CSR recorded from another board or another session is recognised.
+    pub const CSR_CHALLENGE: u32 = 1 << 4;
 }
 
 /// How the device's broker self-test ended ([`Response::BrokerResult`]); numeric so
@@ -240,6 +319,13 @@ pub enum Request {
         /// The device's own deadline for connect, publish and acknowledgement.
         timeout_ms: u32,
     },
+    /// Bind the next CSR to this session: the device puts `challenge` (lower-case hex)
+    /// into the CSR it serves as a challengePassword attribute (capability
+    /// [`capability::CSR_CHALLENGE`]).
+    CsrChallenge {
+        /// Fresh random challenge chosen by the station for this session.
+        challenge: [u8; NONCE_LEN],
+    },
 }
 
 /// Device → station.
@@ -302,6 +388,27 @@ pub enum Response {
         /// Detail for the log (at most [`MAX_TEXT`] bytes).
         detail: String,
     },
+    /// Answer to `CsrChallenge`: the next CSR carries the challenge.
+    ChallengeAccepted,
+}
+
+impl Response {
+    /// What kind of answer this is, in words, for messages a person reads.
+    pub fn words(&self) -> &'static str {
+        match self {
+            Response::Hello(_) => "its description (Hello)",
+            Response::KeyGenerated { .. } => "a public key (KeyGenerated)",
+            Response::Chunk { .. } => "a piece of stored data (Chunk)",
+            Response::Written { .. } => "a write acknowledgement (Written)",
+            Response::Installed => "an install confirmation (Installed)",
+            Response::SelfTest { .. } => "a self-test signature (SelfTest)",
+            Response::Finished => "an end of session (Finished)",
+            Response::Error { .. } => "an error (Error)",
+            Response::TlsData { .. } => "TLS data (TlsData)",
+            Response::BrokerResult { .. } => "a broker test result (BrokerResult)",
+            Response::ChallengeAccepted => "a challenge acknowledgement (ChallengeAccepted)",
+        }
+    }
 }
 
 /// Why a message body was rejected.
@@ -387,7 +494,7 @@ impl Response {
                 check(*pending as usize <= MAX_OBJECT, "pending TLS output")?;
             }
             Response::BrokerResult { detail, .. } => check(detail.len() <= MAX_TEXT, "broker result detail length")?,
-            Response::Written { .. } | Response::Installed | Response::Finished => {}
+            Response::Written { .. } | Response::Installed | Response::Finished | Response::ChallengeAccepted => {}
         }
         Ok(resp)
     }
@@ -417,6 +524,7 @@ mod tests {
                 nonce: [7; 32],
                 timeout_ms: 5000,
             },
+            Request::CsrChallenge { challenge: [3; 32] },
         ];
         for r in reqs {
             assert_eq!(Request::from_body(&r.to_body()), Ok(r));
@@ -429,6 +537,25 @@ mod tests {
         assert_eq!(Request::Hello { min_version: 1, max_version: 1 }.to_body(), vec![0, 1, 1]);
         assert_eq!(Request::Finish.to_body(), vec![6]);
         assert_eq!(Response::Installed.to_body(), vec![4]);
+    }
+
+    #[test]
+    fn key_algorithms_decode_tolerantly() {
+        // Index 0 is one byte, as the derived enum encoding was.
+        assert_eq!(Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 }.to_body(), vec![1, 0]);
+        for i in [0u32, 1, 2, 3, 7, 300] {
+            let r = Response::KeyGenerated { algorithm: KeyAlgorithm::from_index(i), public_key: vec![4; 65] };
+            let back = Response::from_body(&r.to_body()).unwrap();
+            assert_eq!(back, r);
+        }
+        // A board reporting index 1 (P-384): decodes, and is named in words.
+        let body = [1u8, 1, 1, 4];
+        match Response::from_body(&body).unwrap() {
+            Response::KeyGenerated { algorithm, .. } => assert_eq!(algorithm.words(), "ECDSA P-384"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(Response::ChallengeAccepted.to_body(), vec![10]);
+        assert_eq!(Request::CsrChallenge { challenge: [0; 32] }.to_body()[0], 10);
     }
 
     #[test]

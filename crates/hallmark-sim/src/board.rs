@@ -32,6 +32,8 @@ pub struct Board {
     faults: Vec<Fault>,
     /// The CSR served instead of the agent's, for the CSR faults.
     csr_override: Option<Vec<u8>>,
+    /// This session's CSR challenge (lower-case hex), which faulty CSRs carry too.
+    challenge: Option<String>,
     oversized_sent: bool,
     /// The TLS self-test client, between `TlsStart` and the end of the session.
     tls: Option<crate::tls::TlsClient>,
@@ -62,6 +64,7 @@ impl Board {
             state_path,
             faults,
             csr_override: None,
+            challenge: None,
             oversized_sent: false,
             tls: None,
             replay: None,
@@ -166,6 +169,14 @@ impl Board {
             return (junk, None);
         }
         let request = Request::from_body(&frame.body).ok();
+        match &request {
+            Some(Request::Hello { .. } | Request::Finish) => self.challenge = None,
+            Some(Request::CsrChallenge { challenge }) => {
+                self.challenge = Some(hex::encode(challenge));
+                self.csr_override = None;
+            }
+            _ => {}
+        }
         if let Some(Request::GenerateKey { .. }) = &request {
             self.csr_override = None;
             if let Some(Fault::SlowKeygen(d)) = self.faults.iter().find(|f| matches!(f, Fault::SlowKeygen(_))) {
@@ -173,6 +184,14 @@ impl Board {
             }
         }
         let mut wire = match &request {
+            Some(Request::TlsStart) if self.has(|f| matches!(f, Fault::TlsUnsupported)) => encode(
+                frame.request_id,
+                &Response::Error { code: hallmark_protocol::ErrorCode::UNSUPPORTED, detail: "no TLS stack".into() },
+            ),
+            Some(Request::CsrChallenge { .. }) if self.has(|f| matches!(f, Fault::NoCsrBinding)) => encode(
+                frame.request_id,
+                &Response::Error { code: hallmark_protocol::ErrorCode::MALFORMED, detail: "unknown request".into() },
+            ),
             Some(r @ (Request::TlsStart | Request::TlsData { .. } | Request::BrokerTest { .. })) => {
                 self.replayable(frame, r)
             }
@@ -198,7 +217,39 @@ impl Board {
         let dropped = self.drop_step(request.as_ref(), &wire);
         self.persist();
         self.maybe_corrupt(&mut wire);
+        self.forge_answers(frame.request_id, request.as_ref(), &mut wire);
         (wire, dropped)
+    }
+
+    /// The faults that send answers nobody asked for.
+    fn forge_answers(&self, request_id: u16, request: Option<&Request>, wire: &mut Vec<u8>) {
+        let forged = |id: u16| {
+            let mut other = SoftKeyStore::default();
+            other.generate(hallmark_protocol::KeyAlgorithm::EcdsaP256, &mut OsRng).ok();
+            let public_key = other.public_key().unwrap_or_default();
+            encode(id, &Response::KeyGenerated { algorithm: hallmark_protocol::KeyAlgorithm::EcdsaP256, public_key })
+        };
+        if matches!(request, Some(Request::Hello { .. })) && self.has(|f| matches!(f, Fault::AnswerAhead)) {
+            // Sequential ids were once predictable: answer the next few in advance.
+            for ahead in 1..=4u16 {
+                wire.extend(forged(request_id.wrapping_add(ahead)));
+            }
+        }
+        if matches!(request, Some(Request::GenerateKey { .. })) && self.has(|f| matches!(f, Fault::FloodAnswers)) {
+            let mut flood = Vec::new();
+            for _ in 0..64 {
+                flood.extend(forged(rand::random()));
+            }
+            flood.append(wire);
+            *wire = flood;
+        }
+    }
+
+    /// Another board's key, from its state file (for `key-of` and `replay-csr`).
+    fn key_from(path: &std::path::Path) -> Option<SoftKeyStore> {
+        let state = BoardState::load_or_create(path).ok()?;
+        let secret = hex::decode(state.secret_key?).ok()?;
+        SoftKeyStore::from_secret_bytes(&secret).ok()
     }
 
     /// Applies the faults that alter an otherwise correct answer.
@@ -217,12 +268,20 @@ impl Board {
                 info.capabilities = 0;
                 Response::Hello(info)
             }
-            (Request::Hello { .. }, Response::Hello(mut info)) if !self.has(|f| matches!(f, Fault::NoTls)) => {
+            (Request::Hello { .. }, Response::Hello(mut info)) => {
+                use hallmark_protocol::capability;
                 // The simulator has a TLS stack (rustls) and an MQTT client: it offers
                 // the link and broker self-tests.
-                info.capabilities |=
-                    hallmark_protocol::capability::SELFTEST_TLS_LINK | hallmark_protocol::capability::SELFTEST_BROKER;
+                if !self.has(|f| matches!(f, Fault::NoTls)) {
+                    info.capabilities |= capability::SELFTEST_TLS_LINK | capability::SELFTEST_BROKER;
+                }
+                if self.has(|f| matches!(f, Fault::NoCsrBinding)) {
+                    info.capabilities &= !capability::CSR_CHALLENGE;
+                }
                 Response::Hello(info)
+            }
+            (Request::GenerateKey { .. }, Response::KeyGenerated { algorithm, public_key }) => {
+                self.rewrite_key(algorithm, public_key)
             }
             (
                 Request::ReadObject { object: ObjectId::Certificate, .. },
@@ -251,6 +310,46 @@ impl Board {
             _ => return wire,
         };
         encode(frame.request_id, &altered)
+    }
+
+    /// Applies the key faults to a `KeyGenerated` answer.
+    fn rewrite_key(&mut self, algorithm: hallmark_protocol::KeyAlgorithm, public_key: Vec<u8>) -> Response {
+        use hallmark_protocol::KeyAlgorithm;
+        let copied = self.faults.iter().find_map(|f| match f {
+            Fault::KeyOf(p) => Some((p.clone(), true)),
+            Fault::ReplayCsr(p) => Some((p.clone(), false)),
+            _ => None,
+        });
+        if let Some((path, holds_it)) = copied {
+            let Some(mut other) = Self::key_from(&path) else {
+                return Response::Error { code: hallmark_protocol::ErrorCode::STORAGE, detail: "no key to copy".into() };
+            };
+            let public_key = other.public_key().unwrap_or_default();
+            if holds_it {
+                *self.agent.keys_mut() = other;
+            }
+            return Response::KeyGenerated { algorithm, public_key };
+        }
+        if self.has(|f| matches!(f, Fault::KeygenP384)) {
+            let mut p384 = vec![0x04];
+            p384.extend(std::iter::repeat_n(0x11, 96));
+            return Response::KeyGenerated { algorithm: KeyAlgorithm::EcdsaP384, public_key: p384 };
+        }
+        if self.has(|f| matches!(f, Fault::KeygenCompressed)) {
+            let mut compressed = public_key.get(..33).unwrap_or_default().to_vec();
+            if let Some(first) = compressed.first_mut() {
+                *first = 0x02 | (public_key.last().copied().unwrap_or(0) & 1);
+            }
+            return Response::KeyGenerated { algorithm, public_key: compressed };
+        }
+        if self.has(|f| matches!(f, Fault::KeygenOffCurve)) {
+            let mut off = public_key;
+            if let Some(last) = off.last_mut() {
+                *last ^= 0x01;
+            }
+            return Response::KeyGenerated { algorithm, public_key: off };
+        }
+        Response::KeyGenerated { algorithm, public_key }
     }
 
     /// Requests with effects beyond the agent (TLS, broker): a retransmission gets
@@ -384,20 +483,29 @@ impl Board {
     }
 
     fn csr_faulty(&self) -> bool {
-        self.has(|f| matches!(f, Fault::BadCsrSignature | Fault::CsrWrongKey))
+        self.has(|f| matches!(f, Fault::BadCsrSignature | Fault::CsrWrongKey | Fault::ReplayCsr(_)))
     }
 
     fn faulty_csr_chunk(&mut self, request_id: u16, offset: u32) -> Vec<u8> {
         if self.csr_override.is_none() {
             let cn = self.state.hardware_id.clone();
-            let built = if self.has(|f| matches!(f, Fault::CsrWrongKey)) {
+            let replayed = self.faults.iter().find_map(|f| match f {
+                Fault::ReplayCsr(p) => Some(p.clone()),
+                _ => None,
+            });
+            let built = if let Some(path) = replayed {
+                // A CSR recorded in another session: that session's challenge.
+                let stale: [u8; 32] = rand::random();
+                Self::key_from(&path).and_then(|mut other| csr::build(&mut other, &cn, Some(&hex::encode(stale))).ok())
+            } else if self.has(|f| matches!(f, Fault::CsrWrongKey)) {
                 // A validly signed CSR, but for some other key.
                 let mut other = SoftKeyStore::default();
                 other.generate(hallmark_protocol::KeyAlgorithm::EcdsaP256, &mut OsRng).ok();
-                csr::build(&mut other, &cn).ok()
+                csr::build(&mut other, &cn, self.challenge.as_deref()).ok()
             } else {
                 // The real CSR with its signature's last byte flipped (DER stays valid).
-                csr::build(self.agent.keys_mut(), &cn).ok().map(|mut der| {
+                let challenge = self.challenge.clone();
+                csr::build(self.agent.keys_mut(), &cn, challenge.as_deref()).ok().map(|mut der| {
                     if let Some(last) = der.last_mut() {
                         *last ^= 0x5A;
                     }

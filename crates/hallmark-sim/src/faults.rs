@@ -59,6 +59,28 @@ pub enum Fault {
     ForeignCa,
     /// In the broker self-test, publish under another UID's topic.
     BrokerWrongTopic,
+    /// Hold a copy of another board's key (the state file at this path): answer
+    /// `GenerateKey` with that key, as a board relaying a genuine board would.
+    KeyOf(std::path::PathBuf),
+    /// Replay a CSR recorded from another board (the state file at this path) in an
+    /// earlier session: its key, but no challenge of this session.
+    ReplayCsr(std::path::PathBuf),
+    /// Firmware built to the original protocol: no CSR binding (the capability is not
+    /// offered and `CsrChallenge` cannot be decoded).
+    NoCsrBinding,
+    /// After answering `Hello`, also send forged `KeyGenerated` answers for the next
+    /// request ids (as a board predicting sequential ids would).
+    AnswerAhead,
+    /// Before every answer, send many forged answers with random request ids.
+    FloodAnswers,
+    /// Answer `GenerateKey` with an ECDSA P-384 key (algorithm index 1).
+    KeygenP384,
+    /// Answer `GenerateKey` with a compressed P-256 point.
+    KeygenCompressed,
+    /// Answer `GenerateKey` with 65 bytes that are not a point on P-256.
+    KeygenOffCurve,
+    /// Offer the TLS self-test but answer `TlsStart` with `UNSUPPORTED`.
+    TlsUnsupported,
 }
 
 impl FromStr for Fault {
@@ -103,6 +125,15 @@ impl FromStr for Fault {
             ("no-tls", None) => Fault::NoTls,
             ("foreign-ca", None) => Fault::ForeignCa,
             ("broker-wrong-topic", None) => Fault::BrokerWrongTopic,
+            ("key-of", Some(path)) if !path.is_empty() => Fault::KeyOf(path.into()),
+            ("replay-csr", Some(path)) if !path.is_empty() => Fault::ReplayCsr(path.into()),
+            ("no-csr-binding", None) => Fault::NoCsrBinding,
+            ("answer-ahead", None) => Fault::AnswerAhead,
+            ("flood-answers", None) => Fault::FloodAnswers,
+            ("keygen-p384", None) => Fault::KeygenP384,
+            ("keygen-compressed", None) => Fault::KeygenCompressed,
+            ("keygen-off-curve", None) => Fault::KeygenOffCurve,
+            ("tls-unsupported", None) => Fault::TlsUnsupported,
             _ => return Err(bad()),
         })
     }
@@ -133,10 +164,19 @@ mod tests {
             "no-tls",
             "foreign-ca",
             "broker-wrong-topic",
+            "key-of=/tmp/a.json",
+            "replay-csr=/tmp/a.json",
+            "no-csr-binding",
+            "answer-ahead",
+            "flood-answers",
+            "keygen-p384",
+            "keygen-compressed",
+            "keygen-off-curve",
+            "tls-unsupported",
         ] {
             assert!(f.parse::<Fault>().is_ok(), "{f}");
         }
-        for f in ["corrupt-frames=2", "drop-after=lunch", "slow-keygen=fast", "explode"] {
+        for f in ["corrupt-frames=2", "drop-after=lunch", "slow-keygen=fast", "explode", "key-of=", "replay-csr"] {
             assert!(f.parse::<Fault>().is_err(), "{f}");
         }
     }

@@ -83,6 +83,7 @@ pub fn assemble(
         timeouts: checked.timeouts,
         config,
         probes,
+        clock: Arc::new(crate::clock::SystemClock),
     })
 }
 

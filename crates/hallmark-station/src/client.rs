@@ -1,6 +1,11 @@
 //! The station's side of the protocol: one request at a time, each with a deadline,
 //! retransmitted (same id) when the answer is lost or corrupted. The device answers
 //! a retransmission from its replay cache, so nothing runs twice on the board.
+//!
+//! Answers are bound to their request: every request gets a fresh random id (never
+//! the previous one), whatever arrived before the request was sent is discarded, and
+//! a device that keeps sending frames for other ids is cut off after
+//! [`MAX_STALE_FRAMES`], so it cannot guess an id by flooding the line.
 
 use crate::transport::Link;
 use hallmark_protocol::{
@@ -10,6 +15,11 @@ use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout_at, Instant};
+
+/// Frames with a wrong request id tolerated while waiting for one answer. A real
+/// device sends at most a late answer or two to an earlier request; more is a board
+/// trying ids.
+pub const MAX_STALE_FRAMES: u32 = 8;
 
 /// How long to wait for the device.
 #[derive(Clone, Copy, Debug)]
@@ -45,10 +55,20 @@ pub enum LinkError {
     },
     /// The device sent a frame over the size limit.
     TooLarge,
-    /// A CRC-valid frame whose body is not a valid response.
+    /// A CRC-valid frame whose body is not a valid response (technical detail).
     Undecodable(String),
     /// A valid response of the wrong kind or with inconsistent content.
-    Unexpected(String),
+    Unexpected {
+        /// What happened, in words for the operator.
+        words: String,
+        /// Technical detail for the log.
+        detail: String,
+    },
+    /// The device sent many frames answering requests that were never made.
+    Flooded {
+        /// Such frames seen while waiting for one answer.
+        frames: u32,
+    },
     /// The device answered with an error.
     Device {
         /// Its code.
@@ -74,7 +94,7 @@ pub struct DeviceClient<L> {
     link: L,
     decoder: FrameDecoder,
     pending: VecDeque<u8>,
-    next_id: u16,
+    last_id: u16,
     timeouts: Timeouts,
     stats: LinkStats,
 }
@@ -91,7 +111,7 @@ impl<L: Link> DeviceClient<L> {
             link,
             decoder: FrameDecoder::new(),
             pending: VecDeque::new(),
-            next_id: rand::random(),
+            last_id: rand::random(),
             timeouts,
             stats: LinkStats::default(),
         }
@@ -110,11 +130,16 @@ impl<L: Link> DeviceClient<L> {
     /// Sends `request` and returns the device's answer. A device `Error` response is
     /// returned as [`LinkError::Device`].
     pub async fn call(&mut self, request: &Request, per_attempt: Duration) -> Result<Response, LinkError> {
-        self.next_id = self.next_id.wrapping_add(1);
-        let id = self.next_id;
-        let wire = Frame { version: PROTOCOL_VERSION, request_id: id, body: request.to_body() }
-            .encode()
-            .ok_or_else(|| LinkError::Unexpected("request too large for one frame".into()))?;
+        let id = self.fresh_id();
+        let wire = Frame { version: PROTOCOL_VERSION, request_id: id, body: request.to_body() }.encode().ok_or_else(
+            || LinkError::Unexpected {
+                words: "the station built a request too large for one frame".into(),
+                detail: format!("{request:?}").chars().take(200).collect(),
+            },
+        )?;
+        // Nothing received before this request can be its answer.
+        self.pending.clear();
+        self.decoder = FrameDecoder::new();
         let started = Instant::now();
         let mut last_corrupt = false;
         for attempt in 0..self.timeouts.attempts.max(1) {
@@ -139,21 +164,43 @@ impl<L: Link> DeviceClient<L> {
         }
     }
 
+    /// A random request id, never the previous one: a device cannot predict the id of
+    /// the next request, and a late answer to the previous one is never taken for it.
+    fn fresh_id(&mut self) -> u16 {
+        loop {
+            let id: u16 = rand::random();
+            if id != self.last_id {
+                self.last_id = id;
+                return id;
+            }
+        }
+    }
+
     async fn await_answer(&mut self, id: u16, deadline: Instant) -> Result<Attempt, LinkError> {
         let mut buf = [0u8; 256];
+        let mut stale = 0u32;
         loop {
             while let Some(byte) = self.pending.pop_front() {
                 match self.decoder.push(byte) {
                     None => {}
                     Some(Ok(frame)) if frame.request_id == id => {
                         if frame.version != PROTOCOL_VERSION {
-                            return Err(LinkError::Unexpected(format!("frame version {}", frame.version)));
+                            return Err(LinkError::Unexpected {
+                                words: format!("the board answered in protocol version {}", frame.version),
+                                detail: format!("frame version {}", frame.version),
+                            });
                         }
                         return Response::from_body(&frame.body)
                             .map(Attempt::Answer)
                             .map_err(|e| LinkError::Undecodable(e.to_string()));
                     }
-                    Some(Ok(_stale)) => self.stats.stale_frames += 1,
+                    Some(Ok(_stale)) => {
+                        self.stats.stale_frames += 1;
+                        stale += 1;
+                        if stale > MAX_STALE_FRAMES {
+                            return Err(LinkError::Flooded { frames: stale });
+                        }
+                    }
                     Some(Err(FrameError::TooLarge)) => return Err(LinkError::TooLarge),
                     Some(Err(_)) => {
                         self.stats.corrupt_frames += 1;
@@ -181,18 +228,27 @@ impl<L: Link> DeviceClient<L> {
             match self.call(&req, self.timeouts.response).await? {
                 Response::Chunk { total_len, offset, data } => {
                     if offset as usize != out.len() || total.is_some_and(|t| t != total_len) {
-                        return Err(LinkError::Unexpected(format!("inconsistent chunk of {object:?}")));
+                        return Err(LinkError::Unexpected {
+                            words: format!("the board sent the {} out of order", object_words(object)),
+                            detail: format!(
+                                "chunk of {object:?} at offset {offset} (expected {}) of {total_len} bytes (before: {total:?})",
+                                out.len()
+                            ),
+                        });
                     }
                     total = Some(total_len);
                     if data.is_empty() && out.len() < total_len as usize {
-                        return Err(LinkError::Unexpected(format!("empty chunk before the end of {object:?}")));
+                        return Err(LinkError::Unexpected {
+                            words: format!("the board stopped sending the {} before its end", object_words(object)),
+                            detail: format!("empty chunk of {object:?} at {} of {total_len} bytes", out.len()),
+                        });
                     }
                     out.extend_from_slice(&data);
                     if out.len() >= total_len as usize {
                         return Ok(out);
                     }
                 }
-                other => return Err(unexpected("Chunk", &other)),
+                other => return Err(unexpected("a piece of stored data", &other)),
             }
         }
     }
@@ -200,7 +256,10 @@ impl<L: Link> DeviceClient<L> {
     /// Writes a whole object into the device's staging area.
     pub async fn write_object(&mut self, object: ObjectId, data: &[u8]) -> Result<(), LinkError> {
         if data.len() > MAX_OBJECT {
-            return Err(LinkError::Unexpected(format!("{object:?} is larger than the protocol allows")));
+            return Err(LinkError::Unexpected {
+                words: format!("the {} is larger than the protocol allows", object_words(object)),
+                detail: format!("{object:?} of {} bytes", data.len()),
+            });
         }
         let chunks: Vec<&[u8]> = if data.is_empty() { vec![&[][..]] } else { data.chunks(MAX_CHUNK).collect() };
         let mut offset = 0usize;
@@ -214,16 +273,155 @@ impl<L: Link> DeviceClient<L> {
             offset += chunk.len();
             match self.call(&req, self.timeouts.response).await? {
                 Response::Written { received } if received as usize == offset => {}
-                other => return Err(unexpected("Written", &other)),
+                Response::Written { received } => {
+                    return Err(LinkError::Unexpected {
+                        words: format!(
+                            "the board acknowledged {received} bytes of the {} where {offset} were sent",
+                            object_words(object)
+                        ),
+                        detail: format!("Written {{ received: {received} }} for {object:?} up to {offset}"),
+                    })
+                }
+                other => return Err(unexpected("a write acknowledgement", &other)),
             }
         }
         Ok(())
     }
 }
 
-/// An error for a response of the wrong kind.
+/// An error for a response of the wrong kind; `expected` says in words what the
+/// station asked for ("a public key").
 pub fn unexpected(expected: &str, got: &Response) -> LinkError {
-    let mut got = format!("{got:?}");
-    got.truncate(80);
-    LinkError::Unexpected(format!("expected {expected}, got {got}"))
+    LinkError::Unexpected {
+        words: format!("the board answered with {} where {expected} was expected", got.words()),
+        detail: format!("{got:?}").chars().take(200).collect(),
+    }
+}
+
+/// An object's name in words.
+pub fn object_words(object: ObjectId) -> &'static str {
+    match object {
+        ObjectId::Csr => "certificate request",
+        ObjectId::Certificate => "certificate",
+        ObjectId::Chain => "certificate chain",
+        ObjectId::TrustAnchor => "trust anchor",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hallmark_protocol::KeyAlgorithm;
+    use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    fn wire(id: u16, response: &Response) -> Vec<u8> {
+        Frame { version: PROTOCOL_VERSION, request_id: id, body: response.to_body() }.encode().unwrap()
+    }
+
+    fn key(byte: u8) -> Response {
+        Response::KeyGenerated { algorithm: KeyAlgorithm::EcdsaP256, public_key: vec![byte; 65] }
+    }
+
+    /// Reads one request frame from the station's side of the link.
+    async fn next_request(device: &mut DuplexStream, decoder: &mut FrameDecoder) -> Frame {
+        let mut byte = [0u8; 1];
+        loop {
+            device.read_exact(&mut byte).await.unwrap();
+            if let Some(Ok(frame)) = decoder.push(byte[0]) {
+                return frame;
+            }
+        }
+    }
+
+    fn client(link: DuplexStream) -> DeviceClient<DuplexStream> {
+        let t = Timeouts { response: Duration::from_millis(200), keygen: Duration::from_millis(200), attempts: 2 };
+        DeviceClient::new(link, t)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn request_ids_are_fresh_and_unpredictable() {
+        let mut c = client(duplex(4096).0);
+        let ids: Vec<u16> = (0..200).map(|_| c.fresh_id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] != w[1]), "never the previous id");
+        let sequential = ids.windows(2).filter(|w| w[1] == w[0].wrapping_add(1)).count();
+        assert!(sequential < 3, "ids must not count up: {sequential} of 199 steps were +1");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_sent_before_its_request_is_discarded() {
+        let (station, mut device) = duplex(1 << 16);
+        let mut c = client(station);
+        let task = tokio::spawn(async move {
+            let mut decoder = FrameDecoder::new();
+            let hello = next_request(&mut device, &mut decoder).await;
+            device.write_all(&wire(hello.request_id, &Response::Finished)).await.unwrap();
+            // Forged answers for every id a sequential station might use next.
+            for ahead in 1..=4u16 {
+                device.write_all(&wire(hello.request_id.wrapping_add(ahead), &key(0xEE))).await.unwrap();
+            }
+            let keygen = next_request(&mut device, &mut decoder).await;
+            device.write_all(&wire(keygen.request_id, &key(0x04))).await.unwrap();
+            device
+        });
+        assert_eq!(c.call(&Request::Finish, Duration::from_millis(200)).await.unwrap(), Response::Finished);
+        // Let the forged frames arrive before the next request is sent.
+        tokio::task::yield_now().await;
+        let got = c.call(&Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 }, Duration::from_millis(200));
+        assert_eq!(got.await.unwrap(), key(0x04), "the genuine answer, not a forged early one");
+        task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_device_flooding_other_ids_is_cut_off() {
+        let (station, mut device) = duplex(1 << 20);
+        let mut c = client(station);
+        let task = tokio::spawn(async move {
+            let mut decoder = FrameDecoder::new();
+            let req = next_request(&mut device, &mut decoder).await;
+            for id in 0..=MAX_STALE_FRAMES as u16 + 1 {
+                let id = if id == req.request_id { id.wrapping_add(1000) } else { id };
+                device.write_all(&wire(id, &key(0xEE))).await.unwrap();
+            }
+            device
+        });
+        let got = c.call(&Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 }, Duration::from_millis(200)).await;
+        assert_eq!(got, Err(LinkError::Flooded { frames: MAX_STALE_FRAMES + 1 }));
+        task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_answer_or_two_is_tolerated() {
+        let (station, mut device) = duplex(1 << 16);
+        let mut c = client(station);
+        let task = tokio::spawn(async move {
+            let mut decoder = FrameDecoder::new();
+            let req = next_request(&mut device, &mut decoder).await;
+            device.write_all(&wire(req.request_id.wrapping_add(7), &Response::Installed)).await.unwrap();
+            device.write_all(&wire(req.request_id, &Response::Finished)).await.unwrap();
+            device
+        });
+        assert_eq!(c.call(&Request::Finish, Duration::from_millis(200)).await, Ok(Response::Finished));
+        assert_eq!(c.stats().stale_frames, 1);
+        task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_short_write_acknowledgement_is_explained_in_words() {
+        let (station, mut device) = duplex(1 << 16);
+        let mut c = client(station);
+        let task = tokio::spawn(async move {
+            let mut decoder = FrameDecoder::new();
+            let req = next_request(&mut device, &mut decoder).await;
+            device.write_all(&wire(req.request_id, &Response::Written { received: 0 })).await.unwrap();
+            device
+        });
+        match c.write_object(ObjectId::Certificate, &[1, 2, 3]).await {
+            Err(LinkError::Unexpected { words, detail }) => {
+                assert_eq!(words, "the board acknowledged 0 bytes of the certificate where 3 were sent");
+                assert!(detail.contains("received: 0"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        task.await.unwrap();
+    }
 }

@@ -66,6 +66,14 @@ pub enum FailureCode {
     LogFailed,
     /// The operator cancelled the run.
     Cancelled,
+    /// The board's public key is already certified under another UID (a copied or
+    /// replayed key): one public key, one identity.
+    KeyReused,
+    /// The board's public key is not a valid key (not a point on its curve).
+    KeyInvalid,
+    /// The board's certificate request is not bound to this session (no or a wrong
+    /// session challenge): it may have been recorded from another board.
+    CsrNotBound,
 }
 
 impl FailureCode {
@@ -86,17 +94,29 @@ pub struct Failure {
     /// `revoked`, `unknown-ca`, `expired`, `not-authorized`, `timeout`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Technical detail for the log and QA (parser errors, raw values, OIDs); never
+    /// needed to understand `message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl Failure {
     /// A failure with a message.
     pub fn new(code: FailureCode, message: impl Into<String>) -> Failure {
-        Failure { code, message: message.into(), reason: None }
+        Failure { code, message: message.into(), reason: None, detail: None }
     }
 
     /// The same failure with a finer reason.
     pub fn with_reason(mut self, reason: impl Into<String>) -> Failure {
         self.reason = Some(reason.into());
+        self
+    }
+
+    /// The same failure with technical detail for the log (bounded, printable).
+    pub fn with_detail(mut self, detail: impl AsRef<str>) -> Failure {
+        let clean: String =
+            detail.as_ref().chars().map(|c| if c.is_control() { ' ' } else { c }).take(400).collect();
+        self.detail = Some(clean);
         self
     }
 }

@@ -12,6 +12,7 @@ pub mod assemble;
 pub mod broker_files;
 pub mod ca_status;
 pub mod client;
+pub mod clock;
 pub mod crl;
 pub mod datadir;
 pub mod engineer;

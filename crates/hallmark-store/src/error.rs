@@ -33,6 +33,12 @@ pub enum StoreError {
         /// Its holder.
         hardware_id: String,
     },
+    /// The public key is already bound to another UID: one public key, one identity.
+    #[error("this public key is already certified for UID {uid}; a key is never certified for two UIDs")]
+    KeyBound {
+        /// The UID the key belongs to.
+        uid: String,
+    },
     /// A scanned UID differs from the one the board already has.
     #[error("this board (hardware id {hardware_id}) already has UID {has}, but {offered} was scanned; use its existing label")]
     UidMismatch {

@@ -4,7 +4,7 @@ use crate::StoreError;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const V1: &str = r#"
 CREATE TABLE runs (
@@ -147,6 +147,43 @@ CREATE TRIGGER crls_append_only_u BEFORE UPDATE ON crls BEGIN SELECT RAISE(ABORT
 CREATE TRIGGER crls_append_only_d BEFORE DELETE ON crls BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
 "#;
 
+/// Version 4: every certified public key bound to one UID (SHA-256 of its DER
+/// SubjectPublicKeyInfo as primary key), so the database refuses a second identity for
+/// a copied or replayed key, as it refuses a second board for a UID. Keys of
+/// certificates issued before are bound by [`bind_existing_keys`].
+const V4: &str = r#"
+CREATE TABLE public_keys (
+    key_sha256 TEXT PRIMARY KEY,
+    uid        TEXT NOT NULL,
+    run_id     INTEGER NOT NULL REFERENCES runs(id),
+    bound_at   TEXT NOT NULL
+);
+CREATE INDEX public_keys_uid ON public_keys(uid);
+CREATE TRIGGER public_keys_append_only_u BEFORE UPDATE ON public_keys BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER public_keys_append_only_d BEFORE DELETE ON public_keys BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+"#;
+
+/// Binds the key of every certificate already in the log (oldest first; if an older
+/// log holds one key under two UIDs, the first UID keeps it).
+fn bind_existing_keys(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    let mut rows = Vec::new();
+    {
+        let mut stmt = tx.prepare("SELECT uid, run_id, pem, issued_at FROM certificates ORDER BY id")?;
+        let mut q = stmt.query([])?;
+        while let Some(r) = q.next()? {
+            rows.push((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?));
+        }
+    }
+    for (uid, run_id, pem, issued_at) in rows {
+        let Some(key) = crate::keys::key_sha256_of_pem(&pem) else { continue };
+        tx.execute(
+            "INSERT OR IGNORE INTO public_keys (key_sha256, uid, run_id, bound_at) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![key, uid, run_id, issued_at],
+        )?;
+    }
+    Ok(())
+}
+
 /// Brings the database to [`SCHEMA_VERSION`], or refuses a newer one.
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -167,6 +204,10 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     }
     if current < 3 {
         tx.execute_batch(V3)?;
+    }
+    if current < 4 {
+        tx.execute_batch(V4)?;
+        bind_existing_keys(&tx)?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     tx.commit()?;

@@ -156,6 +156,8 @@ pub struct CertificateRecord<'a> {
     pub pem: &'a str,
     /// The CSR exactly as the device sent it.
     pub csr: &'a [u8],
+    /// The certified key's id ([`crate::key_sha256`] of its SubjectPublicKeyInfo).
+    pub key_sha256: &'a str,
 }
 
 /// An open log.
@@ -247,6 +249,16 @@ impl Store {
     pub fn record_certificate(&self, run: RunId, cert: &CertificateRecord<'_>) -> Result<(), StoreError> {
         let tx = self.begin()?;
         let uuid = run_uuid(&tx, run)?;
+        // One public key, one identity: the key's first UID keeps it for good.
+        tx.execute(
+            "INSERT OR IGNORE INTO public_keys (key_sha256, uid, run_id, bound_at) VALUES (?1, ?2, ?3, ?4)",
+            params![cert.key_sha256, cert.uid, run.0, now_rfc3339()],
+        )?;
+        let owner: String =
+            tx.query_row("SELECT uid FROM public_keys WHERE key_sha256 = ?1", [cert.key_sha256], |r| r.get(0))?;
+        if owner != cert.uid {
+            return Err(StoreError::KeyBound { uid: owner });
+        }
         tx.execute(
             "INSERT INTO certificates (run_id, uid, serial, fingerprint, not_before, not_after, pem, csr, issued_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -266,6 +278,7 @@ impl Store {
             "uid": cert.uid, "serial": cert.serial, "fingerprint": cert.fingerprint,
             "not_before": cert.not_before, "not_after": cert.not_after,
             "pem_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(cert.pem.as_bytes())),
+            "key_sha256": cert.key_sha256,
             "csr_sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(cert.csr)),
         });
         let event =
@@ -273,6 +286,14 @@ impl Store {
         insert_event(&tx, run, &uuid, &event)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The UID a public key is bound to ([`crate::key_sha256`]), if it was ever certified.
+    pub fn key_owner(&self, key_sha256: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT uid FROM public_keys WHERE key_sha256 = ?1", [key_sha256], |r| r.get(0))
+            .optional()?)
     }
 
     /// Closes runs left open by a station process that no longer exists (crash,

@@ -64,6 +64,7 @@ fn records_a_run_and_exports_it() {
                 not_after: "y",
                 pem: "PEM",
                 csr: b"csr",
+                key_sha256: "k-abc",
             },
         )
         .unwrap();
@@ -152,9 +153,21 @@ fn version_1_log_upgrades_cleanly() {
     let store = Store::open(&path).unwrap();
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let runs = store.runs().unwrap();
     assert_eq!(runs.len(), 2, "both version-1 runs are still there");
+    // The key of the version-1 certificate is bound to its UID by the migration.
+    let bound: Vec<(String, String)> = rusqlite::Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT key_sha256, uid FROM public_keys")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(bound.len(), 1);
+    assert_eq!(Some(&bound[0].1), runs[0].uid.as_ref());
+    assert_eq!(store.key_owner(&bound[0].0).unwrap(), runs[0].uid);
     assert_eq!(runs[0].outcome, "PASS");
     assert!(runs[0].uid.is_some() && runs[0].cert_serial.is_some());
     assert_eq!(runs[1].outcome, "FAIL");
@@ -235,6 +248,7 @@ fn filters_statistics_and_onboarding() {
                     not_after: "b",
                     pem: "PEM",
                     csr: b"c",
+                    key_sha256: &format!("k-{uid}"),
                 },
             )
             .unwrap()
@@ -279,4 +293,40 @@ fn filters_statistics_and_onboarding() {
     let mut onboard = Vec::new();
     store.onboarding(&RunFilter::default(), |o| onboard.push(o.uid)).unwrap();
     assert_eq!(onboard, ["D2"], "revoked D1 and never-passed D3 are not onboarded");
+}
+
+#[test]
+fn a_public_key_is_bound_to_one_uid() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("log.sqlite")).unwrap();
+    let cert = |run, uid: &str, serial: &str| {
+        store.record_certificate(
+            run,
+            &CertificateRecord {
+                uid,
+                serial,
+                fingerprint: serial,
+                not_before: "a",
+                not_after: "b",
+                pem: "PEM",
+                csr: b"c",
+                key_sha256: "same-key",
+            },
+        )
+    };
+    let r1 = store.begin_run(&start("1")).unwrap();
+    cert(r1, "A1", "s1").unwrap();
+    // The same UID may be certified again for its key (reissue)...
+    cert(r1, "A1", "s2").unwrap();
+    // ...another UID never, and nothing of the refused certificate is kept.
+    let r2 = store.begin_run(&start("2")).unwrap();
+    let refused = cert(r2, "B2", "s3").unwrap_err();
+    assert!(matches!(&refused, hallmark_store::StoreError::KeyBound { uid } if uid == "A1"), "{refused}");
+    assert!(store.certificates("B2").unwrap().is_empty());
+    assert_eq!(store.key_owner("same-key").unwrap().as_deref(), Some("A1"));
+    assert_eq!(store.key_owner("other").unwrap(), None);
+    // The binding is append-only, like the rest of the log.
+    let conn = rusqlite::Connection::open(dir.path().join("log.sqlite")).unwrap();
+    assert!(conn.execute("DELETE FROM public_keys", []).is_err());
+    assert!(conn.execute("UPDATE public_keys SET uid = 'B2'", []).is_err());
 }

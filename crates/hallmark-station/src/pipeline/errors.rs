@@ -32,11 +32,11 @@ pub(crate) fn link(step: &str, e: LinkError) -> Failure {
         LinkError::Lost(why) => Failure::new(
             FailureCode::LinkLost,
             format!(
-                "The connection to the board was lost during {step} ({}). Check the cable and power, then run the \
-                 board again.",
-                sanitize(&why)
+                "The connection to the board was lost during {step}. Check the cable and power, then run the board \
+                 again."
             ),
-        ),
+        )
+        .with_detail(why),
         LinkError::Corrupt { frames } => Failure::new(
             FailureCode::LinkCorrupt,
             format!(
@@ -51,14 +51,30 @@ pub(crate) fn link(step: &str, e: LinkError) -> Failure {
                  the board aside for engineering."
             ),
         ),
-        LinkError::Undecodable(why) | LinkError::Unexpected(why) => Failure::new(
+        LinkError::Undecodable(why) => Failure::new(
             FailureCode::ProtocolViolation,
             format!(
-                "The board broke the provisioning protocol during {step} ({}). Its firmware may be incompatible: set \
-                 the board aside for engineering.",
-                sanitize(&why)
+                "The board sent an answer during {step} that the station could not decode. Its firmware may be \
+                 incompatible: set the board aside for engineering."
             ),
-        ),
+        )
+        .with_detail(why),
+        LinkError::Unexpected { words, detail } => Failure::new(
+            FailureCode::ProtocolViolation,
+            format!(
+                "The board broke the provisioning protocol during {step}: {words}. Its firmware may be incompatible: \
+                 set the board aside for engineering."
+            ),
+        )
+        .with_detail(detail),
+        LinkError::Flooded { frames } => Failure::new(
+            FailureCode::ProtocolViolation,
+            format!(
+                "The board sent answers to requests the station never made during {step}. It is faulty or \
+                 tampered with: set the board aside for engineering."
+            ),
+        )
+        .with_detail(format!("{frames} frames with a wrong request id while waiting for one answer")),
         LinkError::Device { code, detail } => device(step, code, &detail),
     }
 }
@@ -84,7 +100,24 @@ fn device(step: &str, code: ErrorCode, detail: &str) -> Failure {
         ),
         _ => (FailureCode::DeviceError, "Run the board again; if it repeats, set it aside for engineering."),
     };
-    Failure::new(failure_code, format!("The board reported {} during {step}: {detail}. {advice}", code.name()))
+    Failure::new(failure_code, format!("The board reported an error during {step} ({}). {advice}", error_words(code)))
+        .with_detail(format!("device error {:?}: {detail}", code))
+}
+
+/// A device error code in words.
+fn error_words(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::MALFORMED => "it could not read the station's request",
+        ErrorCode::UNSUPPORTED_VERSION => "no protocol version in common",
+        ErrorCode::BAD_STATE => "the request came at the wrong time",
+        ErrorCode::UNSUPPORTED => "it does not support what was asked",
+        ErrorCode::BAD_OFFSET => "data arrived out of order",
+        ErrorCode::HASH_MISMATCH => "the data it received was damaged",
+        ErrorCode::ALREADY_PROVISIONED => "it already holds an identity",
+        ErrorCode::STORAGE => "its key or certificate storage failed",
+        ErrorCode::KEY_MISMATCH => "the certificate is not for its key",
+        _ => "an error code this station does not know",
+    }
 }
 
 pub(crate) fn csr(e: CaError) -> Failure {
@@ -94,15 +127,44 @@ pub(crate) fn csr(e: CaError) -> Failure {
             "The board's certificate request has an invalid signature: it did not prove it holds its key. No \
              certificate was issued. Set the board aside for engineering.",
         ),
-        CaError::CsrAlgorithm(why) => Failure::new(
+        CaError::CsrAlgorithm(words) => Failure::new(
             FailureCode::CsrAlgorithmRejected,
-            format!("The board's key type is not allowed ({why}). No certificate was issued. Check the firmware."),
+            format!(
+                "The board's key is {words}, which this station's certificate profile does not allow. No certificate \
+                 was issued. Check the firmware, or ask the line engineer to allow the key type."
+            ),
         ),
+        CaError::CsrKeyUnsupported { words, detail } => Failure::new(
+            FailureCode::KeyUnsupported,
+            format!(
+                "The board's key is {words}, which this station cannot certify. No certificate was issued. Flash \
+                 firmware that generates ECDSA P-256 keys."
+            ),
+        )
+        .with_detail(detail),
+        CaError::CsrMalformed(detail) => Failure::new(
+            FailureCode::CsrInvalid,
+            "The board's certificate request is not a valid PKCS#10 structure. No certificate was issued. Set the \
+             board aside for engineering.",
+        )
+        .with_detail(detail),
         other => Failure::new(
             FailureCode::CsrInvalid,
-            format!("The board's certificate request is not valid ({other}). No certificate was issued. Set the board aside for engineering."),
+            format!("The board's certificate request was refused ({other}). No certificate was issued. Set the board aside for engineering."),
         ),
     }
+}
+
+pub(crate) fn key_reused(owner: &str, key_sha256: &str) -> Failure {
+    Failure::new(
+        FailureCode::KeyReused,
+        format!(
+            "This board's public key is already certified for the device {owner}: one key may belong to one device \
+             only. The key was copied or the certificate request replayed. Nothing was issued. Set the board aside \
+             for engineering and tell QA."
+        ),
+    )
+    .with_detail(format!("public key sha256 {key_sha256} is bound to UID {owner}"))
 }
 
 pub(crate) fn uid_store(e: hallmark_store::StoreError) -> Failure {

@@ -47,6 +47,8 @@ pub struct Station {
     pub config: LoadedConfig,
     /// Debug probes, for boards on SWD.
     pub probes: std::sync::Arc<dyn ProbeBackend>,
+    /// The time device certificates are issued at.
+    pub clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 /// How the station reaches a board.
@@ -139,17 +141,30 @@ impl Station {
     ) -> Result<RunReport, Failure> {
         let mut run = self.begin_run(store, request, observer)?;
         let started = Instant::now();
-        let result = {
-            let work = steps::all(&mut run);
-            tokio::pin!(work);
-            tokio::select! {
-                r = &mut work => r.map_err(|f| (Outcome::Fail, f)),
-                () = cancel => Err((Outcome::Interrupted, Failure::new(
-                    FailureCode::Cancelled,
-                    "The run was cancelled. The board may be half-provisioned: run it again, it resumes safely.",
-                ))),
-            }
+        let result = cancellable(steps::all(&mut run), cancel).await;
+        run.finish(result, started)
+    }
+
+    /// Provisions the board on a link that is already open (an in-process board, a
+    /// link a test shapes); `request.port` is only recorded. Otherwise as
+    /// [`Station::provision_serial`].
+    pub async fn provision_link<L: crate::transport::Link>(
+        &self,
+        store: &Store,
+        request: &RunRequest,
+        link: L,
+        observer: &dyn Observer,
+        cancel: impl Future<Output = ()>,
+    ) -> Result<RunReport, Failure> {
+        let mut run = self.begin_run(store, request, observer)?;
+        let started = Instant::now();
+        let work = async {
+            run.begin("connect")?;
+            let mut client = DeviceClient::new(link, self.timeouts);
+            run.end(Ok(((), json!({ "port": request.port.to_string(), "link": "open" }))))?;
+            steps::provision(&mut run, &mut client).await
         };
+        let result = cancellable(work, cancel).await;
         run.finish(result, started)
     }
 
@@ -180,6 +195,21 @@ impl Station {
             current: None,
             observer,
         })
+    }
+}
+
+/// Runs `work` unless `cancel` resolves first (then the run is INTERRUPTED).
+async fn cancellable(
+    work: impl Future<Output = Result<(), Failure>>,
+    cancel: impl Future<Output = ()>,
+) -> Result<(), (Outcome, Failure)> {
+    tokio::pin!(work);
+    tokio::select! {
+        r = &mut work => r.map_err(|f| (Outcome::Fail, f)),
+        () = cancel => Err((Outcome::Interrupted, Failure::new(
+            FailureCode::Cancelled,
+            "The run was cancelled. The board may be half-provisioned: run it again, it resumes safely.",
+        ))),
     }
 }
 

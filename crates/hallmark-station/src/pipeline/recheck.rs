@@ -73,7 +73,7 @@ impl Station {
             Request::Hello { min_version: hallmark_protocol::MIN_PROTOCOL_VERSION, max_version: PROTOCOL_VERSION };
         let info = match client.call(&hello, self.timeouts.response).await {
             Ok(Response::Hello(info)) => info,
-            Ok(other) => return Err(errors::link("identify", unexpected("Hello", &other))),
+            Ok(other) => return Err(errors::link("identify", unexpected("its description", &other))),
             Err(e) => return Err(errors::link("identify", e)),
         };
         if !info.has_certificate {

@@ -13,6 +13,7 @@ use hallmark_label::{render_pdf, LabelData};
 use hallmark_protocol::{
     capability, DeviceInfo, KeyAlgorithm, ObjectId, Request, Response, NONCE_LEN, PROTOCOL_VERSION,
 };
+use hallmark_label::LabelError;
 use hallmark_store::{CertificateRecord, IssuedCertificate, RevokedBy};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -126,24 +127,29 @@ pub(crate) async fn provision<L: Link>(run: &mut Run<'_>, client: &mut DeviceCli
     let r = bounded(t, "identify", identify(run, client)).await;
     let (info, uid, plan) = run.end(r)?;
 
+    // Nothing is signed for a board whose label cannot be made.
+    run.begin("label-check")?;
+    let r = label_check(run, &uid, &info);
+    run.end(r)?;
+
     let needs_install = !matches!(plan, Plan::Reverify { .. });
-    let allowed = run.station.leaf_profile.key_algorithms.clone();
+    let binding = CsrBinding::of(&info);
     let installation = match plan {
         Plan::Fresh { supersede } => {
             run.begin("keygen")?;
             let r = bounded(t, "keygen", keygen(client, &info)).await;
             let public_key = run.end(r)?;
-            let csr = read_step(run, "csr", client, async |c| csr(c, Some(public_key.clone()), &allowed).await).await?;
+            let csr = csr_step(run, client, Some(public_key), binding).await?;
             sign_step(run, &uid, &csr, &supersede)?
         }
         Plan::Reissue { supersede } => {
-            let csr = read_step(run, "csr", client, async |c| csr(c, None, &allowed).await).await?;
+            let csr = csr_step(run, client, None, binding).await?;
             sign_step(run, &uid, &csr, &supersede)?
         }
         Plan::ResumeInstall { serial } => {
             let cert = issued(run, &uid, &serial)?;
             let key = cert_public_key(&cert)?;
-            let csr = read_step(run, "csr", client, async |c| csr(c, None, &allowed).await).await?;
+            let csr = csr_step(run, client, None, binding).await?;
             if csr.public_key == key {
                 reuse(run, &cert)?
             } else {
@@ -172,24 +178,55 @@ pub(crate) async fn provision<L: Link>(run: &mut Run<'_>, client: &mut DeviceCli
     .await;
     run.end(r)?;
 
-    run.begin("label")?;
-    let r = label(run, &uid, &info, &installation);
-    run.end(r)?;
-
     run.begin("finish")?;
     let r = match client.call(&Request::Finish, client.timeouts().response).await {
         Ok(Response::Finished) => Ok(((), json!({ "link": client.stats() }))),
-        Ok(other) => Err(errors::link("finish", unexpected("Finished", &other))),
+        Ok(other) => Err(errors::link("finish", unexpected("an end of session", &other))),
         Err(e) => Err(errors::link("finish", e)),
     };
+    run.end(r)?;
+
+    // Printed last, so that no label exists for a run that did not pass.
+    run.begin("label")?;
+    let r = label(run, &uid, &info, &installation);
     run.end(r)
+}
+
+/// How this board's CSR is bound to the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CsrBinding {
+    /// The board puts a station challenge into its CSR.
+    Challenge,
+    /// The board cannot (built to the original protocol).
+    None,
+}
+
+impl CsrBinding {
+    fn of(info: &DeviceInfo) -> CsrBinding {
+        if info.capabilities & capability::CSR_CHALLENGE != 0 {
+            CsrBinding::Challenge
+        } else {
+            CsrBinding::None
+        }
+    }
+}
+
+/// The `csr` step: bind, read and verify the board's CSR (read-only, so retried once).
+async fn csr_step<L: Link>(
+    run: &mut Run<'_>,
+    client: &mut DeviceClient<L>,
+    expected_key: Option<Vec<u8>>,
+    binding: CsrBinding,
+) -> Result<VerifiedCsr, Failure> {
+    let allowed = run.station.leaf_profile.key_algorithms.clone();
+    read_step(run, "csr", client, async |c| csr(c, expected_key.clone(), &allowed, binding).await).await
 }
 
 async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> StepResult<(DeviceInfo, Uid, Plan)> {
     let hello = Request::Hello { min_version: hallmark_protocol::MIN_PROTOCOL_VERSION, max_version: PROTOCOL_VERSION };
     let info = match client.call(&hello, client.timeouts().response).await {
         Ok(Response::Hello(info)) => info,
-        Ok(other) => return Err(errors::link("identify", unexpected("Hello", &other))),
+        Ok(other) => return Err(errors::link("identify", unexpected("its description", &other))),
         Err(e) => return Err(errors::link("identify", e)),
     };
     if info.protocol_version != PROTOCOL_VERSION {
@@ -228,6 +265,16 @@ async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> S
             "The board's firmware cannot generate a P-256 key or sign a self-test. Flash provisioning-capable firmware.",
         ));
     }
+    if run.station.config.config.certificate.csr_binding == hallmark_config::CsrBinding::Required
+        && CsrBinding::of(&info) == CsrBinding::None
+    {
+        return Err(Failure::new(
+            FailureCode::CsrNotBound,
+            "This board's firmware cannot bind its certificate request to the session, and this station requires it. \
+             Nothing was generated or issued. Flash firmware with CSR binding, or ask the line engineer.",
+        )
+        .with_detail(format!("capabilities {:#x} lack CSR_CHALLENGE", info.capabilities)));
+    }
     let uid = assign_uid(run, &info, &hardware_id)?;
     run.report.uid = Some(uid.to_string());
     let installed_fingerprint = if info.has_certificate {
@@ -256,6 +303,7 @@ async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> S
         "sbom": run.report.sbom,
         "protocol_version": info.protocol_version,
         "capabilities": info.capabilities,
+        "csr_binding": CsrBinding::of(&info) == CsrBinding::Challenge,
         "has_key": info.has_key,
         "installed_fingerprint": installed_fingerprint,
         "plan": plan,
@@ -286,33 +334,89 @@ fn assign_uid(run: &Run<'_>, info: &DeviceInfo, hardware_id: &str) -> Result<Uid
 
 async fn keygen<L: Link>(client: &mut DeviceClient<L>, info: &DeviceInfo) -> StepResult<Vec<u8>> {
     let req = Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 };
-    let public_key = match client.call(&req, client.timeouts().keygen).await {
-        Ok(Response::KeyGenerated { algorithm: KeyAlgorithm::EcdsaP256, public_key }) => public_key,
-        Ok(other) => return Err(errors::link("keygen", unexpected("KeyGenerated", &other))),
+    let (algorithm, public_key) = match client.call(&req, client.timeouts().keygen).await {
+        Ok(Response::KeyGenerated { algorithm, public_key }) => (algorithm, public_key),
+        Ok(other) => return Err(errors::link("keygen", unexpected("a public key", &other))),
         Err(e) => return Err(errors::link("keygen", e)),
     };
-    if public_key.len() != 65 || public_key[0] != 0x04 {
-        return Err(errors::link(
-            "keygen",
-            LinkError::Unexpected("public key is not an uncompressed P-256 point".into()),
-        ));
-    }
+    check_public_key(algorithm, &public_key)?;
     Ok((public_key.clone(), json!({ "public_key": hex::encode(&public_key), "replaced_key": info.has_key })))
 }
 
-/// Reads and verifies the CSR; `expected_key` is the key the board just generated.
+/// A key the station asked for (P-256) as a valid uncompressed point, checked when it
+/// arrives rather than when the CSR fails to verify.
+fn check_public_key(algorithm: KeyAlgorithm, public_key: &[u8]) -> Result<(), Failure> {
+    let unsupported = |words: String| {
+        Failure::new(
+            FailureCode::KeyUnsupported,
+            format!(
+                "The board generated {words}, but the station asked for an ECDSA P-256 key. Nothing was issued. \
+                 Flash firmware that generates P-256 keys."
+            ),
+        )
+        .with_detail(format!(
+            "KeyGenerated algorithm index {}, public key of {} bytes: {}",
+            algorithm.index(),
+            public_key.len(),
+            hex::encode(&public_key[..public_key.len().min(16)])
+        ))
+    };
+    if algorithm != KeyAlgorithm::EcdsaP256 {
+        return Err(unsupported(format!("{} key", with_article(algorithm.words()))));
+    }
+    match (public_key.len(), public_key.first()) {
+        (65, Some(0x04)) => {}
+        (33, Some(0x02 | 0x03)) => return Err(unsupported("a key sent as a compressed point".into())),
+        (97, Some(0x04)) | (49, Some(0x02 | 0x03)) => return Err(unsupported("an ECDSA P-384 key".into())),
+        (133, Some(0x04)) | (67, Some(0x02 | 0x03)) => return Err(unsupported("an ECDSA P-521 key".into())),
+        (n, _) => return Err(unsupported(format!("a public key of {n} bytes that is no P-256 point"))),
+    }
+    if p256::PublicKey::from_sec1_bytes(public_key).is_err() {
+        return Err(Failure::new(
+            FailureCode::KeyInvalid,
+            "The board reported a public key that is not a valid P-256 key (not a point on the curve). Nothing was \
+             issued. Its firmware or key storage is faulty: set the board aside for engineering.",
+        )
+        .with_detail(format!("public key {}", hex::encode(public_key))));
+    }
+    Ok(())
+}
+
+/// "an ECDSA P-384" / "an Ed25519" / "an unknown key type".
+fn with_article(words: &str) -> String {
+    if words.starts_with("an ") {
+        words.to_string()
+    } else if words.starts_with(['A', 'E', 'I', 'O', 'U']) {
+        format!("an {words}")
+    } else {
+        format!("a {words}")
+    }
+}
+
+/// Binds (when the board can), reads and verifies the CSR; `expected_key` is the key
+/// the board just generated.
 async fn csr<L: Link>(
     client: &mut DeviceClient<L>,
     expected_key: Option<Vec<u8>>,
     allowed: &[CertKeyAlgorithm],
+    binding: CsrBinding,
 ) -> StepResult<VerifiedCsr> {
+    let challenge = match binding {
+        CsrBinding::Challenge => {
+            let challenge: [u8; NONCE_LEN] = rand::random();
+            match client.call(&Request::CsrChallenge { challenge }, client.timeouts().response).await {
+                Ok(Response::ChallengeAccepted) => {}
+                Ok(other) => return Err(errors::link("csr", unexpected("a challenge acknowledgement", &other))),
+                Err(e) => return Err(errors::link("csr", e)),
+            }
+            Some(hex::encode(challenge))
+        }
+        CsrBinding::None => None,
+    };
     let der = client.read_object(ObjectId::Csr).await.map_err(|e| errors::link("csr", e))?;
     let csr = VerifiedCsr::from_der(&der).map_err(errors::csr)?;
     if !allowed.contains(&csr.algorithm) {
-        return Err(errors::csr(hallmark_ca::CaError::CsrAlgorithm(format!(
-            "{:?} is not in certificate.key_algorithms",
-            csr.algorithm
-        ))));
+        return Err(errors::csr(hallmark_ca::CaError::CsrAlgorithm(csr.algorithm.words().to_string())));
     }
     if expected_key.is_some_and(|k| k != csr.public_key) {
         return Err(Failure::new(
@@ -321,7 +425,23 @@ async fn csr<L: Link>(
              was issued. Set the board aside for engineering.",
         ));
     }
-    let detail = json!({ "csr_sha256": hex::encode(Sha256::digest(&der)), "csr_len": der.len() });
+    if let Some(expected) = &challenge {
+        if csr.challenge.as_deref() != Some(expected.as_str()) {
+            return Err(Failure::new(
+                FailureCode::CsrNotBound,
+                "The board's certificate request does not carry this session's challenge: it may have been recorded \
+                 from another board. No certificate was issued. Set the board aside for engineering.",
+            )
+            .with_detail(match &csr.challenge {
+                Some(c) => format!("challengePassword {:?}, expected {expected}", c.chars().take(80).collect::<String>()),
+                None => format!("no challengePassword, expected {expected}"),
+            }));
+        }
+    }
+    let detail = json!({
+        "csr_sha256": hex::encode(Sha256::digest(&der)), "csr_len": der.len(), "bound": challenge.is_some(),
+        "key_sha256": hallmark_store::key_sha256(&csr.spki_der),
+    });
     Ok((csr, detail))
 }
 
@@ -335,7 +455,8 @@ fn sign_step(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[Strin
 fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -> StepResult<Installation> {
     let (station, store) = (run.station, run.store);
     // Whatever would stop the signing is checked before anything is revoked.
-    if time::OffsetDateTime::now_utc() >= station.ca.issuing_not_after() {
+    let now = station.clock.now();
+    if now >= station.ca.issuing_not_after() {
         return Err(Failure::new(
             FailureCode::SigningFailed,
             format!(
@@ -343,6 +464,14 @@ fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -
                 station.ca.issuing_not_after()
             ),
         ));
+    }
+    // One public key, one identity: a key certified for another UID (a copied key, a
+    // replayed CSR) is refused before anything is revoked or signed.
+    let key_id = hallmark_store::key_sha256(&csr.spki_der);
+    if let Some(owner) = store.key_owner(&key_id).map_err(errors::log_failed)? {
+        if owner != uid.as_str() {
+            return Err(errors::key_reused(&owner, &key_id));
+        }
     }
     // Revoked before the new one exists: a crash in between leaves zero valid
     // certificates (resumable), never two.
@@ -360,7 +489,6 @@ fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -
         })?;
         run.report.crl_number = Some(published.number);
     }
-    let now = time::OffsetDateTime::now_utc();
     let hardware_id = run.report.hardware_id.clone().unwrap_or_default();
     let device = Device { uid: uid.as_str(), hardware_id: &hardware_id };
     let cert = station.ca.issue(device, csr, &station.leaf_profile, now).map_err(|e| {
@@ -383,9 +511,13 @@ fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -
                 not_after: &rfc3339(cert.not_after),
                 pem: &cert.pem,
                 csr: &csr.raw,
+                key_sha256: &key_id,
             },
         )
-        .map_err(errors::log_failed)?;
+        .map_err(|e| match e {
+            hallmark_store::StoreError::KeyBound { uid: owner } => errors::key_reused(&owner, &key_id),
+            other => errors::log_failed(other),
+        })?;
     set_certificate(run, &cert.pem, &cert.serial_hex, &cert.fingerprint);
     let detail = json!({
         "serial": cert.serial_hex, "fingerprint": cert.fingerprint, "not_after": rfc3339(cert.not_after),
@@ -455,7 +587,7 @@ async fn install<L: Link>(client: &mut DeviceClient<L>, inst: &Installation) -> 
     };
     match client.call(&commit, client.timeouts().response).await {
         Ok(Response::Installed) => {}
-        Ok(other) => return Err(fail(unexpected("Installed", &other))),
+        Ok(other) => return Err(fail(unexpected("an install confirmation", &other))),
         Err(e) => return Err(fail(e)),
     }
     let detail = json!({
@@ -531,6 +663,9 @@ pub(crate) async fn self_test<L: Link>(
             return match selftest::tls_link(client, &station.ca, certificate).await {
                 Ok(evidence) => Ok(((), json!({ "mode": "link", "evidence": evidence }))),
                 Err(selftest::LinkFailure::Link(e)) => Err(errors::link("selftest", e)),
+                Err(selftest::LinkFailure::Unsupported(detail)) => {
+                    lacks("TLS link", "link").map_err(|f| f.with_detail(detail))
+                }
                 Err(selftest::LinkFailure::Refused(why)) => Err(Failure::new(
                     FailureCode::SelftestFailed,
                     format!(
@@ -547,7 +682,7 @@ pub(crate) async fn self_test<L: Link>(
     let nonce: [u8; NONCE_LEN] = rand::random();
     let signature = match client.call(&Request::SelfTest { nonce }, client.timeouts().response).await {
         Ok(Response::SelfTest { signature }) => signature,
-        Ok(other) => return Err(errors::link("selftest", unexpected("SelfTest", &other))),
+        Ok(other) => return Err(errors::link("selftest", unexpected("a self-test signature", &other))),
         Err(e) => return Err(errors::link("selftest", e)),
     };
     selftest::verify_possession(certificate, &nonce, &signature).map_err(|why| {
@@ -622,19 +757,55 @@ fn broker_message(reason: &str, address: &str, detail: &str) -> String {
     format!("Self-test at the broker {address} failed: {what} ({detail}). Set the board aside for engineering.")
 }
 
-fn label(run: &mut Run<'_>, uid: &Uid, info: &DeviceInfo, installation: &Installation) -> StepResult<()> {
-    let station = run.station;
-    let fp = fingerprint(&installation.certificate);
-    let data = LabelData::new()
+/// The label's fields for this board; `certificate` is `None` before signing, when
+/// the certificate's fields take the widest values they can have.
+fn label_data(run: &Run<'_>, uid: &Uid, info: &DeviceInfo, certificate: Option<&Installation>) -> LabelData {
+    let (serial, fingerprint) = match certificate {
+        Some(inst) => {
+            let fp = fingerprint(&inst.certificate);
+            (inst.serial.to_uppercase(), fp.get(..16).unwrap_or(&fp).to_uppercase())
+        }
+        // Serials are 16 random bytes (32 hex digits); the label shows 16 of the
+        // fingerprint's. 'D' is the widest hex digit in the label font.
+        None => ("D".repeat(32), "D".repeat(16)),
+    };
+    LabelData::new()
         .with("uid", uid.as_str())
-        .with("serial", installation.serial.to_uppercase())
+        .with("serial", serial)
         .with("hardware_id", hex::encode_upper(&info.hardware_id))
         .with("model", sanitize(&info.model))
         .with("firmware", sanitize(&info.firmware_version))
         .with("date", time::OffsetDateTime::now_utc().date().to_string())
-        .with("cert_fingerprint", fp.get(..16).unwrap_or(&fp).to_uppercase())
-        .with("station", station.station_id.clone())
-        .with("operator", run.request.operator.clone().unwrap_or_default());
+        .with("cert_fingerprint", fingerprint)
+        .with("station", run.station.station_id.clone())
+        .with("operator", run.request.operator.clone().unwrap_or_default())
+}
+
+/// The `label-check` step: the label lays out with this board's real values before
+/// anything is generated or signed for it.
+fn label_check(run: &mut Run<'_>, uid: &Uid, info: &DeviceInfo) -> StepResult<()> {
+    let data = label_data(run, uid, info, None);
+    let template = &run.station.label_template;
+    match template.validate(&data) {
+        Ok(()) => Ok(((), json!({ "template": template.name }))),
+        Err(e) => Err(label_unfit(&e, &template.name)),
+    }
+}
+
+fn label_unfit(e: &LabelError, template: &str) -> Failure {
+    Failure::new(
+        FailureCode::LabelFailed,
+        format!(
+            "This board's label cannot be made with the template \"{template}\": {e}. Nothing was issued. Call the \
+             line engineer to give the label more room or a fit rule (shrink, wrap, truncate)."
+        ),
+    )
+    .with_detail(format!("{e:?}"))
+}
+
+fn label(run: &mut Run<'_>, uid: &Uid, info: &DeviceInfo, installation: &Installation) -> StepResult<()> {
+    let station = run.station;
+    let data = label_data(run, uid, info, Some(installation));
     let short_run = run.report.run_id.get(..8).unwrap_or_default().to_string();
     let (path, pdf, job) = produce_label(station, &data, &format!("{uid}-{short_run}"))?;
     run.report.label_pdf = Some(path.display().to_string());

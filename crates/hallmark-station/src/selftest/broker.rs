@@ -131,7 +131,7 @@ pub async fn broker_test<L: Link>(
                     reason: "device-error",
                     detail: format!("{} {}", code.name(), crate::pipeline::errors::sanitize(&detail)),
                 },
-                Ok(other) => BrokerFailure::Link(unexpected("BrokerResult", &other)),
+                Ok(other) => BrokerFailure::Link(unexpected("a broker test result", &other)),
                 Err(e) => BrokerFailure::Link(e),
             });
         }

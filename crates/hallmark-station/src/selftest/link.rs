@@ -34,6 +34,9 @@ pub struct LinkEvidence {
 pub enum LinkFailure {
     /// The link itself failed.
     Link(LinkError),
+    /// The board has no TLS stack after all (it answered `UNSUPPORTED`); the
+    /// device's detail for the log.
+    Unsupported(String),
     /// The handshake was refused; the reason in words for the operator.
     Refused(String),
 }
@@ -98,7 +101,10 @@ pub async fn tls_link<L: Link>(
         }
         let (data, pending, established) = match client.call(&request, timeout).await {
             Ok(Response::TlsData { data, pending, established }) => (data, pending, established),
-            Ok(other) => return Err(LinkFailure::Link(unexpected("TlsData", &other))),
+            Ok(other) => return Err(LinkFailure::Link(unexpected("TLS data", &other))),
+            Err(LinkError::Device { code: hallmark_protocol::ErrorCode::UNSUPPORTED, detail }) => {
+                return Err(LinkFailure::Unsupported(format!("device error UNSUPPORTED: {detail}")))
+            }
             Err(LinkError::Device { detail, .. }) => {
                 return Err(LinkFailure::Refused(format!("the board's TLS client failed ({detail})")))
             }

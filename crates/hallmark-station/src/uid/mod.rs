@@ -42,6 +42,8 @@ impl fmt::Display for UidError {
 impl Uid {
     /// Longest UID.
     pub const MAX_LEN: usize = 32;
+    /// Fewest hash characters in a hashed hardware-id UID.
+    pub const MIN_HASH_CHARS: usize = 16;
 
     /// Parses a UID string.
     pub fn parse(s: &str) -> Result<Uid, UidError> {
@@ -55,18 +57,59 @@ impl Uid {
         Ok(Uid(s.to_string()))
     }
 
-    /// The UID scheme of the walking skeleton: the hardware id in upper-case hex.
+    /// The hardware id in upper-case hex.
     pub fn from_hardware_id(hardware_id: &[u8]) -> Result<Uid, UidError> {
+        Uid::for_hardware_id("", hardware_id)
+    }
+
+    /// The `hardware-id` scheme: `prefix` + the hardware id in upper-case hex when that
+    /// fits in [`Uid::MAX_LEN`] characters; otherwise (ids of 17–32 bytes, or a prefix
+    /// that leaves too little room) `prefix` + the first characters of the Crockford
+    /// base-32 SHA-256 of the hardware id, filling the UID to [`Uid::MAX_LEN`]. The
+    /// prefix may leave no fewer than [`Uid::MIN_HASH_CHARS`] characters for the hash
+    /// (80 bits: a collision is not to be expected in any factory's lifetime, and the
+    /// log refuses one anyway).
+    pub fn for_hardware_id(prefix: &str, hardware_id: &[u8]) -> Result<Uid, UidError> {
         if hardware_id.iter().all(|&b| b == 0) || hardware_id.iter().all(|&b| b == 0xFF) {
             return Err(UidError::BlankHardwareId);
         }
-        Uid::parse(&hex::encode_upper(hardware_id))
+        let hex = hex::encode_upper(hardware_id);
+        if prefix.len() + hex.len() <= Self::MAX_LEN {
+            return Uid::parse(&format!("{prefix}{hex}"));
+        }
+        let room = Self::MAX_LEN.saturating_sub(prefix.len());
+        if room < Self::MIN_HASH_CHARS {
+            return Err(UidError::Length(prefix.len() + Self::MIN_HASH_CHARS));
+        }
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(hardware_id);
+        let hashed: String = crockford_base32(&digest).chars().take(room).collect();
+        Uid::parse(&format!("{prefix}{hashed}"))
     }
 
     /// The UID as text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Crockford base 32 (no I, L, O, U), most significant bits first, no padding.
+fn crockford_base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut out = String::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        acc = (acc << 8) | b as u32;
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+        }
+        acc &= (1 << bits) - 1;
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    out
 }
 
 impl fmt::Display for Uid {
@@ -92,6 +135,29 @@ mod tests {
         assert_eq!(Uid::from_hardware_id(&[0xde, 0xad, 0x01]).unwrap().as_str(), "DEAD01");
         assert_eq!(Uid::from_hardware_id(&[0; 8]), Err(UidError::BlankHardwareId));
         assert_eq!(Uid::from_hardware_id(&[0xFF; 8]), Err(UidError::BlankHardwareId));
-        assert!(matches!(Uid::from_hardware_id(&[1; 17]), Err(UidError::Length(34))));
+    }
+
+    #[test]
+    fn long_hardware_ids_get_a_hashed_uid() {
+        // 16 bytes fit as hex; 17-32 bytes (legal on the wire) are hashed to 32 chars.
+        assert_eq!(Uid::for_hardware_id("", &[0xAB; 16]).unwrap().as_str(), "AB".repeat(16));
+        let twenty = Uid::for_hardware_id("", &[7; 20]).unwrap();
+        let max = Uid::for_hardware_id("", &[7; 32]).unwrap();
+        assert_eq!((twenty.as_str().len(), max.as_str().len()), (32, 32));
+        assert_ne!(twenty, max);
+        assert_eq!(twenty, Uid::for_hardware_id("", &[7; 20]).unwrap(), "stable: a board keeps its UID");
+        // A prefix that does not leave room for the hex form falls back to the hash too.
+        let prefixed = Uid::for_hardware_id("HM-", &[1; 16]).unwrap();
+        assert!(prefixed.as_str().starts_with("HM-") && prefixed.as_str().len() == 32, "{prefixed}");
+        assert_eq!(Uid::for_hardware_id("HM-", &[1; 8]).unwrap().as_str(), "HM-0101010101010101");
+        // A prefix that leaves fewer than 16 hash characters is refused.
+        assert!(matches!(Uid::for_hardware_id(&"P".repeat(17), &[1; 20]), Err(UidError::Length(33))));
+    }
+
+    #[test]
+    fn crockford_base32_matches_the_alphabet() {
+        assert_eq!(crockford_base32(&[0xFF]), "ZW");
+        assert_eq!(crockford_base32(&[0, 0, 0, 0, 0]), "00000000");
+        assert_eq!(crockford_base32(b"f"), "CR");
     }
 }

@@ -62,10 +62,7 @@ pub fn choose(
     now: OffsetDateTime,
 ) -> Result<Choice, UidError> {
     match scheme {
-        UidScheme::HardwareId { prefix } => {
-            let hw = Uid::from_hardware_id(hardware_id)?;
-            Ok(Choice::Fixed(Uid::parse(&format!("{prefix}{hw}"))?))
-        }
+        UidScheme::HardwareId { prefix } => Ok(Choice::Fixed(Uid::for_hardware_id(prefix, hardware_id)?)),
         UidScheme::Sequence { prefix, date, width, check } => {
             let stem = format!("{prefix}{}", date_part(date, now));
             let longest = stem.len() + *width as usize + usize::from(*check != CheckCharacter::None);
