@@ -75,12 +75,12 @@ fn provisions_a_board_and_everything_checks_out() {
     assert_eq!(runs[0]["uid"], uid.as_str());
     assert_eq!(runs[0]["cert_serial"], serial_hex);
     assert_eq!(runs[0]["station"], "e2e-bench");
-    assert_eq!(runs[0]["steps"].as_array().unwrap().len(), 10);
+    assert_eq!(runs[0]["steps"].as_array().unwrap().len(), 11);
     let step_events: i64 = station
         .db()
         .query_row("SELECT COUNT(*) FROM events WHERE phase = 'start' AND step != 'run'", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(step_events, 10, "every step logged its start before acting");
+    assert_eq!(step_events, 11, "every step logged its start before acting");
     let verify = station.hallmark(&["log", "verify"]);
     assert!(verify.status.success());
     assert!(String::from_utf8_lossy(&verify.stdout).contains("intact"));

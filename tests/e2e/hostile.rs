@@ -164,7 +164,7 @@ fn hardware_ids_up_to_the_protocol_limit_get_a_uid() {
         let (code, r) = station.provision(&sim.port, FAST);
         assert_eq!(code, 0, "{bytes}-byte hardware id: {r}");
         let uid = r["uid"].as_str().unwrap().to_string();
-        assert_eq!(uid.len(), 32, "{uid}");
+        assert_eq!(uid.len(), 16, "80 bits of the id's hash, short enough for the label: {uid}");
         assert_eq!(r["hardware_id"], hw);
         uids.push(uid);
     }
@@ -208,7 +208,8 @@ fn nothing_is_printed_for_a_run_that_fails_after_the_self_test() {
         "[label]\n[label.printer]\nkind = \"folder\"\npath = \"hot-folder\"\nformat = \"pdf\"",
     )]);
     let args = [FAST, &["--config", config.to_str().unwrap()]].concat();
-    let sim = Sim::start(&station.board_state("gone"), &["drop-after=selftest"]);
+    // Possession self-test (no TLS), then the board is gone before `Finish`.
+    let sim = Sim::start(&station.board_state("gone"), &["no-tls", "drop-after=selftest"]);
     fail(&station, &sim, &args, "LINK_LOST", "finish");
     let printed = std::fs::read_dir(station.data_dir().join("hot-folder")).map(|d| d.count()).unwrap_or(0);
     assert_eq!(printed, 0, "no label for a run that did not pass");
@@ -226,7 +227,7 @@ fn nothing_is_printed_for_a_run_that_fails_after_the_self_test() {
 #[test]
 fn a_board_that_offers_tls_but_has_none_fails_as_unsupported() {
     let station = Station::new();
-    let config = station.config(&[("mode = \"auto\"", "mode = \"link\"")]);
+    let config = station.config(&[("[selftest]\nmode = \"auto\"", "[selftest]\nmode = \"link\"")]);
     let sim = Sim::start(&station.board_state("notls"), &["tls-unsupported"]);
     let r = fail(&station, &sim, &[FAST, &["--config", config.to_str().unwrap()]].concat(), "SELFTEST_FAILED", "selftest");
     assert_eq!(r["failure"]["reason"], "unsupported", "{r}");

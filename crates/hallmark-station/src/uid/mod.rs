@@ -42,8 +42,8 @@ impl fmt::Display for UidError {
 impl Uid {
     /// Longest UID.
     pub const MAX_LEN: usize = 32;
-    /// Fewest hash characters in a hashed hardware-id UID.
-    pub const MIN_HASH_CHARS: usize = 16;
+    /// Hash characters in a hashed hardware-id UID.
+    pub const HASH_CHARS: usize = 16;
 
     /// Parses a UID string.
     pub fn parse(s: &str) -> Result<Uid, UidError> {
@@ -64,11 +64,10 @@ impl Uid {
 
     /// The `hardware-id` scheme: `prefix` + the hardware id in upper-case hex when that
     /// fits in [`Uid::MAX_LEN`] characters; otherwise (ids of 17–32 bytes, or a prefix
-    /// that leaves too little room) `prefix` + the first characters of the Crockford
-    /// base-32 SHA-256 of the hardware id, filling the UID to [`Uid::MAX_LEN`]. The
-    /// prefix may leave no fewer than [`Uid::MIN_HASH_CHARS`] characters for the hash
-    /// (80 bits: a collision is not to be expected in any factory's lifetime, and the
-    /// log refuses one anyway).
+    /// that leaves too little room) `prefix` + the first [`Uid::HASH_CHARS`] characters
+    /// of the Crockford base-32 SHA-256 of the hardware id: 80 bits, so a collision is
+    /// not to be expected in any factory's lifetime (and the log refuses one anyway),
+    /// and 16 characters, as short as an 8-byte id's hex, so it fits the same labels.
     pub fn for_hardware_id(prefix: &str, hardware_id: &[u8]) -> Result<Uid, UidError> {
         if hardware_id.iter().all(|&b| b == 0) || hardware_id.iter().all(|&b| b == 0xFF) {
             return Err(UidError::BlankHardwareId);
@@ -77,12 +76,11 @@ impl Uid {
         if prefix.len() + hex.len() <= Self::MAX_LEN {
             return Uid::parse(&format!("{prefix}{hex}"));
         }
-        let room = Self::MAX_LEN.saturating_sub(prefix.len());
-        if room < Self::MIN_HASH_CHARS {
-            return Err(UidError::Length(prefix.len() + Self::MIN_HASH_CHARS));
+        if prefix.len() + Self::HASH_CHARS > Self::MAX_LEN {
+            return Err(UidError::Length(prefix.len() + Self::HASH_CHARS));
         }
         let digest = <sha2::Sha256 as sha2::Digest>::digest(hardware_id);
-        let hashed: String = crockford_base32(&digest).chars().take(room).collect();
+        let hashed: String = crockford_base32(&digest).chars().take(Self::HASH_CHARS).collect();
         Uid::parse(&format!("{prefix}{hashed}"))
     }
 
@@ -139,18 +137,18 @@ mod tests {
 
     #[test]
     fn long_hardware_ids_get_a_hashed_uid() {
-        // 16 bytes fit as hex; 17-32 bytes (legal on the wire) are hashed to 32 chars.
+        // 16 bytes fit as hex; 17-32 bytes (legal on the wire) are hashed to 16 chars.
         assert_eq!(Uid::for_hardware_id("", &[0xAB; 16]).unwrap().as_str(), "AB".repeat(16));
         let twenty = Uid::for_hardware_id("", &[7; 20]).unwrap();
         let max = Uid::for_hardware_id("", &[7; 32]).unwrap();
-        assert_eq!((twenty.as_str().len(), max.as_str().len()), (32, 32));
+        assert_eq!((twenty.as_str().len(), max.as_str().len()), (16, 16));
         assert_ne!(twenty, max);
         assert_eq!(twenty, Uid::for_hardware_id("", &[7; 20]).unwrap(), "stable: a board keeps its UID");
         // A prefix that does not leave room for the hex form falls back to the hash too.
         let prefixed = Uid::for_hardware_id("HM-", &[1; 16]).unwrap();
-        assert!(prefixed.as_str().starts_with("HM-") && prefixed.as_str().len() == 32, "{prefixed}");
+        assert!(prefixed.as_str().starts_with("HM-") && prefixed.as_str().len() == 19, "{prefixed}");
         assert_eq!(Uid::for_hardware_id("HM-", &[1; 8]).unwrap().as_str(), "HM-0101010101010101");
-        // A prefix that leaves fewer than 16 hash characters is refused.
+        // A prefix that leaves no room for 16 hash characters is refused.
         assert!(matches!(Uid::for_hardware_id(&"P".repeat(17), &[1; 20]), Err(UidError::Length(33))));
     }
 
