@@ -1,14 +1,37 @@
-//! One MQTT session over TLS on a blocking socket, every wait bounded by a deadline.
+//! One MQTT 5 session over mutual TLS: rumqttc's v5 event loop driven by a private
+//! current-thread tokio runtime, every wait bounded by a deadline.
+//!
+//! Why a private runtime rather than rumqttc's sync `Client`/`Connection` (which wraps
+//! the same event loop in a runtime of its own): a wait here races the event loop
+//! against the deadline *and* a [`Canceller`], which the sync `Connection` cannot do
+//! (it could only queue a DISCONNECT that a silent broker never answers); and the
+//! runtime is shut down in the background when the session is dropped, so dropping a
+//! session on an async task (the station moves sessions through async code) does not
+//! panic the way dropping a tokio runtime there does. Every call blocks the calling
+//! thread: call it from a plain or `spawn_blocking` thread, never from async code.
 
-use crate::packet::{self, Body};
+use crate::error::{puback_code, refused, suback_code};
+use crate::tls::{expect_server_name, HelloProbe};
 use crate::MqttError;
 use hallmark_protocol::BrokerOutcome;
+use rumqttc::v5::mqttbytes::v5::Packet;
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
+use rumqttc::{NetworkOptions, Outgoing, TlsConfiguration, Transport};
+use rustls::client::Resumption;
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, StreamOwned};
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use rustls::ClientConfig;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Largest packet accepted from the broker (announced in CONNECT, enforced by
+/// rumqttc's reader); ours are all far smaller.
+pub(crate) const MAX_PACKET: u32 = 16 * 1024;
+
+/// Keep-alive announced to the broker; sessions here last seconds.
+const KEEP_ALIVE: Duration = Duration::from_secs(30);
 
 /// Where the broker is and the name its certificate must carry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,26 +61,21 @@ pub struct Message {
 
 /// An accepted MQTT session.
 pub struct Session {
-    stream: StreamOwned<ClientConnection, TcpStream>,
-    inbox: Vec<u8>,
-    next_id: u16,
+    client: AsyncClient,
+    events: EventLoop,
+    cancel: Arc<Cancel>,
+    /// False once the event loop failed: polling it again would silently reconnect.
+    alive: bool,
+    /// Last, so that the connection is dropped while the runtime still runs.
+    runtime: Background,
 }
 
-/// Time left before `deadline`, or a timeout error naming what was being waited for.
-fn remaining(deadline: Instant, doing: &str) -> Result<Duration, MqttError> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(MqttError::new(BrokerOutcome::TIMEOUT, format!("no answer from the broker while {doing}")));
-    }
-    Ok(left)
-}
-
-fn refused(code: u8, what: &str) -> MqttError {
-    let outcome = match code {
-        0x85 | 0x86 | 0x87 | 0x8A | 0x90 => BrokerOutcome::NOT_AUTHORIZED,
-        _ => BrokerOutcome::PROTOCOL,
-    };
-    MqttError::new(outcome, format!("the broker refused the {what}: {} (0x{code:02X})", packet::reason_name(code)))
+/// How a wait ended, other than with what it waited for.
+enum Interrupted {
+    Deadline,
+    Cancelled,
+    Failed(ConnectionError),
+    Refused(MqttError),
 }
 
 impl Session {
@@ -69,191 +87,218 @@ impl Session {
         client_id: &str,
         deadline: Instant,
     ) -> Result<Session, MqttError> {
-        let unreachable = |why: String| MqttError::new(BrokerOutcome::UNREACHABLE, format!("{endpoint}: {why}"));
-        let addrs: Vec<_> = (endpoint.host.as_str(), endpoint.port)
-            .to_socket_addrs()
-            .map_err(|e| unreachable(format!("cannot resolve the host: {e}")))?
-            .collect();
-        let mut last = String::from("no address");
-        let mut sock = None;
-        for addr in addrs {
-            let left = remaining(deadline, "connecting").map_err(|_| unreachable(format!("no TCP answer ({last})")))?;
-            match TcpStream::connect_timeout(&addr, left) {
-                Ok(s) => {
-                    sock = Some(s);
-                    break;
-                }
-                Err(e) => last = e.to_string(),
-            }
-        }
-        let sock = sock.ok_or_else(|| unreachable(last))?;
-        // Without it every small record waits for a delayed ACK (tens of ms each).
-        sock.set_nodelay(true).ok();
         let name = ServerName::try_from(endpoint.server_name.clone())
             .map_err(|e| MqttError::new(BrokerOutcome::BROKER_UNTRUSTED, format!("server name: {e}")))?;
-        let conn = ClientConnection::new(tls, name).map_err(|e| MqttError::from_tls(&e, "starting TLS"))?;
-        let mut session = Session { stream: StreamOwned::new(conn, sock), inbox: Vec::new(), next_id: 1 };
-        while session.stream.conn.is_handshaking() {
-            session.arm(deadline, "negotiating TLS")?;
-            let Session { stream, .. } = &mut session;
-            stream.conn.complete_io(&mut stream.sock).map_err(|e| MqttError::from_io(e, "negotiating TLS"))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| MqttError::new(BrokerOutcome::TLS_FAILED, format!("socket runtime: {e}")))?;
+        // Per session: our own (empty) resumption store, which shows whether TCP came up.
+        let probe = Arc::new(HelloProbe::default());
+        let mut config = (*tls).clone();
+        config.resumption = Resumption::store(probe.clone());
+        let mut options = MqttOptions::new(client_id, endpoint.host.clone(), endpoint.port);
+        options
+            .set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(config))))
+            .set_keep_alive(KEEP_ALIVE)
+            .set_clean_start(true)
+            .set_max_packet_size(Some(MAX_PACKET))
+            // rumqttc's own limit (whole seconds) stays behind our deadline.
+            .set_connection_timeout(deadline.saturating_duration_since(Instant::now()).as_secs() + 2);
+        let mut network = NetworkOptions::new();
+        // Without it every small record waits for a delayed ACK (tens of ms each).
+        network.set_tcp_nodelay(true);
+        options.set_network_options(network);
+        let (client, events) = AsyncClient::new(options, 8);
+        let mut session = Session {
+            client,
+            events,
+            cancel: Arc::new(Cancel::default()),
+            alive: true,
+            runtime: Background(Some(runtime)),
+        };
+        let connected = {
+            let _name = expect_server_name(name);
+            session.wait(deadline, |event| Ok(matches!(event, Event::Incoming(Packet::ConnAck(_))).then_some(())))
+        };
+        match connected {
+            Ok(()) => Ok(session),
+            Err(Interrupted::Deadline) if !probe.hello_sent() => Err(MqttError::new(
+                BrokerOutcome::UNREACHABLE,
+                format!("{endpoint}: no TCP answer before the deadline"),
+            )),
+            Err(e) => {
+                let mut e = session.failure(e, "connecting");
+                if e.outcome == BrokerOutcome::UNREACHABLE {
+                    e.detail = format!("{endpoint}: {}", e.detail);
+                }
+                Err(e)
+            }
         }
-        session.send(&packet::connect(client_id, 30), deadline, "connecting")?;
-        let (kind, body) = session.read_packet(deadline, "waiting for CONNACK")?;
-        if kind != packet::CONNACK {
-            return Err(MqttError::protocol(format!("expected CONNACK, got packet type {kind}")));
-        }
-        let mut b = Body::new(&body);
-        let _flags = b.u8()?;
-        let code = b.u8()?;
-        if code != 0 {
-            return Err(refused(code, "session"));
-        }
-        Ok(session)
     }
 
     /// Publishes at QoS 1 and waits for the broker's acknowledgement.
     pub fn publish(&mut self, topic: &str, payload: &[u8], deadline: Instant) -> Result<(), MqttError> {
-        let id = self.packet_id();
-        self.send(&packet::publish(topic, id, payload), deadline, "publishing")?;
-        loop {
-            let (kind, body) = self.read_packet(deadline, "waiting for PUBACK")?;
-            if kind != packet::PUBACK {
-                continue;
-            }
-            let mut b = Body::new(&body);
-            if b.u16()? != id {
-                continue;
-            }
-            let code = if b.is_empty() { 0 } else { b.u8()? };
-            return if code < 0x80 { Ok(()) } else { Err(refused(code, "publish")) };
+        if !rumqttc::valid_topic(topic) {
+            return Err(MqttError::protocol(format!("{topic:?} is not a topic name one can publish to")));
         }
+        self.client
+            .try_publish(topic, QoS::AtLeastOnce, false, payload.to_vec())
+            .map_err(|e| MqttError::protocol(format!("publishing: {e}")))?;
+        let mut id = None;
+        let acked = self.wait(deadline, |event| match event {
+            Event::Outgoing(Outgoing::Publish(sent)) => {
+                id = Some(sent);
+                Ok(None)
+            }
+            Event::Incoming(Packet::PubAck(ack)) if Some(ack.pkid) == id => match puback_code(ack.reason) {
+                code if code < 0x80 => Ok(Some(())),
+                code => Err(refused(code, "publish")),
+            },
+            _ => Ok(None),
+        });
+        acked.map_err(|e| self.failure(e, "waiting for PUBACK"))
     }
 
     /// Subscribes to one filter at QoS 1 and waits until the broker granted it.
     pub fn subscribe(&mut self, filter: &str, deadline: Instant) -> Result<(), MqttError> {
-        let id = self.packet_id();
-        self.send(&packet::subscribe(filter, id), deadline, "subscribing")?;
-        loop {
-            let (kind, body) = self.read_packet(deadline, "waiting for SUBACK")?;
-            if kind != packet::SUBACK {
-                continue;
+        self.client
+            .try_subscribe(filter, QoS::AtLeastOnce)
+            .map_err(|_| MqttError::protocol(format!("{filter:?} is not a topic filter one can subscribe to")))?;
+        let mut id = None;
+        let granted = self.wait(deadline, |event| match event {
+            Event::Outgoing(Outgoing::Subscribe(sent)) => {
+                id = Some(sent);
+                Ok(None)
             }
-            let mut b = Body::new(&body);
-            if b.u16()? != id {
-                continue;
+            Event::Incoming(Packet::SubAck(ack)) if Some(ack.pkid) == id => {
+                match ack.return_codes.first().map(|r| suback_code(*r)) {
+                    Some(code) if code < 0x80 => Ok(Some(())),
+                    Some(code) => Err(refused(code, "subscription")),
+                    None => Err(MqttError::protocol("SUBACK without a reason code")),
+                }
             }
-            b.skip_properties()?;
-            let code = b.u8()?;
-            return if code < 0x80 { Ok(()) } else { Err(refused(code, "subscription")) };
-        }
+            _ => Ok(None),
+        });
+        granted.map_err(|e| self.failure(e, "waiting for SUBACK"))
     }
 
-    /// Waits for the next application message (acknowledging QoS 1 ones).
+    /// Waits for the next application message (QoS 1 ones are acknowledged by the
+    /// event loop before they are handed out).
     pub fn next_message(&mut self, deadline: Instant) -> Result<Message, MqttError> {
-        loop {
-            let (first, body) = self.read_packet_raw(deadline, "waiting for a message")?;
-            if first >> 4 != packet::PUBLISH {
-                continue;
-            }
-            let qos = (first >> 1) & 0x03;
-            let mut b = Body::new(&body);
-            let topic = b.string()?.to_string();
-            let id = if qos > 0 { Some(b.u16()?) } else { None };
-            b.skip_properties()?;
-            let payload = b.rest().to_vec();
-            if let (Some(id), 1) = (id, qos) {
-                self.send(&packet::puback(id), deadline, "acknowledging")?;
-            }
-            return Ok(Message { topic, payload });
-        }
+        let received = self.wait(deadline, |event| match event {
+            Event::Incoming(Packet::Publish(p)) => match String::from_utf8(p.topic.to_vec()) {
+                Ok(topic) => Ok(Some(Message { topic, payload: p.payload.to_vec() })),
+                Err(_) => Err(MqttError::protocol("topic name is not UTF-8")),
+            },
+            _ => Ok(None),
+        });
+        received.map_err(|e| self.failure(e, "waiting for a message"))
     }
 
     /// A handle that aborts a wait in progress on this session from another thread.
     pub fn canceller(&self) -> Result<Canceller, MqttError> {
-        let sock = self
-            .stream
-            .sock
-            .try_clone()
-            .map_err(|e| MqttError::new(BrokerOutcome::TLS_FAILED, format!("socket: {e}")))?;
-        Ok(Canceller(sock))
+        Ok(Canceller(self.cancel.clone()))
     }
 
-    /// Ends the session politely; errors no longer matter here.
+    /// Ends the session politely (DISCONNECT); errors no longer matter here.
     pub fn disconnect(mut self) {
-        let deadline = Instant::now() + Duration::from_millis(200);
-        self.send(&packet::disconnect(), deadline, "disconnecting").ok();
-        self.stream.conn.send_close_notify();
-        self.stream.conn.complete_io(&mut self.stream.sock).ok();
+        if self.alive && self.client.try_disconnect().is_ok() {
+            let deadline = Instant::now() + Duration::from_millis(200);
+            let _ =
+                self.wait(deadline, |event| Ok(matches!(event, Event::Outgoing(Outgoing::Disconnect)).then_some(())));
+        }
     }
 
-    fn packet_id(&mut self) -> u16 {
-        let id = self.next_id;
-        self.next_id = self.next_id.checked_add(1).unwrap_or(1);
-        id
-    }
-
-    /// Sets the socket's timeouts to what is left before `deadline`.
-    fn arm(&mut self, deadline: Instant, doing: &str) -> Result<(), MqttError> {
-        let left = remaining(deadline, doing)?;
-        let sock = &self.stream.sock;
-        sock.set_read_timeout(Some(left))
-            .and_then(|_| sock.set_write_timeout(Some(left)))
-            .map_err(|e| MqttError::new(BrokerOutcome::TLS_FAILED, format!("socket: {e}")))
-    }
-
-    fn send(&mut self, bytes: &[u8], deadline: Instant, doing: &str) -> Result<(), MqttError> {
-        self.arm(deadline, doing)?;
-        self.stream.write_all(bytes).and_then(|_| self.stream.flush()).map_err(|e| MqttError::from_io(e, doing))
-    }
-
-    /// Next packet: its type and body. A DISCONNECT from the broker is an error.
-    fn read_packet(&mut self, deadline: Instant, doing: &str) -> Result<(u8, Vec<u8>), MqttError> {
-        let (first, body) = self.read_packet_raw(deadline, doing)?;
-        Ok((first >> 4, body))
-    }
-
-    fn read_packet_raw(&mut self, deadline: Instant, doing: &str) -> Result<(u8, Vec<u8>), MqttError> {
-        loop {
-            if let Some(&first) = self.inbox.first() {
-                if let Some((len, used)) = packet::remaining_length(&self.inbox[1..])? {
-                    let end = 1 + used + len;
-                    if self.inbox.len() >= end {
-                        let body = self.inbox[1 + used..end].to_vec();
-                        self.inbox.drain(..end);
-                        match first >> 4 {
-                            packet::DISCONNECT => {
-                                let code = Body::new(&body).u8().unwrap_or(0);
-                                return Err(refused(code, &format!("session while {doing}")));
-                            }
-                            packet::PINGRESP => continue,
-                            _ => return Ok((first, body)),
+    /// Drives the event loop until `want` takes an event (`Ok(Some)`) or refuses it
+    /// (`Err`), the deadline passes, the wait is cancelled or the connection fails.
+    fn wait<T>(
+        &mut self,
+        deadline: Instant,
+        mut want: impl FnMut(Event) -> Result<Option<T>, MqttError>,
+    ) -> Result<T, Interrupted> {
+        if !self.alive {
+            return Err(Interrupted::Refused(MqttError::new(BrokerOutcome::TLS_FAILED, "the session already failed")));
+        }
+        let Session { events, cancel, runtime, .. } = self;
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let result = runtime.block_on(async {
+            loop {
+                if cancel.requested.load(Ordering::Acquire) {
+                    return Err(Interrupted::Cancelled);
+                }
+                let polled = tokio::select! {
+                    biased;
+                    _ = cancel.wake.notified() => return Err(Interrupted::Cancelled),
+                    polled = tokio::time::timeout_at(deadline, events.poll()) => polled,
+                };
+                match polled {
+                    Err(_) => return Err(Interrupted::Deadline),
+                    Ok(Err(e)) => return Err(Interrupted::Failed(e)),
+                    Ok(Ok(event)) => {
+                        if let Some(done) = want(event).map_err(Interrupted::Refused)? {
+                            return Ok(done);
                         }
                     }
                 }
             }
-            self.arm(deadline, doing)?;
-            let mut buf = [0u8; 4096];
-            match self.stream.read(&mut buf) {
-                Ok(0) => {
-                    return Err(MqttError::new(
-                        BrokerOutcome::TLS_FAILED,
-                        format!("the broker closed the connection while {doing}"),
-                    ))
-                }
-                Ok(n) => self.inbox.extend_from_slice(&buf[..n]),
-                Err(e) => return Err(MqttError::from_io(e, doing)),
+        });
+        if matches!(result, Err(Interrupted::Failed(_) | Interrupted::Cancelled)) {
+            self.alive = false;
+        }
+        result
+    }
+
+    fn failure(&self, e: Interrupted, doing: &str) -> MqttError {
+        match e {
+            Interrupted::Deadline => MqttError::timeout(doing),
+            Interrupted::Cancelled => {
+                MqttError::new(BrokerOutcome::TLS_FAILED, format!("the wait was cancelled while {doing}"))
             }
+            Interrupted::Failed(e) => MqttError::from_connection(e, doing),
+            Interrupted::Refused(e) => e,
         }
     }
 }
 
-/// Aborts a [`Session`]'s blocking wait (the waiter sees the connection close).
-pub struct Canceller(TcpStream);
+/// The session's runtime, shut down without waiting when the session is dropped
+/// (a name lookup may still run on its blocking pool; and a runtime dropped the
+/// ordinary way on an async task panics).
+struct Background(Option<tokio::runtime::Runtime>);
+
+impl Background {
+    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        // Cannot fail: the runtime is only taken out in `drop`.
+        #[allow(clippy::expect_used)]
+        let runtime = self.0.as_ref().expect("the session runtime lives as long as the session");
+        runtime.block_on(future)
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A cancellation request: the flag for waits yet to start, the wake-up for the
+/// one in progress (`notify_one` keeps a permit if nobody waits yet).
+#[derive(Default)]
+struct Cancel {
+    requested: AtomicBool,
+    wake: Notify,
+}
+
+/// Aborts a [`Session`]'s blocking wait, and every later one (the waiter gets an
+/// error at once, and the session is done).
+pub struct Canceller(Arc<Cancel>);
 
 impl Canceller {
-    /// Shuts the connection down.
+    /// Stops the session's current and later waits.
     pub fn cancel(&self) {
-        self.0.shutdown(std::net::Shutdown::Both).ok();
+        self.0.requested.store(true, Ordering::Release);
+        self.0.wake.notify_one();
     }
 }
