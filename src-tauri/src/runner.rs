@@ -24,8 +24,7 @@ use std::sync::mpsc;
 use tauri::{AppHandle, Emitter};
 
 /// Steps of a usual fresh run, for the progress bar.
-const USUAL_STEPS: &[&str] =
-    &["connect", "identify", "label-check", "keygen", "csr", "sign", "install", "readback", "selftest", "finish", "label"];
+const USUAL_STEPS: &[&str] = hallmark_station::pipeline::FRESH_RUN_STEPS;
 
 type Reply<T> = mpsc::Sender<Result<T, ApiError>>;
 

@@ -284,6 +284,10 @@ fn a_board_with_an_expired_certificate_is_refused_at_the_broker_as_expired() {
     let pem = report.cert_pem.expect("issued");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("c.pem"), &pem).unwrap();
-    let out = Command::new("openssl").args(["x509", "-checkend", "0", "-noout", "-in"]).arg(dir.path().join("c.pem")).output().unwrap();
+    let out = Command::new("openssl")
+        .args(["x509", "-checkend", "0", "-noout", "-in"])
+        .arg(dir.path().join("c.pem"))
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "openssl: the certificate has expired");
 }

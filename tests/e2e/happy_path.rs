@@ -15,7 +15,19 @@ fn provisions_a_board_and_everything_checks_out() {
     assert!(r["failure"].is_null());
     assert_eq!(
         step_names(&r),
-        ["connect", "identify", "label-check", "keygen", "csr", "sign", "install", "readback", "selftest", "finish", "label"]
+        [
+            "connect",
+            "identify",
+            "label-check",
+            "keygen",
+            "csr",
+            "sign",
+            "install",
+            "readback",
+            "selftest",
+            "finish",
+            "label"
+        ]
     );
     assert!(r["steps"].as_array().unwrap().iter().all(|s| s["outcome"] == "PASS" && s["ms"].as_f64().unwrap() >= 0.0));
     let uid = r["uid"].as_str().unwrap().to_string();

@@ -49,10 +49,10 @@ fn a_key_certified_for_one_board_is_never_certified_for_another() {
     let (genuine, uid) = genuine_board(&station);
     // A board holding a copy of the genuine board's key (or relaying to it): it can
     // bind the CSR to the session, sign self-tests, everything but be a new identity.
-    for faults in [vec![format!("key-of={}", genuine.display())], vec![
-        format!("key-of={}", genuine.display()),
-        "no-csr-binding".to_string(),
-    ]] {
+    for faults in [
+        vec![format!("key-of={}", genuine.display())],
+        vec![format!("key-of={}", genuine.display()), "no-csr-binding".to_string()],
+    ] {
         let clone = Sim::start(&station.board_state(&format!("clone-{}", faults.len())), &faults_ref(&faults));
         let r = fail(&station, &clone, FAST, "KEY_REUSED", "sign");
         assert!(r["failure"]["message"].as_str().unwrap().contains(&uid), "names the key's owner: {r}");
@@ -229,11 +229,13 @@ fn a_board_that_offers_tls_but_has_none_fails_as_unsupported() {
     let station = Station::new();
     let config = station.config(&[("[selftest]\nmode = \"auto\"", "[selftest]\nmode = \"link\"")]);
     let sim = Sim::start(&station.board_state("notls"), &["tls-unsupported"]);
-    let r = fail(&station, &sim, &[FAST, &["--config", config.to_str().unwrap()]].concat(), "SELFTEST_FAILED", "selftest");
+    let r =
+        fail(&station, &sim, &[FAST, &["--config", config.to_str().unwrap()]].concat(), "SELFTEST_FAILED", "selftest");
     assert_eq!(r["failure"]["reason"], "unsupported", "{r}");
     // A board that does not offer it at all gets the same reason.
     let sim = Sim::start(&station.board_state("notls-2"), &["no-tls"]);
-    let r = fail(&station, &sim, &[FAST, &["--config", config.to_str().unwrap()]].concat(), "SELFTEST_FAILED", "selftest");
+    let r =
+        fail(&station, &sim, &[FAST, &["--config", config.to_str().unwrap()]].concat(), "SELFTEST_FAILED", "selftest");
     assert_eq!(r["failure"]["reason"], "unsupported", "{r}");
 }
 

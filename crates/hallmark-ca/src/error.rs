@@ -47,7 +47,9 @@ pub enum CaError {
     CsrSignature,
     /// The CSR's key algorithm is one the CA knows but the profile does not allow; the
     /// field names it in words.
-    #[error("the device's key is {0}, which the station's certificate profile does not allow (certificate.key_algorithms)")]
+    #[error(
+        "the device's key is {0}, which the station's certificate profile does not allow (certificate.key_algorithms)"
+    )]
     CsrAlgorithm(String),
     /// The CSR carries a key of a type the CA cannot certify at all (RSA, P-521, an
     /// unknown curve, a compressed point).

@@ -321,8 +321,11 @@ impl Board {
             _ => None,
         });
         if let Some((path, holds_it)) = copied {
-            let Some(mut other) = Self::key_from(&path) else {
-                return Response::Error { code: hallmark_protocol::ErrorCode::STORAGE, detail: "no key to copy".into() };
+            let Some(other) = Self::key_from(&path) else {
+                return Response::Error {
+                    code: hallmark_protocol::ErrorCode::STORAGE,
+                    detail: "no key to copy".into(),
+                };
             };
             let public_key = other.public_key().unwrap_or_default();
             if holds_it {

@@ -131,12 +131,13 @@ impl<L: Link> DeviceClient<L> {
     /// returned as [`LinkError::Device`].
     pub async fn call(&mut self, request: &Request, per_attempt: Duration) -> Result<Response, LinkError> {
         let id = self.fresh_id();
-        let wire = Frame { version: PROTOCOL_VERSION, request_id: id, body: request.to_body() }.encode().ok_or_else(
-            || LinkError::Unexpected {
-                words: "the station built a request too large for one frame".into(),
-                detail: format!("{request:?}").chars().take(200).collect(),
-            },
-        )?;
+        let wire =
+            Frame { version: PROTOCOL_VERSION, request_id: id, body: request.to_body() }.encode().ok_or_else(|| {
+                LinkError::Unexpected {
+                    words: "the station built a request too large for one frame".into(),
+                    detail: format!("{request:?}").chars().take(200).collect(),
+                }
+            })?;
         // Nothing received before this request can be its answer.
         self.pending.clear();
         self.decoder = FrameDecoder::new();
@@ -384,7 +385,8 @@ mod tests {
             }
             device
         });
-        let got = c.call(&Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 }, Duration::from_millis(200)).await;
+        let got =
+            c.call(&Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 }, Duration::from_millis(200)).await;
         assert_eq!(got, Err(LinkError::Flooded { frames: MAX_STALE_FRAMES + 1 }));
         task.await.unwrap();
     }

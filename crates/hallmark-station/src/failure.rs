@@ -114,8 +114,7 @@ impl Failure {
 
     /// The same failure with technical detail for the log (bounded, printable).
     pub fn with_detail(mut self, detail: impl AsRef<str>) -> Failure {
-        let clean: String =
-            detail.as_ref().chars().map(|c| if c.is_control() { ' ' } else { c }).take(400).collect();
+        let clean: String = detail.as_ref().chars().map(|c| if c.is_control() { ' ' } else { c }).take(400).collect();
         self.detail = Some(clean);
         self
     }

@@ -137,11 +137,7 @@ fn station(dir: &std::path::Path) -> Station {
         leaf_profile: LeafProfile::default(),
         data_dir: DataDir::at(dir),
         station_id: "lossy".into(),
-        timeouts: Timeouts {
-            response: Duration::from_millis(200),
-            keygen: Duration::from_millis(500),
-            attempts: 3,
-        },
+        timeouts: Timeouts { response: Duration::from_millis(200), keygen: Duration::from_millis(500), attempts: 3 },
         config: LoadedConfig::embedded_default(),
         probes: Arc::new(hallmark_station::probe::ProbeRs),
         clock: Arc::new(hallmark_station::clock::SystemClock),

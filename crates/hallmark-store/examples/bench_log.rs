@@ -12,8 +12,19 @@ use rusqlite::params;
 use std::io::Write;
 use std::time::Instant;
 
-const STEPS: [&str; 11] =
-    ["connect", "identify", "label-check", "keygen", "csr", "sign", "install", "readback", "selftest", "finish", "label"];
+const STEPS: [&str; 11] = [
+    "connect",
+    "identify",
+    "label-check",
+    "keygen",
+    "csr",
+    "sign",
+    "install",
+    "readback",
+    "selftest",
+    "finish",
+    "label",
+];
 
 fn main() {
     let mut args = std::env::args().skip(1);

@@ -28,6 +28,21 @@ use serde_json::{json, Value};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+/// The steps of a fresh run, in order (a resumed or re-verified board skips some).
+pub const FRESH_RUN_STEPS: &[&str] = &[
+    "connect",
+    "identify",
+    "label-check",
+    "keygen",
+    "csr",
+    "sign",
+    "install",
+    "readback",
+    "selftest",
+    "finish",
+    "label",
+];
+
 /// Everything a station needs to run boards, loaded once per session and shared by
 /// all slots. Each slot brings its own log connection.
 pub struct Station {

@@ -9,11 +9,11 @@ use crate::transport::Link;
 use crate::uid::scheme;
 use crate::{selftest, Failure, FailureCode, Uid};
 use hallmark_ca::{fingerprint, Device, KeyAlgorithm as CertKeyAlgorithm, VerifiedCsr};
+use hallmark_label::LabelError;
 use hallmark_label::{render_pdf, LabelData};
 use hallmark_protocol::{
     capability, DeviceInfo, KeyAlgorithm, ObjectId, Request, Response, NONCE_LEN, PROTOCOL_VERSION,
 };
-use hallmark_label::LabelError;
 use hallmark_store::{CertificateRecord, IssuedCertificate, RevokedBy};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -433,7 +433,9 @@ async fn csr<L: Link>(
                  from another board. No certificate was issued. Set the board aside for engineering.",
             )
             .with_detail(match &csr.challenge {
-                Some(c) => format!("challengePassword {:?}, expected {expected}", c.chars().take(80).collect::<String>()),
+                Some(c) => {
+                    format!("challengePassword {:?}, expected {expected}", c.chars().take(80).collect::<String>())
+                }
                 None => format!("no challengePassword, expected {expected}"),
             }));
         }
