@@ -324,10 +324,11 @@ pub(crate) fn connect_serial(
         Failure::new(
             FailureCode::PortOpenFailed,
             format!(
-                "Cannot open the serial port {port}: {e}. Check the cable and that no other program (a terminal, \
-                 another station) has the port open, then run the board again."
+                "Cannot open the serial port {port}: no fixture answers there, or another program (a terminal, \
+                 another station) has it open. Check the cable, then run the board again."
             ),
         )
+        .with_detail(e)
     })?;
     Ok(DeviceClient::new(stream, timeouts))
 }

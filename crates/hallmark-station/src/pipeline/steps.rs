@@ -826,17 +826,20 @@ pub(crate) fn produce_label(
     data: &LabelData,
     name: &str,
 ) -> Result<(std::path::PathBuf, Vec<u8>, Option<crate::printer::PrintJob>), Failure> {
-    let label_failed = |why: String| {
+    let label_failed = |what: &str, detail: String| {
         Failure::new(
             FailureCode::LabelFailed,
-            format!("The label could not be produced ({why}). Call the line engineer."),
+            format!("The label could not be produced: {what}. Call the line engineer."),
         )
+        .with_detail(detail)
     };
-    let pdf = render_pdf(&station.label_template, data).map_err(|e| label_failed(e.to_string()))?;
+    let pdf = render_pdf(&station.label_template, data)
+        .map_err(|e| label_failed("the template could not be drawn", e.to_string()))?;
     let dir = station.data_dir.labels_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| label_failed(format!("{}: {e}", dir.display())))?;
+    let unsaved = "its PDF could not be saved in the data directory";
+    std::fs::create_dir_all(&dir).map_err(|e| label_failed(unsaved, format!("{}: {e}", dir.display())))?;
     let path = dir.join(format!("{name}.pdf"));
-    std::fs::write(&path, &pdf).map_err(|e| label_failed(format!("{}: {e}", path.display())))?;
+    std::fs::write(&path, &pdf).map_err(|e| label_failed(unsaved, format!("{}: {e}", path.display())))?;
     let job = match &station.config.config.label.printer {
         Some(printer) => {
             Some(crate::printer::print(printer, &station.label_template, data, name, station.data_dir.path()).map_err(
