@@ -28,6 +28,8 @@ pub struct SlotView {
     pub name: String,
     /// Port or probe.
     pub link: String,
+    /// Whether a fixture is connected on the port (as last looked).
+    pub state: hallmark_station::fixture::LinkState,
     /// Runs start when a board appears.
     pub auto_start: bool,
 }
@@ -49,6 +51,8 @@ pub struct StationView {
     pub error: Option<ApiError>,
     /// Full-screen kiosk mode requested.
     pub kiosk: bool,
+    /// What start-up found (interrupted runs closed, a CRL published).
+    pub startup: Option<hallmark_station::startup::StartupReport>,
 }
 
 /// One step of a run.

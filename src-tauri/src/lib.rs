@@ -10,9 +10,10 @@ mod runner;
 
 use commands::engineer::{ConfigSource, Session};
 use commands::AppState;
-use hallmark_ca::{CaStore, KeyLocation, Passphrase};
-use hallmark_station::assemble::{assemble, label_template, Overrides};
+use hallmark_station::assemble::Overrides;
 use hallmark_station::datadir::DataDir;
+use hallmark_station::pipeline::Station;
+use hallmark_station::startup::{ConfigChoice, GivenSecrets, OpenOptions};
 use ipc::{ApiError, SlotView, StationView};
 use tauri::Manager;
 
@@ -73,6 +74,7 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::station_info,
+            commands::slot_links,
             commands::start_run,
             commands::set_operator,
             commands::reprint,
@@ -111,26 +113,14 @@ fn start_station(app: tauri::AppHandle, options: &Options) -> AppState {
     };
     let Prepared { data_dir, sims, source, passphrase } = prepared;
     let log = data_dir.log_path();
-    let dir = data_dir.clone();
-    let (config, config_file) = (source.config.clone(), source.file.clone());
-    let build = Box::new(move || {
-        let ca_store = CaStore::new(dir.ca_dir());
-        let ca = match ca_store.key_location().map_err(|e| e.to_string())? {
-            Some(KeyLocation::File) => ca_store.unlock(&Passphrase::for_unlock(passphrase)),
-            Some(KeyLocation::Token(_)) => {
-                let pin = std::env::var("HALLMARK_PKCS11_PIN").map_err(|_| "set HALLMARK_PKCS11_PIN")?;
-                ca_store.unlock_token(&pin)
-            }
-            None => ca_store.create(
-                &Passphrase::for_new_ca(passphrase).map_err(|e| e.to_string())?,
-                time::OffsetDateTime::now_utc(),
-            ),
-        }
-        .map_err(|e| e.to_string())?;
-        let over = Overrides::default();
-        let template = label_template(&config, Some(&config_file), &over)?;
-        assemble(config, dir, ca, template, &over, std::sync::Arc::new(hallmark_station::probe::ProbeRs))
-    });
+    let open = OpenOptions {
+        data_dir: data_dir.clone(),
+        config: ConfigChoice::Given { config: Box::new(source.config.clone()), file: Some(source.file.clone()) },
+        overrides: Overrides::default(),
+        probes: std::sync::Arc::new(hallmark_station::probe::ProbeRs),
+    };
+    let secrets = GivenSecrets { passphrase: Some(passphrase), ..GivenSecrets::from_env() };
+    let build = Box::new(move || Station::open(open, &secrets));
     let (runner, info) = runner::start(app, build, sims);
     let view = match info {
         Ok(info) => StationView {
@@ -141,8 +131,9 @@ fn start_station(app: tauri::AppHandle, options: &Options) -> AppState {
             data_dir: info.data_dir,
             error: None,
             kiosk: options.kiosk,
+            startup: info.startup,
         },
-        Err(e) => StationView { error: Some(ApiError::new("STATION", e)), ..empty_view(options) },
+        Err(e) => StationView { error: Some(ApiError::new("STATION", e.to_string())), ..empty_view(options) },
     };
     AppState {
         view: view.into(),
@@ -154,14 +145,13 @@ fn start_station(app: tauri::AppHandle, options: &Options) -> AppState {
     }
 }
 
-/// The slots as the operator screen shows them.
+/// The slots as the operator screen shows them, with their links as they are now.
 pub fn slot_views(slots: &[hallmark_config::SlotConfig]) -> Vec<SlotView> {
     slots
         .iter()
-        .map(|s| SlotView {
-            name: s.name.clone(),
-            link: s.probe.clone().map(|p| format!("probe {p}")).unwrap_or_else(|| s.port.clone()),
-            auto_start: s.auto_start,
+        .map(|s| {
+            let link = hallmark_station::fixture::slot_link(s);
+            SlotView { name: s.name.clone(), link: link.link, state: link.state, auto_start: s.auto_start }
         })
         .collect()
 }
@@ -193,7 +183,7 @@ fn prepare(options: &Options) -> Result<Prepared, String> {
         None => hallmark_config::EXAMPLE.to_string(),
     };
     let file = file.unwrap_or_else(|| data_dir.config_path());
-    let passphrase = std::env::var("HALLMARK_CA_PASSPHRASE").map_err(|_| {
+    let passphrase = std::env::var(hallmark_station::startup::PASSPHRASE_ENV).map_err(|_| {
         "The CA passphrase is needed: start the station with HALLMARK_CA_PASSPHRASE set (or use --demo).".to_string()
     })?;
     Ok(Prepared { data_dir, sims: Default::default(), source: ConfigSource { config, text, file }, passphrase })
@@ -208,6 +198,7 @@ fn empty_view(options: &Options) -> StationView {
         data_dir: String::new(),
         error: None,
         kiosk: options.kiosk,
+        startup: None,
     }
 }
 

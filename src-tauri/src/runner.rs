@@ -14,6 +14,7 @@ use hallmark_config::LoadedConfig;
 use hallmark_station::assemble::{check, label_template, Overrides};
 use hallmark_station::pipeline::{LinkTarget, Observer, RunRequest, Station};
 use hallmark_station::report::{RunReport, StepReport};
+use hallmark_station::startup::{StartupError, StartupReport};
 use hallmark_store::Store;
 use serde_json::json;
 use std::cell::{Cell, RefCell};
@@ -131,6 +132,8 @@ pub struct StationInfo {
     pub origin: String,
     /// Data directory.
     pub data_dir: String,
+    /// What start-up found (only when the station has just started).
+    pub startup: Option<StartupReport>,
 }
 
 fn info(station: &Station) -> StationInfo {
@@ -139,6 +142,7 @@ fn info(station: &Station) -> StationInfo {
         slots: station.config.config.slot.clone(),
         origin: station.config.origin.clone(),
         data_dir: station.data_dir.path().display().to_string(),
+        startup: None,
     }
 }
 
@@ -157,21 +161,21 @@ struct Actor {
 /// built (or failed to be).
 pub fn start(
     app: AppHandle,
-    build: Box<dyn FnOnce() -> Result<Station, String> + Send>,
+    build: Box<dyn FnOnce() -> Result<(Station, StartupReport), StartupError> + Send>,
     sims: BTreeMap<String, SimSlot>,
-) -> (Runner, Result<StationInfo, String>) {
+) -> (Runner, Result<StationInfo, StartupError>) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Command>();
     let (ready_tx, ready_rx) = mpsc::channel();
     let actor_tx = tx.clone();
     std::thread::spawn(move || {
-        let mut station = match build() {
-            Ok(s) => Rc::new(s),
+        let (mut station, startup) = match build() {
+            Ok((s, report)) => (Rc::new(s), report),
             Err(e) => {
                 ready_tx.send(Err(e)).ok();
                 return;
             }
         };
-        ready_tx.send(Ok(info(&station))).ok();
+        ready_tx.send(Ok(StationInfo { startup: Some(startup), ..info(&station) })).ok();
         let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(rt) => rt,
             Err(_) => return,
@@ -192,7 +196,7 @@ pub fn start(
             }
         });
     });
-    let info = ready_rx.recv().unwrap_or_else(|_| Err("the station thread stopped".into()));
+    let info = ready_rx.recv().unwrap_or_else(|_| Err(StartupError::Stopped));
     (Runner { tx }, info)
 }
 

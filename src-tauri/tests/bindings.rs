@@ -50,5 +50,10 @@ fn checked_in_bindings_are_current() {
     check::<hallmark_station::ca_status::CaStatus>(&dir, &mut stale);
     check::<hallmark_station::ca_status::CaCertificate>(&dir, &mut stale);
     check::<hallmark_station::ca_status::CrlStatus>(&dir, &mut stale);
+    check::<hallmark_station::startup::StartupReport>(&dir, &mut stale);
+    check::<hallmark_station::startup::CrlAtStart>(&dir, &mut stale);
+    check::<hallmark_station::fixture::SlotLink>(&dir, &mut stale);
+    check::<hallmark_station::fixture::LinkState>(&dir, &mut stale);
+    check::<hallmark_store::InterruptedRun>(&dir, &mut stale);
     assert!(stale.is_empty(), "stale TypeScript bindings (re-bless, see the module docs): {stale:?}");
 }

@@ -20,11 +20,12 @@ impl Drop for Driver {
     }
 }
 
-fn start_driver(port: u16, profile: &std::path::Path) -> Driver {
+fn start_driver(port: u16, profile: &std::path::Path, envs: &[(&str, &str)]) -> Driver {
     use std::os::unix::process::CommandExt;
     let child = Command::new("WebKitWebDriver")
         .args([format!("--port={port}"), "--host=127.0.0.1".to_string()])
         .env("TAURI_WEBVIEW_AUTOMATION", "true")
+        .envs(envs.iter().copied())
         // A fresh web profile (localStorage: the chosen language) for every run.
         .env("XDG_DATA_HOME", profile.join("data"))
         .env("XDG_CACHE_HOME", profile.join("cache"))
@@ -51,9 +52,14 @@ struct App {
 
 impl App {
     async fn start(args: &[&str]) -> App {
+        App::start_with(args, &[]).await
+    }
+
+    /// The app with extra environment (data directory, CA passphrase).
+    async fn start_with(args: &[&str], envs: &[(&str, &str)]) -> App {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let profile = tempfile::tempdir().unwrap();
-        let process = start_driver(port, profile.path());
+        let process = start_driver(port, profile.path(), envs);
         let mut caps = Capabilities::new();
         caps.set(
             "webkitgtk:browserOptions",
@@ -63,6 +69,23 @@ impl App {
         let driver = WebDriver::new(&format!("http://127.0.0.1:{port}"), caps).await.expect("WebDriver session");
         App { driver, _process: process, _profile: profile }
     }
+
+    /// Kills the app and its driver at once (SIGKILL: no clean-up runs), like a
+    /// crash or a power cut.
+    fn kill(self) {
+        let pgid = self._process.0.id() as i32;
+        Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).status().ok();
+    }
+}
+
+/// Skips (or, in CI, fails) without a display.
+fn display_or_skip(test: &str) -> bool {
+    if std::env::var_os("DISPLAY").is_some() {
+        return true;
+    }
+    assert!(std::env::var_os("HALLMARK_REQUIRE_GUI_TEST").is_none(), "no DISPLAY: run under xvfb-run");
+    eprintln!("SKIPPED {test}: no DISPLAY (scripts/test.sh runs it under xvfb-run)");
+    false
 }
 
 fn shots() -> PathBuf {
@@ -117,11 +140,7 @@ async fn snap(driver: &WebDriver, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_runs_a_board_to_pass_and_qa_sees_it() {
-    if std::env::var_os("DISPLAY").is_none() {
-        assert!(std::env::var_os("HALLMARK_REQUIRE_GUI_TEST").is_none(), "no DISPLAY: run under xvfb-run");
-        eprintln!(
-            "SKIPPED operator_runs_a_board_to_pass_and_qa_sees_it: no DISPLAY (scripts/test.sh runs it under xvfb-run)"
-        );
+    if !display_or_skip("operator_runs_a_board_to_pass_and_qa_sees_it") {
         return;
     }
     let app = App::start(&["--demo", "--demo-fault", "bad-csr-signature"]).await;
@@ -199,6 +218,82 @@ async fn drive(driver: &WebDriver) -> WebDriverResult<()> {
     );
     snap(driver, "6-operator-de").await;
     Ok(())
+}
+
+/// A configured (not demo) station whose window is killed in the middle of a run and
+/// started again on the same data directory: start-up closes the run as INTERRUPTED,
+/// publishes a revocation that never reached a CRL, and tells the operator which board
+/// to run again. A slot whose port does not exist says that no fixture is connected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_killed_mid_run_closes_the_run_and_publishes_the_crl_when_restarted() {
+    if !display_or_skip("a_window_killed_mid_run_closes_the_run_and_publishes_the_crl_when_restarted") {
+        return;
+    }
+    use hallmark_gui::demo::{demo_config, sim_slot};
+    let data = tempfile::tempdir().unwrap();
+    let healthy = sim_slot("SIM-A", Vec::new()).unwrap();
+    let slow = sim_slot("SIM-B", vec!["slow-keygen=120000".parse().unwrap()]).unwrap();
+    let (_, toml) = demo_config([&healthy, &slow].into_iter()).unwrap();
+    let toml = format!("{toml}\n[[slot]]\nname = \"SIM-C\"\nport = \"/dev/ttyHALLMARK-NOT-CONNECTED\"\n");
+    let config = data.path().join("line.toml");
+    std::fs::write(&config, toml).unwrap();
+    let data_dir = data.path().join("data");
+    let envs =
+        [("HALLMARK_DATA_DIR", data_dir.to_str().unwrap()), ("HALLMARK_CA_PASSPHRASE", "restart test passphrase 42")];
+    let args = ["--config", config.to_str().unwrap()];
+
+    // First life: SIM-A passes; SIM-B is killed while its board generates a key.
+    let app = App::start_with(&args, &envs).await;
+    let driver = app.driver.clone();
+    wait_for(&driver, "body[data-ready='true']", 60).await;
+    wait_for(&driver, "#tile-SIM-C[data-fixture='no_fixture']", 10).await;
+    assert!(text(&driver, "#tile-SIM-C .fixture-missing").await.contains("/dev/ttyHALLMARK-NOT-CONNECTED"));
+    let enabled = retry("#start-SIM-C", || async { driver.find(By::Css("#start-SIM-C")).await?.is_enabled().await });
+    assert!(!enabled.await, "no Start without a fixture");
+    click(&driver, "#start-SIM-A").await;
+    wait_for(&driver, "#tile-SIM-A[data-state='pass']", 60).await;
+    let uid = text(&driver, "#tile-SIM-A .uid").await;
+    click(&driver, "#start-SIM-B").await;
+    wait_text(&driver, "#tile-SIM-B .step", 60, |t| t.contains("keygen")).await;
+    snap(&driver, "restart-1-before-kill").await;
+    app.kill();
+
+    // While the station is down, a revocation lands in the log without its CRL (what
+    // a station killed between recording a revocation and signing the CRL leaves).
+    let log = data_dir.join("hallmark-log.sqlite");
+    {
+        let store = hallmark_store::Store::open(&log).unwrap();
+        let serial = store.certificates(&uid).unwrap()[0].serial.clone();
+        store.record_revocation(hallmark_store::RevokedBy::Actor("qa"), &serial, "keyCompromise").unwrap();
+    }
+    let crl = data_dir.join("ca/crl.pem");
+    assert!(!crl.exists());
+
+    // Second life on the same data directory.
+    let app = App::start_with(&args, &envs).await;
+    let driver = app.driver.clone();
+    wait_for(&driver, "body[data-ready='true']", 60).await;
+    let report = text(&driver, "#startup-report").await;
+    snap(&driver, "restart-2-after-restart").await;
+    assert!(report.contains("INTERRUPTED") && report.contains("in slot SIM-B again"), "{report}");
+    assert!(report.contains("CRL #1"), "{report}");
+    let store = hallmark_store::Store::open_read_only(&log).unwrap();
+    let runs = store.runs().unwrap();
+    let b: Vec<_> = runs.iter().filter(|r| r.slot.as_deref() == Some("SIM-B")).collect();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].outcome, "INTERRUPTED", "{:?}", b[0]);
+    assert_eq!(b[0].failing_step.as_deref(), Some("keygen"));
+    let pem = std::fs::read_to_string(&crl).expect("the CRL is published at start");
+    assert!(pem.contains("BEGIN X509 CRL"));
+    assert!(store.verify_chain().unwrap().intact());
+    // The operator dismisses the report and runs the next board.
+    click(&driver, "#startup-dismiss").await;
+    healthy.next_board();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    click(&driver, "#start-SIM-A").await;
+    wait_for(&driver, "#tile-SIM-A[data-state='pass']", 60).await;
+    driver.quit().await.ok();
+    drop(slow);
 }
 
 async fn type_into(driver: &WebDriver, css: &str, keys: &str) {

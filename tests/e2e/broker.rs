@@ -249,22 +249,16 @@ fn a_board_with_an_expired_certificate_is_refused_at_the_broker_as_expired() {
     // One-day certificates, issued two days ago: expired when the board presents it.
     let text = std::fs::read_to_string(&config).unwrap().replacen("validity_days = 3650", "validity_days = 1", 1);
     std::fs::write(&config, text).unwrap();
-    // The station core in this process, assembled as the CLI does, with its clock set
-    // through the one seam issuing time goes through.
-    let data_dir = hallmark_station::datadir::DataDir::at(station.data_dir());
-    let loaded = hallmark_config::LoadedConfig::load(&config).unwrap();
-    let ca = hallmark_ca::CaStore::new(data_dir.ca_dir())
-        .unlock(&hallmark_ca::Passphrase::for_unlock(PASSPHRASE.into()))
-        .unwrap();
-    let mut core = hallmark_station::assemble::assemble(
-        loaded,
-        data_dir,
-        ca,
-        hallmark_label::Template::embedded_default(),
-        &hallmark_station::assemble::Overrides::default(),
-        std::sync::Arc::new(hallmark_station::probe::ProbeRs),
-    )
-    .unwrap();
+    // The station core in this process, started as the CLI starts it, with its clock
+    // set through the one seam issuing time goes through.
+    let options = hallmark_station::startup::OpenOptions {
+        data_dir: hallmark_station::datadir::DataDir::at(station.data_dir()),
+        config: hallmark_station::startup::ConfigChoice::Resolve(Some(config.clone())),
+        overrides: hallmark_station::assemble::Overrides::default(),
+        probes: std::sync::Arc::new(hallmark_station::probe::ProbeRs),
+    };
+    let secrets = hallmark_station::startup::GivenSecrets { passphrase: Some(PASSPHRASE.into()), token_pin: None };
+    let (mut core, _) = hallmark_station::pipeline::Station::open(options, &secrets).unwrap();
     core.clock = std::sync::Arc::new(TwoDaysAgo);
     let store = hallmark_store::Store::open(&core.data_dir.log_path()).unwrap();
     let sim = Sim::start(&station.board_state("b"), &[]);

@@ -10,6 +10,7 @@ import type { RunEvent } from "./bindings/RunEvent";
 import type { RunPage } from "./bindings/RunPage";
 import type { RunQuery } from "./bindings/RunQuery";
 import type { StationView } from "./bindings/StationView";
+import type { SlotLink } from "./bindings/SlotLink";
 import type { StatsView } from "./bindings/StatsView";
 import type { VerifyView } from "./bindings/VerifyView";
 import type { EngineerView } from "./bindings/EngineerView";
@@ -23,6 +24,7 @@ import type { ExportView } from "./bindings/ExportView";
 
 export type Commands = {
   station_info: { args: Record<string, never>; result: StationView };
+  slot_links: { args: Record<string, never>; result: SlotLink[] };
   start_run: { args: { slot: string; operator: string | null; scannedUid: string | null }; result: null };
   reprint: { args: { uid: string; operator: string | null }; result: string };
   runs_page: { args: { query: RunQuery }; result: RunPage };

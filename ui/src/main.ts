@@ -48,6 +48,15 @@ async function main(): Promise<void> {
     operator.setStation(station);
     if (current === "operator") operator.render();
   });
+  // Fixtures come and go (a USB cable pulled, a hub reset): look every two seconds.
+  window.setInterval(async () => {
+    if (station.error) return;
+    try {
+      if (operator.setLinks(await call("slot_links", {})) && current === "operator") operator.render();
+    } catch {
+      // The station answers again on the next look.
+    }
+  }, 2000);
   window.addEventListener("keydown", (e) => { if (current === "operator") operator.onKey(e); });
   show("operator");
   document.body.dataset.ready = "true";

@@ -6,7 +6,9 @@ import { call, asApiError } from "./api";
 import { h } from "./dom";
 import { t } from "./i18n";
 import { ScannerInput, type Scanned } from "./scanner";
-import { applyEvent, yieldText, type Counters, type Tile } from "./tiles";
+import { applyEvent, applyLinks, canStart, yieldText, type Counters, type Tile } from "./tiles";
+import { startupNotes } from "./startup";
+import type { SlotLink } from "./bindings/SlotLink";
 import { failureAdvice } from "./failures";
 import type { RunEvent } from "./bindings/RunEvent";
 import type { StationView } from "./bindings/StationView";
@@ -18,18 +20,29 @@ export class OperatorScreen {
   scannedUid: string | null = null;
   lastUid: string | null = null;
   notice = "";
+  /** What start-up found, until the operator dismisses it. */
+  startup: string[] = [];
   private scanner = new ScannerInput();
   private manual = "";
 
   constructor(station: StationView, private root: HTMLElement) {
     this.tiles = [];
     this.setStation(station);
+    this.startup = startupNotes(station.startup);
   }
 
   /** The slots after a configuration change: tiles of unchanged slots keep their state. */
   setStation(station: StationView): void {
     const old = new Map(this.tiles.map((t) => [t.slot, t]));
-    this.tiles = station.slots.map((s) => ({ ...(old.get(s.name) ?? { state: "idle" as const }), slot: s.name, link: s.link }));
+    this.tiles = station.slots.map((s) => ({ ...(old.get(s.name) ?? { state: "idle" as const }), slot: s.name, link: s.link, fixture: s.state }));
+  }
+
+  /** Slot links as last looked at; re-renders only when one changed. */
+  setLinks(links: SlotLink[]): boolean {
+    const next = applyLinks(this.tiles, links);
+    const changed = next.some((t, i) => t !== this.tiles[i]);
+    this.tiles = next;
+    return changed;
   }
 
   onEvent(e: RunEvent): void {
@@ -110,6 +123,15 @@ export class OperatorScreen {
     });
     manual.value = this.manual;
     const tiles = h("section", { class: "tiles" }, ...this.tiles.map((tile) => this.renderTile(tile)));
+    const startup = this.startup.length
+      ? h(
+          "div",
+          { class: "startup", id: "startup-report", role: "status" },
+          h("strong", {}, t("startup.title")),
+          h("ul", {}, ...this.startup.map((n) => h("li", {}, n))),
+          h("button", { class: "secondary", id: "startup-dismiss", onclick: () => { this.startup = []; this.render(); } }, t("startup.dismiss")),
+        )
+      : null;
     const footer = h(
       "div",
       { class: "shift" },
@@ -117,11 +139,12 @@ export class OperatorScreen {
       h("button", { id: "reprint", class: "secondary", onclick: () => this.reprint(), disabled: !this.lastUid }, t("reprint")),
       this.notice ? h("span", { class: "notice" }, this.notice) : null,
     );
-    this.root.replaceChildren(h("div", { class: "operator" }, scanLine, manual, tiles, footer));
+    this.root.replaceChildren(h("div", { class: "operator" }, startup, scanLine, manual, tiles, footer));
   }
 
   private renderTile(tile: Tile): HTMLElement {
-    const word = {
+    const missing = tile.fixture === "no_fixture" && tile.state !== "running";
+    const word = missing ? t("state.no_fixture") : {
       idle: t("state.idle"),
       waiting: t("state.waiting"),
       running: t("state.running"),
@@ -129,7 +152,7 @@ export class OperatorScreen {
       fail: t("state.fail"),
       interrupted: t("state.interrupted"),
     }[tile.state];
-    const icon = { idle: "●", waiting: "◌", running: "⟳", pass: "✔", fail: "✖", interrupted: "■" }[tile.state];
+    const icon = missing ? "⚠" : { idle: "●", waiting: "◌", running: "⟳", pass: "✔", fail: "✖", interrupted: "■" }[tile.state];
     const progress =
       tile.state === "running" && tile.total
         ? h(
@@ -142,11 +165,18 @@ export class OperatorScreen {
     const advice = tile.failure ? failureAdvice(tile.failure) : null;
     return h(
       "article",
-      { class: `tile ${tile.state}`, id: `tile-${tile.slot}`, "data-state": tile.state, "aria-live": "polite" },
+      {
+        class: `tile ${tile.state}${missing ? " no-fixture" : ""}`,
+        id: `tile-${tile.slot}`,
+        "data-state": tile.state,
+        "data-fixture": tile.fixture,
+        "aria-live": "polite",
+      },
       h("header", {}, h("h2", {}, tile.slot), h("span", { class: "link" }, tile.link)),
       h("div", { class: "status" }, h("span", { class: "icon", "aria-hidden": "true" }, icon), h("span", { class: "word" }, word)),
       tile.uid ? h("div", { class: "uid" }, tile.uid) : null,
       tile.labelPdf && tile.state === "pass" ? h("div", { class: "label-pdf", "data-path": tile.labelPdf }, t("label") + ": " + tile.labelPdf.split("/").pop()) : null,
+      missing ? h("p", { class: "fixture-missing" }, t("fixture.missing", { port: tile.link })) : null,
       progress,
       advice
         ? h(
@@ -160,7 +190,7 @@ export class OperatorScreen {
         : null,
       h(
         "button",
-        { class: "start", id: `start-${tile.slot}`, onclick: () => this.start(tile.slot), disabled: tile.state === "running" },
+        { class: "start", id: `start-${tile.slot}`, onclick: () => this.start(tile.slot), disabled: !canStart(tile) },
         `${t("start")} ${tile.slot}`,
       ),
     );

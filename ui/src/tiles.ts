@@ -3,10 +3,14 @@
 
 import type { RunEvent } from "./bindings/RunEvent";
 import type { ApiError } from "./bindings/ApiError";
+import type { LinkState } from "./bindings/LinkState";
+import type { SlotLink } from "./bindings/SlotLink";
 
 export type Tile = {
   slot: string;
   link: string;
+  /** Whether a fixture is connected on the slot's port (as last looked). */
+  fixture: LinkState;
   state: "idle" | "waiting" | "running" | "pass" | "fail" | "interrupted";
   step?: string;
   index?: number;
@@ -49,6 +53,21 @@ export function applyEvent(tiles: Tile[], counters: Counters, e: RunEvent): { ti
     else failed += 1;
   }
   return { tiles: next, counters: { passed, failed } };
+}
+
+/** The links as last looked at: a tile whose port vanished says so (and offers no
+ * Start); one whose fixture came back is ready again. Run state is kept. */
+export function applyLinks(tiles: Tile[], links: SlotLink[]): Tile[] {
+  const bySlot = new Map(links.map((l) => [l.slot, l]));
+  return tiles.map((t) => {
+    const l = bySlot.get(t.slot);
+    return l && (l.state !== t.fixture || l.link !== t.link) ? { ...t, fixture: l.state, link: l.link } : t;
+  });
+}
+
+/** A slot can start a run: not running, and a fixture (or a probe) is there. */
+export function canStart(t: Tile): boolean {
+  return t.state !== "running" && t.fixture !== "no_fixture";
 }
 
 export function yieldText(c: Counters): string {

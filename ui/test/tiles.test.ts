@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { applyEvent, splitAdvice, yieldText, type Tile } from "../src/tiles";
+import { applyEvent, applyLinks, canStart, splitAdvice, yieldText, type Tile } from "../src/tiles";
 
-const idle: Tile[] = [{ slot: "A", link: "/dev/pts/1", state: "idle" }, { slot: "B", link: "/dev/pts/2", state: "idle" }];
+const idle: Tile[] = [{ slot: "A", link: "/dev/pts/1", state: "idle", fixture: "connected" }, { slot: "B", link: "/dev/pts/2", state: "idle", fixture: "connected" }];
 const run = (outcome: string, failure: { code: string; message: string } | null = null) => ({
   run_id: "r1", outcome, slot: "A", uid: "UID1", operator: null, started_at: null, failure,
   failing_step: failure ? "csr" : null, steps: [], label_pdf: null, cert_serial: null,
@@ -31,5 +31,31 @@ describe("slot tiles", () => {
     const s = applyEvent(idle, { passed: 0, failed: 0 }, { kind: "error", slot: "B", error: { code: "BUSY", message: "This slot is running." } });
     expect(s.tiles[1]).toMatchObject({ state: "fail" });
     expect(s.counters.failed).toBe(0);
+  });
+});
+
+describe("fixture links", () => {
+  const tiles: Tile[] = [
+    { slot: "A", link: "/dev/ttyUSB0", state: "idle", fixture: "connected" },
+    { slot: "B", link: "/dev/ttyUSB1", state: "pass", fixture: "connected", uid: "U1" },
+  ];
+
+  it("a vanished port means no fixture and no Start; the run state is kept", () => {
+    const next = applyLinks(tiles, [
+      { slot: "A", link: "/dev/ttyUSB0", state: "connected" },
+      { slot: "B", link: "/dev/ttyUSB1", state: "no_fixture" },
+    ]);
+    expect(next[0]).toBe(tiles[0]);
+    expect(next[1]).toMatchObject({ fixture: "no_fixture", state: "pass", uid: "U1" });
+    expect(canStart(next[0])).toBe(true);
+    expect(canStart(next[1])).toBe(false);
+  });
+
+  it("a fixture that comes back can start again; a running slot never starts twice", () => {
+    const gone = applyLinks(tiles, [{ slot: "A", link: "/dev/ttyUSB0", state: "no_fixture" }]);
+    expect(canStart(gone[0])).toBe(false);
+    const back = applyLinks(gone, [{ slot: "A", link: "/dev/ttyUSB0", state: "connected" }]);
+    expect(canStart(back[0])).toBe(true);
+    expect(canStart({ ...back[0], state: "running" })).toBe(false);
   });
 });

@@ -74,6 +74,10 @@ pub enum CaError {
         /// When.
         not_after: String,
     },
+    /// A passphrase or PIN was needed and could not be obtained; the message says how
+    /// to provide it.
+    #[error("{0}")]
+    SecretMissing(String),
     /// rcgen or the crypto backend failed.
     #[error("signing failed: {0}")]
     Signing(String),

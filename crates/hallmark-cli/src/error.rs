@@ -19,6 +19,8 @@ pub enum CliError {
     #[error("{0}")]
     Config(#[from] hallmark_config::ConfigError),
     #[error("{0}")]
+    Startup(#[from] hallmark_station::startup::StartupError),
+    #[error("{0}")]
     Usage(String),
     #[error("{what}: {source}")]
     Io { what: String, source: std::io::Error },

@@ -2,10 +2,22 @@
 //! terminal. There is no default: an unattended station without the variable stops.
 
 use hallmark_ca::{CaError, Passphrase};
+use hallmark_station::startup::CaSecrets;
+pub use hallmark_station::startup::{PASSPHRASE_ENV, PIN_ENV};
 use std::io::IsTerminal;
 
-pub const PASSPHRASE_ENV: &str = "HALLMARK_CA_PASSPHRASE";
-pub const PIN_ENV: &str = "HALLMARK_PKCS11_PIN";
+/// The environment, else the terminal.
+pub struct Terminal;
+
+impl CaSecrets for Terminal {
+    fn passphrase(&self, creating: bool) -> Result<Passphrase, CaError> {
+        obtain(creating)
+    }
+
+    fn token_pin(&self) -> Result<String, CaError> {
+        token_pin()
+    }
+}
 
 /// `creating` = a new CA will be made (ask twice, enforce the minimum length).
 pub fn obtain(creating: bool) -> Result<Passphrase, CaError> {
@@ -13,7 +25,7 @@ pub fn obtain(creating: bool) -> Result<Passphrase, CaError> {
         return if creating { Passphrase::for_new_ca(p) } else { Ok(Passphrase::for_unlock(p)) };
     }
     if !std::io::stdin().is_terminal() {
-        return Err(CaError::Signing(format!(
+        return Err(CaError::SecretMissing(format!(
             "the CA passphrase is needed: set {PASSPHRASE_ENV} (no terminal to ask on)"
         )));
     }
@@ -38,7 +50,7 @@ pub fn token_pin() -> Result<String, CaError> {
         return Ok(p);
     }
     if !std::io::stdin().is_terminal() {
-        return Err(CaError::Token(format!("the token PIN is needed: set {PIN_ENV} (no terminal to ask on)")));
+        return Err(CaError::SecretMissing(format!("the token PIN is needed: set {PIN_ENV} (no terminal to ask on)")));
     }
     rpassword::prompt_password("Token PIN: ").map_err(|e| CaError::Token(format!("cannot read the PIN: {e}")))
 }

@@ -1,7 +1,7 @@
 //! Putting a [`Station`] together from its parts, the same way for every front end
 //! (CLI, GUI): the label template, checks of probe slots, deadlines and the
-//! certificate profile. Obtaining the CA (passphrase prompt, token PIN) is the front
-//! end's business.
+//! certificate profile. [`Station::open`](crate::startup) is the entry point that
+//! uses these; obtaining the CA's secrets is the front end's business.
 
 use crate::client::Timeouts;
 use crate::datadir::DataDir;
@@ -64,17 +64,16 @@ pub fn template_path(config: &LoadedConfig, config_path: Option<&Path>) -> Optio
     config.config.label.template.as_ref().map(|t| base.join(t))
 }
 
-/// Assembles the station.
+/// Assembles the station from a configuration that passed [`check`].
 pub fn assemble(
     config: LoadedConfig,
     data_dir: DataDir,
     ca: IssuingCa,
     label_template: Template,
-    over: &Overrides,
+    checked: Checked,
     probes: Arc<dyn ProbeBackend>,
-) -> Result<Station, String> {
-    let checked = check(&config, &label_template, over)?;
-    Ok(Station {
+) -> Station {
+    Station {
         ca,
         label_template,
         leaf_profile: checked.leaf_profile,
@@ -84,7 +83,7 @@ pub fn assemble(
         config,
         probes,
         clock: Arc::new(crate::clock::SystemClock),
-    })
+    }
 }
 
 /// What a configuration gives the station once it has passed every check.

@@ -5,6 +5,7 @@
 //!   retransmission and strict checking of everything the device sends.
 //! - [`pipeline::Provisioner`]: one run, step by step, logged before each action.
 //! - [`report::RunReport`]: what a run produced (the CLI's `--json` contract).
+//! - [`startup`]: `Station::open`, the one start-up every front end uses.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -17,6 +18,7 @@ pub mod crl;
 pub mod datadir;
 pub mod engineer;
 mod failure;
+pub mod fixture;
 pub mod pipeline;
 pub mod presence;
 pub mod printer;
@@ -24,6 +26,7 @@ pub mod probe;
 pub mod profile;
 pub mod report;
 pub mod selftest;
+pub mod startup;
 pub mod transport;
 mod uid;
 

@@ -297,15 +297,23 @@ impl Store {
     }
 
     /// Closes runs left open by a station process that no longer exists (crash,
-    /// power cut, kill) with an `INTERRUPTED` end event. Returns their uuids.
-    pub fn recover_interrupted(&self) -> Result<Vec<String>, StoreError> {
+    /// power cut, kill) with an `INTERRUPTED` end event. Returns what they got to.
+    pub fn recover_interrupted(&self) -> Result<Vec<InterruptedRun>, StoreError> {
         let open = self.open_runs()?;
         let mut closed = Vec::new();
-        for (run, uuid, pid, boot) in open {
+        for OpenRun { run, uuid, pid, boot, slot, port } in open {
             if process_alive(pid, &boot) {
                 continue;
             }
             let (uid, hardware_id, failing_step) = self.run_progress(run)?;
+            let found = InterruptedRun {
+                run_id: uuid,
+                slot,
+                port,
+                uid: uid.clone(),
+                hardware_id: hardware_id.clone(),
+                step: failing_step.clone(),
+            };
             let message = "The station stopped during this run (crash, power cut or kill). Run the board again: it resumes safely.";
             let end = RunEnd {
                 outcome: "INTERRUPTED".into(),
@@ -318,7 +326,7 @@ impl Store {
                 ..RunEnd::default()
             };
             self.end_run(run, &end)?;
-            closed.push(uuid);
+            closed.push(found);
         }
         Ok(closed)
     }
@@ -539,12 +547,21 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn open_runs(&self) -> Result<Vec<(RunId, String, i64, String)>, StoreError> {
+    fn open_runs(&self) -> Result<Vec<OpenRun>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT r.id, r.run_uuid, r.pid, r.boot_id FROM runs r
+            "SELECT r.id, r.run_uuid, r.pid, r.boot_id, r.slot, r.port FROM runs r
              WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.run_id = r.id AND e.step = 'run' AND e.phase = 'end')",
         )?;
-        let rows = stmt.query_map([], |r| Ok((RunId(r.get(0)?), r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok(OpenRun {
+                run: RunId(r.get(0)?),
+                uuid: r.get(1)?,
+                pid: r.get(2)?,
+                boot: r.get(3)?,
+                slot: r.get(4)?,
+                port: r.get(5)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -678,6 +695,34 @@ fn insert_event(
     Ok(())
 }
 
+/// A run without an end, as [`Store::recover_interrupted`] finds it.
+struct OpenRun {
+    run: RunId,
+    uuid: String,
+    pid: i64,
+    boot: String,
+    slot: Option<String>,
+    port: String,
+}
+
+/// A run a stopped station left open, closed as `INTERRUPTED` at start-up.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct InterruptedRun {
+    /// Run id.
+    pub run_id: String,
+    /// Slot, if the run had one.
+    pub slot: Option<String>,
+    /// Port or probe.
+    pub port: String,
+    /// UID, if the run got that far.
+    pub uid: Option<String>,
+    /// Hardware id (hex), if the board was identified.
+    pub hardware_id: Option<String>,
+    /// The step it was in.
+    pub step: Option<String>,
+}
+
 /// UID, hardware id and last started step of an unfinished run.
 type Progress = (Option<String>, Option<String>, Option<String>);
 
@@ -696,5 +741,44 @@ pub(crate) fn process_alive(pid: i64, boot: &str) -> bool {
         // process was abandoned; the caller only recovers at start-up.
         return false;
     }
-    Path::new(&format!("/proc/{pid}")).exists()
+    // A killed station whose parent has not reaped it yet is a zombie: its /proc
+    // entry exists, but it will never finish the run.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !matches!(process_state(&stat), Some('Z' | 'X')),
+        Err(_) => false,
+    }
+}
+
+/// The state letter of a `/proc/PID/stat` line (the field after the command name,
+/// which is in parentheses and may itself contain spaces or parentheses).
+fn process_state(stat: &str) -> Option<char> {
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_is_read_past_a_command_name_with_parentheses() {
+        assert_eq!(process_state("42 (hallmark-station) S 1 42"), Some('S'));
+        assert_eq!(process_state("42 (a) b) Z 1 42"), Some('Z'));
+        assert_eq!(process_state("garbage"), None);
+    }
+
+    #[test]
+    fn a_running_process_is_alive_and_a_killed_unreaped_one_is_not() {
+        let mut running = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        assert!(process_alive(running.id().into(), &boot_id()));
+        // Killed and not yet reaped by its parent (us): a zombie that will never finish a run.
+        running.kill().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while process_alive(running.id().into(), &boot_id()) {
+            assert!(std::time::Instant::now() < deadline, "a zombie counts as alive");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        running.wait().unwrap();
+        assert!(!process_alive(running.id().into(), &boot_id()), "reaped");
+        assert!(!process_alive(running.id().into(), "another-boot"));
+    }
 }

@@ -124,7 +124,11 @@ fn dead_process_runs_become_interrupted() {
     store.begin_run(&start("r-crashed")).unwrap();
     // Our own pid counts as "not running it" at start-up recovery.
     let closed = store.recover_interrupted().unwrap();
-    assert_eq!(closed, vec!["r-crashed".to_string()]);
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].run_id, "r-crashed");
+    assert_eq!(closed[0].uid, None, "the run never got to identify");
+    assert_eq!((closed[0].slot.as_deref(), closed[0].port.as_str()), (Some("A"), "/dev/ttyUSB0"));
+    assert_eq!(closed[0].step, None);
     let runs = store.runs().unwrap();
     assert_eq!(runs[0].outcome, "INTERRUPTED");
     assert_eq!(runs[0].failure.as_ref().unwrap()["code"], "INTERRUPTED");

@@ -64,6 +64,13 @@ pub fn station_info(state: State<'_, AppState>) -> StationView {
     lock(&state.view).clone()
 }
 
+/// Every slot's link as it is now (the operator screen polls it: a fixture unplugged
+/// or plugged in shows without a restart).
+#[tauri::command]
+pub fn slot_links(state: State<'_, AppState>) -> Vec<hallmark_station::fixture::SlotLink> {
+    hallmark_station::fixture::slot_links(&lock(&state.config).config.config.slot)
+}
+
 /// Starts a run on a slot; progress arrives as `run-event`s.
 #[tauri::command]
 pub fn start_run(

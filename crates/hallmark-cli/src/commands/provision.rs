@@ -45,7 +45,6 @@ pub fn run(args: ProvisionArgs) -> Result<ExitCode, CliError> {
             .map_err(CliError::Usage)?;
     }
     let store = open_store(&station.data_dir)?;
-    crate::setup::publish_pending_crl(&station, &store);
     let request = RunRequest { port, slot: args.slot, operator: args.station.operator.clone(), scanned_uid: args.uid };
     let report = provision(&station, &store, &request, !args.json)?;
     if args.json {

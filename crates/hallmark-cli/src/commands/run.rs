@@ -27,7 +27,6 @@ pub fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     }
     // One log connection per slot: SQLite serialises the writers.
     let first = open_store(&station.data_dir)?;
-    crate::setup::publish_pending_crl(&station, &first);
     let mut stores = vec![first];
     for _ in 1..slots.len() {
         stores.push(Store::open(&station.data_dir.log_path())?);
