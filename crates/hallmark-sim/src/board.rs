@@ -10,6 +10,7 @@ use rand::Rng;
 use rand_core::OsRng;
 use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 type SimAgent = Agent<SoftKeyStore, MemoryCertStore, OsRng>;
 
@@ -22,6 +23,17 @@ pub enum ServeEnd {
     Dropped(FaultStep),
     /// Reading or writing failed.
     Io(String),
+}
+
+/// A board's answer to one frame.
+#[derive(Debug)]
+pub struct Answer {
+    /// The bytes to send (several frames, or none).
+    pub wire: Vec<u8>,
+    /// Cut the link after this step (`drop-after`).
+    pub dropped: Option<FaultStep>,
+    /// How long the board takes before it answers (`slow-keygen`).
+    pub delay: Duration,
 }
 
 /// A simulated board.
@@ -146,7 +158,8 @@ impl Board {
                         continue;
                     }
                 };
-                let (wire, dropped) = self.respond(&frame);
+                let Answer { wire, dropped, delay } = self.respond(&frame);
+                std::thread::sleep(delay);
                 if let Err(e) = io.write_all(&wire).and_then(|()| io.flush()) {
                     return ServeEnd::Io(e.to_string());
                 }
@@ -157,16 +170,18 @@ impl Board {
         }
     }
 
-    /// Answers one frame: the wire bytes to send, and whether to drop the link after.
-    pub fn respond(&mut self, frame: &Frame) -> (Vec<u8>, Option<FaultStep>) {
+    /// Answers one frame. The caller waits [`Answer::delay`] before sending (a thread
+    /// sleeps; an in-process test under paused tokio time sleeps for nothing).
+    pub fn respond(&mut self, frame: &Frame) -> Answer {
+        let now = |wire: Vec<u8>| Answer { wire, dropped: None, delay: Duration::ZERO };
         if self.has(|f| matches!(f, Fault::Silent)) {
-            return (Vec::new(), None);
+            return now(Vec::new());
         }
         if self.has(|f| matches!(f, Fault::OversizedFrame)) && !self.oversized_sent {
             self.oversized_sent = true;
             let mut junk = vec![0x55u8; MAX_ENCODED_FRAME * 3];
             junk.push(0);
-            return (junk, None);
+            return now(junk);
         }
         let request = Request::from_body(&frame.body).ok();
         match &request {
@@ -177,10 +192,11 @@ impl Board {
             }
             _ => {}
         }
+        let mut delay = Duration::ZERO;
         if let Some(Request::GenerateKey { .. }) = &request {
             self.csr_override = None;
             if let Some(Fault::SlowKeygen(d)) = self.faults.iter().find(|f| matches!(f, Fault::SlowKeygen(_))) {
-                std::thread::sleep(*d);
+                delay = *d;
             }
         }
         let mut wire = match &request {
@@ -195,6 +211,13 @@ impl Board {
             Some(r @ (Request::TlsStart | Request::TlsData { .. } | Request::BrokerTest { .. })) => {
                 self.replayable(frame, r)
             }
+            Some(Request::CommitInstall { .. }) if self.has(|f| matches!(f, Fault::RejectInstall)) => encode(
+                frame.request_id,
+                &Response::Error {
+                    code: hallmark_protocol::ErrorCode::KEY_MISMATCH,
+                    detail: "certificate does not match the stored key".into(),
+                },
+            ),
             Some(Request::ReadObject { object: ObjectId::Csr, offset }) if self.csr_faulty() => {
                 self.faulty_csr_chunk(frame.request_id, *offset)
             }
@@ -218,7 +241,7 @@ impl Board {
         self.persist();
         self.maybe_corrupt(&mut wire);
         self.forge_answers(frame.request_id, request.as_ref(), &mut wire);
-        (wire, dropped)
+        Answer { wire, dropped, delay }
     }
 
     /// The faults that send answers nobody asked for.
@@ -486,7 +509,7 @@ impl Board {
     }
 
     fn csr_faulty(&self) -> bool {
-        self.has(|f| matches!(f, Fault::BadCsrSignature | Fault::CsrWrongKey | Fault::ReplayCsr(_)))
+        self.has(|f| matches!(f, Fault::BadCsrSignature | Fault::CsrWrongKey | Fault::ReplayCsr(_) | Fault::GarbageCsr))
     }
 
     fn faulty_csr_chunk(&mut self, request_id: u16, offset: u32) -> Vec<u8> {
@@ -496,7 +519,10 @@ impl Board {
                 Fault::ReplayCsr(p) => Some(p.clone()),
                 _ => None,
             });
-            let built = if let Some(path) = replayed {
+            let built = if self.has(|f| matches!(f, Fault::GarbageCsr)) {
+                // Not DER at all: a firmware that serves the wrong buffer.
+                Some(b"this is not a certificate request".to_vec())
+            } else if let Some(path) = replayed {
                 // A CSR recorded in another session: that session's challenge.
                 let stale: [u8; 32] = rand::random();
                 Self::key_from(&path).and_then(|mut other| csr::build(&mut other, &cn, Some(&hex::encode(stale))).ok())

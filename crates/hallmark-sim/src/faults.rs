@@ -81,6 +81,10 @@ pub enum Fault {
     KeygenOffCurve,
     /// Offer the TLS self-test but answer `TlsStart` with `UNSUPPORTED`.
     TlsUnsupported,
+    /// Serve bytes that are not DER as the CSR.
+    GarbageCsr,
+    /// Refuse `CommitInstall` with `KEY_MISMATCH` (a board whose key store lost the key).
+    RejectInstall,
 }
 
 impl FromStr for Fault {
@@ -133,6 +137,8 @@ impl FromStr for Fault {
             ("keygen-p384", None) => Fault::KeygenP384,
             ("keygen-compressed", None) => Fault::KeygenCompressed,
             ("keygen-off-curve", None) => Fault::KeygenOffCurve,
+            ("garbage-csr", None) => Fault::GarbageCsr,
+            ("reject-install", None) => Fault::RejectInstall,
             ("tls-unsupported", None) => Fault::TlsUnsupported,
             _ => return Err(bad()),
         })
@@ -173,6 +179,8 @@ mod tests {
             "keygen-compressed",
             "keygen-off-curve",
             "tls-unsupported",
+            "garbage-csr",
+            "reject-install",
         ] {
             assert!(f.parse::<Fault>().is_ok(), "{f}");
         }

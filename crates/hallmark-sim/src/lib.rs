@@ -10,7 +10,7 @@ mod pty;
 mod state;
 pub mod tls;
 
-pub use board::{Board, ServeEnd};
+pub use board::{Answer, Board, ServeEnd};
 pub use faults::{Fault, FaultStep};
 pub use pty::Pty;
 pub use state::BoardState;
