@@ -1,8 +1,10 @@
 //! The real app window under Xvfb, driven through WebKitWebDriver (apt
-//! `webkit2gtk-driver`): a demo station with a healthy simulated board (SIM-A) and one
-//! with a bad CSR signature (SIM-B). Screenshots of each screen go to
-//! `target/gui-screenshots/`. Without a display the test says so and skips, unless
-//! `HALLMARK_REQUIRE_GUI_TEST=1` (set by scripts/test.sh, which runs it under xvfb-run).
+//! `webkit2gtk-driver`), one test per scenario (operator, QA, engineer template,
+//! configuration, CA, restart after a crash), each starting its own station: a demo
+//! station with a healthy simulated board (SIM-A) and, where needed, one with a bad CSR
+//! signature (SIM-B). Screenshots of each screen go to `target/gui-screenshots/`.
+//! Without a display the tests say so and skip, unless `HALLMARK_REQUIRE_GUI_TEST=1`
+//! (set by scripts/test.sh, which runs them under xvfb-run).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -138,86 +140,258 @@ async fn snap(driver: &WebDriver, name: &str) {
     driver.screenshot(&shots().join(format!("{name}.png"))).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn operator_runs_a_board_to_pass_and_qa_sees_it() {
-    if !display_or_skip("operator_runs_a_board_to_pass_and_qa_sees_it") {
+/// One window at a time: the machine has two cores, and a scenario's deadlines assume
+/// the window gets them.
+static ONE_WINDOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Runs a scenario on a fresh demo station (`args` after `--demo`); the window is
+/// closed whether the scenario passes or not.
+async fn scenario<F, Fut>(name: &str, faults: &[&str], body: F)
+where
+    F: FnOnce(WebDriver) -> Fut,
+    Fut: std::future::Future<Output = WebDriverResult<()>>,
+{
+    if !display_or_skip(name) {
         return;
     }
-    let app = App::start(&["--demo", "--demo-fault", "bad-csr-signature"]).await;
-    let driver = &app.driver;
-    let result = drive(driver).await;
-    app.driver.clone().quit().await.ok();
+    let _turn = ONE_WINDOW.lock().await;
+    let mut args = vec!["--demo"];
+    for f in faults {
+        args.extend(["--demo-fault", f]);
+    }
+    let app = App::start(&args).await;
+    let driver = app.driver.clone();
+    wait_for(&driver, "body[data-ready='true']", 60).await;
+    let result = body(driver.clone()).await;
+    driver.quit().await.ok();
     result.unwrap();
 }
 
-async fn drive(driver: &WebDriver) -> WebDriverResult<()> {
-    wait_for(driver, "body[data-ready='true']", 60).await;
-    snap(driver, "1-operator-idle").await;
-
-    // A healthy board: Start, then PASS, big, with its UID and label.
+/// Runs SIM-A to PASS from the operator screen; returns its UID.
+async fn pass_sim_a(driver: &WebDriver) -> String {
+    click(driver, "#tab-operator").await;
     click(driver, "#start-SIM-A").await;
     wait_for(driver, "#tile-SIM-A[data-state='pass']", 60).await;
-    let uid = text(driver, "#tile-SIM-A .uid").await;
-    assert_eq!(uid.len(), 16, "UID {uid:?}");
-    assert!(text(driver, "#tile-SIM-A .word").await.contains("PASS"));
-    let label = attr(driver, "#tile-SIM-A .label-pdf", "data-path").await;
-    assert!(std::path::Path::new(&label).exists(), "label PDF {label:?}");
-    snap(driver, "2-operator-pass").await;
+    text(driver, "#tile-SIM-A .uid").await
+}
 
-    // A bad board: FAIL, with the reason and what to do.
-    click(driver, "#start-SIM-B").await;
-    wait_for(driver, "#tile-SIM-B[data-state='fail']", 60).await;
-    let reason = text(driver, "#tile-SIM-B .reason").await;
-    assert!(reason.contains("CSR_SIGNATURE_INVALID") && reason.contains("What to do"), "{reason}");
-    let counters = text(driver, "#counters").await;
-    assert!(counters.contains("1 passed") && counters.contains("1 failed"), "{counters}");
-    snap(driver, "3-operator-fail").await;
-
-    // QA lists the run with its UID; the detail and log verification work.
-    click(driver, "#tab-qa").await;
-    wait_for(driver, "#runs tr.row.pass", 20).await;
-    assert!(text(driver, "#runs tr.row.pass").await.contains(&uid));
-    click(driver, "#runs tr.row.pass td.mono").await;
-    wait_for(driver, "#run-detail", 20).await;
-    assert!(text(driver, "#run-detail").await.contains("selftest"));
-    click(driver, "#qa-verify").await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let v = text(driver, "#qa-verify-result").await;
-        if v.contains("intact") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "verify said {v:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    snap(driver, "4-qa").await;
-
-    // The engineer's template preview renders with the print renderer.
+/// Sets the demo station's first engineer PIN (a weak one is refused) and unlocks.
+async fn unlock_engineer(driver: &WebDriver) {
     click(driver, "#tab-engineer").await;
-    wait_for(driver, "#preview-image", 20).await;
-    let template =
-        retry("#template-editor", || async { driver.find(By::Id("template-editor")).await?.prop("value").await })
-            .await
-            .unwrap_or_default();
-    assert!(template.contains("kind = \"code128\""), "the editor holds the station's template: {template:?}");
-    snap(driver, "5-engineer").await;
-    engineer(driver, &uid).await?;
+    type_into(driver, "#engineer-pin", "123456").await;
+    click(driver, "#engineer-set-pin").await;
+    wait_text(driver, "#role-status", 20, |t| t.contains("WEAK_PIN")).await;
+    type_into(driver, "#engineer-pin", "482916").await;
+    click(driver, "#engineer-set-pin").await;
+    wait_for(driver, "#engineer-lock", 20).await;
+}
 
-    // German.
-    click(driver, "#tab-operator").await;
-    click(driver, "#lang option[value='de']").await;
-    wait_for(driver, "#start-SIM-A", 10).await;
-    assert!(text(driver, "#tab-operator").await.contains("Bediener"));
-    // SIM-A now runs by itself (auto-start); SIM-B still shows its failure.
-    assert!(text(driver, "#tile-SIM-B .word").await.contains("FEHLER"));
-    // The failure in German, with the core's English message kept as the detail.
-    let reason = text(driver, "#tile-SIM-B .reason").await;
-    assert!(
-        reason.contains("Platine für die Technik beiseitelegen") && reason.contains("invalid signature"),
-        "{reason}"
-    );
-    snap(driver, "6-operator-de").await;
-    Ok(())
+/// The demo station's log, read-only (its data directory is shown on the QA export).
+fn log_of(data_dir: &std::path::Path) -> hallmark_store::Store {
+    hallmark_store::Store::open_read_only(&data_dir.join("hallmark-log.sqlite")).unwrap()
+}
+
+/// The demo data directory, from the file a QA export wrote (`<data>/exports/...`).
+async fn data_dir_via_export(driver: &WebDriver) -> PathBuf {
+    click(driver, "#tab-qa").await;
+    click(driver, "#qa-export-csv").await;
+    let exported = wait_text(driver, "#qa-export-result", 30, |t| t.contains(".csv")).await;
+    let path = PathBuf::from(exported.split_whitespace().last().unwrap_or_default());
+    path.parent().and_then(|p| p.parent()).unwrap().to_path_buf()
+}
+
+/// Operator: a healthy board to PASS with its UID and label; a bad one to FAIL with the
+/// reason and what to do; the shift counters; the same screen in German.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_runs_a_good_and_a_bad_board() {
+    scenario("operator_runs_a_good_and_a_bad_board", &["bad-csr-signature"], |driver| async move {
+        snap(&driver, "1-operator-idle").await;
+        let uid = pass_sim_a(&driver).await;
+        assert_eq!(uid.len(), 16, "UID {uid:?}");
+        assert!(text(&driver, "#tile-SIM-A .word").await.contains("PASS"));
+        let label = attr(&driver, "#tile-SIM-A .label-pdf", "data-path").await;
+        assert!(std::path::Path::new(&label).exists(), "label PDF {label:?}");
+        snap(&driver, "2-operator-pass").await;
+
+        click(&driver, "#start-SIM-B").await;
+        wait_for(&driver, "#tile-SIM-B[data-state='fail']", 60).await;
+        let reason = text(&driver, "#tile-SIM-B .reason").await;
+        assert!(reason.contains("CSR_SIGNATURE_INVALID") && reason.contains("What to do"), "{reason}");
+        let counters = text(&driver, "#counters").await;
+        assert!(counters.contains("1 passed") && counters.contains("1 failed"), "{counters}");
+        snap(&driver, "3-operator-fail").await;
+
+        click(&driver, "#lang option[value='de']").await;
+        wait_for(&driver, "#start-SIM-A", 10).await;
+        assert!(text(&driver, "#tab-operator").await.contains("Bediener"));
+        assert!(text(&driver, "#tile-SIM-B .word").await.contains("FEHLER"));
+        // The failure in German, with the core's English message kept as the detail.
+        let reason = text(&driver, "#tile-SIM-B .reason").await;
+        assert!(
+            reason.contains("Platine für die Technik beiseitelegen") && reason.contains("invalid signature"),
+            "{reason}"
+        );
+        snap(&driver, "6-operator-de").await;
+        Ok(())
+    })
+    .await;
+}
+
+/// QA: the run is listed with its UID, its detail shows the steps, the log verifies,
+/// and an export lands in a file with the run in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qa_lists_verifies_and_exports_runs() {
+    scenario("qa_lists_verifies_and_exports_runs", &[], |driver| async move {
+        let uid = pass_sim_a(&driver).await;
+        click(&driver, "#tab-qa").await;
+        wait_for(&driver, "#runs tr.row.pass", 20).await;
+        assert!(text(&driver, "#runs tr.row.pass").await.contains(&uid));
+        click(&driver, "#runs tr.row.pass td.mono").await;
+        wait_for(&driver, "#run-detail", 20).await;
+        assert!(text(&driver, "#run-detail").await.contains("selftest"));
+        click(&driver, "#qa-verify").await;
+        wait_text(&driver, "#qa-verify-result", 20, |v| v.contains("intact")).await;
+        snap(&driver, "4-qa").await;
+        click(&driver, "#qa-export-csv").await;
+        let exported = wait_text(&driver, "#qa-export-result", 30, |t| t.contains(".csv")).await;
+        let csv = std::fs::read_to_string(exported.split_whitespace().last().unwrap_or_default()).unwrap_or_default();
+        assert!(csv.contains(&uid) && csv.lines().count() == 2, "{exported}: {csv}");
+        Ok(())
+    })
+    .await;
+}
+
+/// Engineer, label template: the editor holds the station's template and previews it;
+/// a problem is marked at its element's line and cannot be saved; fixed, it becomes the
+/// station's template (audited).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engineer_edits_and_saves_the_label_template() {
+    scenario("engineer_edits_and_saves_the_label_template", &[], |driver| async move {
+        click(&driver, "#tab-engineer").await;
+        wait_for(&driver, "#preview-image", 20).await;
+        let template =
+            retry("#template-editor", || async { driver.find(By::Id("template-editor")).await?.prop("value").await })
+                .await
+                .unwrap_or_default();
+        assert!(template.contains("kind = \"code128\""), "the editor holds the station's template: {template:?}");
+        snap(&driver, "5-engineer").await;
+        driver
+            .execute(
+                r#"const e = document.getElementById("template-editor");
+                   e.value = e.value.replace('data = "{uid}"', 'data = "{colour}"');
+                   e.dispatchEvent(new Event("input"));"#,
+                vec![],
+            )
+            .await?;
+        wait_for(&driver, "#template-gutter .bad", 20).await;
+        let problem = text(&driver, "#template-errors li").await;
+        assert!(problem.contains("colour") && problem.contains("line"), "{problem}");
+        snap(&driver, "7-engineer-template-problem").await;
+
+        // Locked: read-only.
+        let enabled =
+            retry("#config-save", || async { driver.find(By::Css("#config-save")).await?.is_enabled().await }).await;
+        assert!(!enabled, "the configuration must be read-only while locked");
+        unlock_engineer(&driver).await;
+        click(&driver, "#template-save").await;
+        wait_text(&driver, "#template-status", 30, |t| t.contains("LABEL") && t.contains("colour")).await;
+        driver
+            .execute(
+                r#"const e = document.getElementById("template-editor");
+                   e.value = e.value.replace('data = "{colour}"', 'data = "{uid}"').replace('size_pt = 6.0', 'size_pt = 5.5');
+                   e.dispatchEvent(new Event("input"));"#,
+                vec![],
+            )
+            .await?;
+        wait_for(&driver, "#preview-image", 20).await;
+        click(&driver, "#template-save").await;
+        wait_text(&driver, "#template-status", 30, |t| t.contains("station.toml")).await;
+        let data = data_dir_via_export(&driver).await;
+        let template = std::fs::read_to_string(data.join("label-templates/station.toml")).unwrap();
+        assert!(template.contains("size_pt = 5.5"), "{template}");
+        let config = std::fs::read_to_string(data.join("station.toml")).unwrap();
+        assert!(config.contains("label-templates/station.toml"), "{config}");
+        let store = log_of(&data);
+        assert_eq!(store.audit_count("engineer-pin-set").unwrap(), 1);
+        assert_eq!(store.audit_count("label-template-change").unwrap(), 1);
+        Ok(())
+    })
+    .await;
+}
+
+/// Engineer, configuration: an invalid change is refused with the parser's words; a
+/// valid one is saved, put in force and audited; a test print lands in the new folder
+/// printer; auto-start then runs the boards it finds without a Start press.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engineer_changes_the_configuration() {
+    scenario("engineer_changes_the_configuration", &[], |driver| async move {
+        unlock_engineer(&driver).await;
+        click(&driver, "#selftest-mode option[value='broker']").await;
+        click(&driver, "#config-save").await;
+        wait_text(&driver, "#config-status", 30, |t| t.contains("CONFIG") && t.contains("[selftest.broker]")).await;
+        click(&driver, "#selftest-mode option[value='auto']").await;
+
+        click(&driver, "#reprovision option[value='reissue']").await;
+        click(&driver, "#printer-kind option[value='folder']").await;
+        type_into(&driver, "#printer-path", "print-queue").await;
+        click(&driver, "#config-save").await;
+        let saved = wait_text(&driver, "#config-status", 30, |t| t.contains("→")).await;
+        assert!(attr(&driver, "#config-status", "class").await.contains("ok"), "save failed: {saved}");
+        wait_text(&driver, "#printer-current", 20, |t| t.contains("folder:print-queue")).await;
+        snap(&driver, "8-engineer-config").await;
+
+        click(&driver, "#printer-test").await;
+        let printed = wait_text(&driver, "#printer-status", 30, |t| t.contains("saved")).await;
+        let file = printed.split_whitespace().last().unwrap_or_default().to_string();
+        assert!(file.contains("print-queue") && std::path::Path::new(&file).exists(), "{printed}");
+
+        // Auto-start: tick it for SIM-A and the station runs the boards it finds (the
+        // demo fixture puts a fresh board in after every run).
+        click(&driver, "#tab-engineer").await;
+        enable_auto_start(&driver).await;
+        click(&driver, "#tab-operator").await;
+        wait_text(&driver, "#counters", 60, |t| t.contains("2 passed")).await;
+
+        let data = data_dir_via_export(&driver).await;
+        let store = log_of(&data);
+        for (action, n) in
+            [("config-change", 2), ("config-changed", 2), ("label-test-print", 1), ("label-test-printed", 1)]
+        {
+            assert_eq!(store.audit_count(action).unwrap(), n, "audit {action}");
+        }
+        let config = std::fs::read_to_string(data.join("station.toml")).unwrap();
+        assert!(config.contains("policy = \"reissue\"") && config.contains("# How a board gets its UID"), "{config}");
+        assert!(store.verify_chain().unwrap().intact());
+        Ok(())
+    })
+    .await;
+}
+
+/// Engineer, CA: the CA counts the certificate; an unknown UID has nothing to revoke;
+/// revoking the board's UID takes two presses, publishes CRL #1 and is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engineer_revokes_a_board() {
+    scenario("engineer_revokes_a_board", &[], |driver| async move {
+        let uid = pass_sim_a(&driver).await;
+        unlock_engineer(&driver).await;
+        wait_text(&driver, "#ca-counts", 20, |t| t.starts_with("1 ")).await;
+        type_into(&driver, "#revoke-target", "NO-SUCH-UID").await;
+        click(&driver, "#revoke-go").await;
+        click(&driver, "#revoke-confirm").await;
+        wait_text(&driver, "#revoke-status", 30, |t| t.contains("no valid certificate")).await;
+        retry("#revoke-target", || async { driver.find(By::Css("#revoke-target")).await?.clear().await }).await;
+        type_into(&driver, "#revoke-target", &uid).await;
+        click(&driver, "#revoke-go").await;
+        click(&driver, "#revoke-confirm").await;
+        wait_text(&driver, "#revoke-status", 30, |t| t.contains("CRL #1")).await;
+        wait_text(&driver, "#ca-counts", 20, |t| t.contains("1 revoked")).await;
+        snap(&driver, "9-engineer-ca").await;
+        let store = log_of(&data_dir_via_export(&driver).await);
+        assert!(store.certificates(&uid).unwrap().iter().all(|c| c.revoked.is_some()));
+        assert!(store.verify_chain().unwrap().intact());
+        Ok(())
+    })
+    .await;
 }
 
 /// A configured (not demo) station whose window is killed in the middle of a run and
@@ -230,6 +404,7 @@ async fn a_window_killed_mid_run_closes_the_run_and_publishes_the_crl_when_resta
         return;
     }
     use hallmark_gui::demo::{demo_config, sim_slot};
+    let _turn = ONE_WINDOW.lock().await;
     let data = tempfile::tempdir().unwrap();
     let healthy = sim_slot("SIM-A", Vec::new()).unwrap();
     let slow = sim_slot("SIM-B", vec!["slow-keygen=120000".parse().unwrap()]).unwrap();
@@ -315,128 +490,6 @@ async fn wait_text(driver: &WebDriver, css: &str, secs: u64, ok: impl Fn(&str) -
         assert!(Instant::now() < deadline, "{css} did not appear");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// The engineer screen: problems at the element's line, the role, a configuration
-/// change that takes effect and is audited, a test print, the CA and a revocation,
-/// then a QA export — each checked in the files and the log, not only on screen.
-async fn engineer(driver: &WebDriver, uid: &str) -> WebDriverResult<()> {
-    // A template problem is marked at its element's line.
-    driver
-        .execute(
-            r#"const e = document.getElementById("template-editor");
-               e.value = e.value.replace('data = "{uid}"', 'data = "{colour}"');
-               e.dispatchEvent(new Event("input"));"#,
-            vec![],
-        )
-        .await?;
-    wait_for(driver, "#template-gutter .bad", 20).await;
-    let problem = text(driver, "#template-errors li").await;
-    assert!(problem.contains("colour") && problem.contains("line"), "{problem}");
-    snap(driver, "7-engineer-template-problem").await;
-
-    // Locked: the configuration is read-only. The demo station's first PIN needs no
-    // CA passphrase; a weak PIN is refused.
-    let enabled =
-        retry("#config-save", || async { driver.find(By::Css("#config-save")).await?.is_enabled().await }).await;
-    assert!(!enabled, "the configuration must be read-only while locked");
-    type_into(driver, "#engineer-pin", "123456").await;
-    click(driver, "#engineer-set-pin").await;
-    wait_text(driver, "#role-status", 20, |t| t.contains("WEAK_PIN")).await;
-    type_into(driver, "#engineer-pin", "482916").await;
-    click(driver, "#engineer-set-pin").await;
-    wait_for(driver, "#engineer-lock", 20).await;
-
-    // The template with the unknown field cannot become the station's; fixed, it does.
-    click(driver, "#template-save").await;
-    wait_text(driver, "#template-status", 30, |t| t.contains("LABEL") && t.contains("colour")).await;
-    driver
-        .execute(
-            r#"const e = document.getElementById("template-editor");
-               e.value = e.value.replace('data = "{colour}"', 'data = "{uid}"').replace('size_pt = 6.0', 'size_pt = 5.5');
-               e.dispatchEvent(new Event("input"));"#,
-            vec![],
-        )
-        .await?;
-    wait_for(driver, "#preview-image", 20).await;
-    click(driver, "#template-save").await;
-    wait_text(driver, "#template-status", 30, |t| t.contains("station.toml")).await;
-
-    // An invalid change is refused with the parser's words, and nothing is saved.
-    click(driver, "#selftest-mode option[value='broker']").await;
-    click(driver, "#config-save").await;
-    wait_text(driver, "#config-status", 30, |t| t.contains("CONFIG") && t.contains("[selftest.broker]")).await;
-    click(driver, "#selftest-mode option[value='auto']").await;
-
-    // Change the re-provisioning policy and add a folder printer: saved, in force.
-    click(driver, "#reprovision option[value='reissue']").await;
-    click(driver, "#printer-kind option[value='folder']").await;
-    type_into(driver, "#printer-path", "print-queue").await;
-    click(driver, "#config-save").await;
-    let saved = wait_text(driver, "#config-status", 30, |t| t.contains("→")).await;
-    assert!(attr(driver, "#config-status", "class").await.contains("ok"), "save failed: {saved}");
-    wait_text(driver, "#printer-current", 20, |t| t.contains("folder:print-queue")).await;
-    snap(driver, "8-engineer-config").await;
-
-    // A test print lands in the folder printer.
-    click(driver, "#printer-test").await;
-    let printed = wait_text(driver, "#printer-status", 30, |t| t.contains("saved")).await;
-    let file = printed.split_whitespace().last().unwrap_or_default().to_string();
-    assert!(file.contains("print-queue") && std::path::Path::new(&file).exists(), "{printed}");
-
-    // The CA counts SIM-A's certificate; an unknown UID has nothing to revoke;
-    // revoking SIM-A's UID takes two presses.
-    wait_text(driver, "#ca-counts", 20, |t| t.starts_with("1 ")).await;
-    type_into(driver, "#revoke-target", "NO-SUCH-UID").await;
-    click(driver, "#revoke-go").await;
-    click(driver, "#revoke-confirm").await;
-    wait_text(driver, "#revoke-status", 30, |t| t.contains("no valid certificate")).await;
-    retry("#revoke-target", || async { driver.find(By::Css("#revoke-target")).await?.clear().await }).await;
-    type_into(driver, "#revoke-target", uid).await;
-    click(driver, "#revoke-go").await;
-    click(driver, "#revoke-confirm").await;
-    wait_text(driver, "#revoke-status", 30, |t| t.contains("CRL #1")).await;
-    wait_text(driver, "#ca-counts", 20, |t| t.contains("1 revoked")).await;
-    snap(driver, "9-engineer-ca").await;
-
-    // QA exports the runs to a file.
-    click(driver, "#tab-qa").await;
-    click(driver, "#qa-export-csv").await;
-    let exported = wait_text(driver, "#qa-export-result", 30, |t| t.contains(".csv")).await;
-    let path = PathBuf::from(exported.split_whitespace().last().unwrap_or_default());
-    let csv = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(csv.contains(uid) && csv.lines().count() == 3, "{exported}: {csv}");
-
-    // The log has it all: the PIN, the change, the test print, the revocation.
-    let data = path.parent().and_then(|p| p.parent()).unwrap();
-    let store = hallmark_store::Store::open_read_only(&data.join("hallmark-log.sqlite")).unwrap();
-    // Two configuration changes: the template, then the policy and printer.
-    for (action, n) in [
-        ("engineer-pin-set", 1),
-        ("label-template-change", 1),
-        ("config-change", 2),
-        ("config-changed", 2),
-        ("label-test-print", 1),
-        ("label-test-printed", 1),
-    ] {
-        assert_eq!(store.audit_count(action).unwrap(), n, "audit {action}");
-    }
-    let template = std::fs::read_to_string(data.join("label-templates/station.toml")).unwrap();
-    assert!(template.contains("size_pt = 5.5"), "{template}");
-    assert!(store.certificates(uid).unwrap().iter().all(|c| c.revoked.is_some()));
-    let config = std::fs::read_to_string(data.join("station.toml")).unwrap();
-    assert!(config.contains("policy = \"reissue\"") && config.contains("# How a board gets its UID"), "{config}");
-    assert!(config.contains("label-templates/station.toml"), "{config}");
-    assert!(store.verify_chain().unwrap().intact());
-
-    // Auto-start: tick it for SIM-A and the station runs the boards it finds (the
-    // demo fixture puts a fresh board in after every run) without a Start press.
-    click(driver, "#tab-engineer").await;
-    enable_auto_start(driver).await;
-    click(driver, "#tab-operator").await;
-    wait_text(driver, "#counters", 60, |t| t.contains("2 passed")).await;
-    assert_eq!(store.audit_count("config-changed").unwrap(), 3);
-    Ok(())
 }
 
 /// Ticks auto-start for the first slot on the (unlocked) engineer screen and saves.
