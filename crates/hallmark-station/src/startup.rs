@@ -13,9 +13,10 @@ use crate::datadir::DataDir;
 use crate::fixture::{slot_links, SlotLink};
 use crate::pipeline::Station;
 use crate::probe::ProbeBackend;
+use crate::{Failure, FailureCode};
 use hallmark_ca::{CaError, CaStore, KeyLocation, Passphrase};
 use hallmark_config::LoadedConfig;
-use hallmark_store::{InterruptedRun, Store};
+use hallmark_store::{InterruptedRun, RunFailure, Store};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -227,7 +228,17 @@ impl Station {
         let (ca, ca_created) = unlock_ca(&CaStore::new(data_dir.ca_dir()), secrets)?;
         let station = assemble(config, data_dir, ca, template, checked, probes);
         let store = Store::open(&station.data_dir.log_path())?;
-        let interrupted = store.recover_interrupted()?;
+        // The store records what it is given: the code and words are the station's.
+        let closing = Failure::new(
+            FailureCode::Interrupted,
+            "The station stopped during this run (crash, power cut or kill).",
+            "Run the board again: it resumes safely.",
+        );
+        // Strings and a unit enum always serialize; Null would still close the runs.
+        let record = serde_json::to_value(&closing).unwrap_or_default();
+        let code = closing.code.as_str();
+        let interrupted =
+            store.recover_interrupted(&RunFailure { code: &code, message: &closing.message, record: &record })?;
         let crl = match station.publish_crl_if_needed(&store) {
             Ok(None) => CrlAtStart::UpToDate,
             Ok(Some(p)) => published(&p),

@@ -32,8 +32,8 @@ pub use onboarding::OnboardingRecord;
 pub use query::{Page, RunFilter};
 pub use stats::{HourRow, ParetoRow, Statistics};
 pub use store::{
-    AssignedUid, CertificateRecord, EventRecord, InterruptedRun, IssuedCertificate, Phase, RevokedBy, RunEnd, RunId,
-    RunStart, Store, UidChoice,
+    AssignedUid, CertificateRecord, EventRecord, InterruptedRun, IssuedCertificate, Phase, RevokedBy, RunEnd,
+    RunFailure, RunId, RunStart, Store, UidChoice,
 };
 
 /// Current time as RFC 3339 UTC with milliseconds, the log's one time format.

@@ -297,8 +297,9 @@ impl Store {
     }
 
     /// Closes runs left open by a station process that no longer exists (crash,
-    /// power cut, kill) with an `INTERRUPTED` end event. Returns what they got to.
-    pub fn recover_interrupted(&self) -> Result<Vec<InterruptedRun>, StoreError> {
+    /// power cut, kill) with an `INTERRUPTED` end event carrying `failure`. Returns
+    /// what they got to.
+    pub fn recover_interrupted(&self, failure: &RunFailure<'_>) -> Result<Vec<InterruptedRun>, StoreError> {
         let open = self.open_runs()?;
         let mut closed = Vec::new();
         for OpenRun { run, uuid, pid, boot, slot, port } in open {
@@ -314,15 +315,15 @@ impl Store {
                 hardware_id: hardware_id.clone(),
                 step: failing_step.clone(),
             };
-            let message = "The station stopped during this run (crash, power cut or kill). Run the board again: it resumes safely.";
             let end = RunEnd {
+                // The outcome, not a failure code: PASS / FAIL / INTERRUPTED are the log's own.
                 outcome: "INTERRUPTED".into(),
                 uid,
                 hardware_id,
                 failing_step,
-                failure_code: Some("INTERRUPTED".into()),
-                failure_message: Some(message.into()),
-                detail: serde_json::json!({"failure": {"code": "INTERRUPTED", "message": message}}),
+                failure_code: Some(failure.code.into()),
+                failure_message: Some(failure.message.into()),
+                detail: serde_json::json!({ "failure": failure.record }),
                 ..RunEnd::default()
             };
             self.end_run(run, &end)?;
@@ -693,6 +694,19 @@ fn insert_event(
         params![run.0, at, event.step, event.phase.as_str(), event.outcome, event.duration_us, detail, prev, hash],
     )?;
     Ok(())
+}
+
+/// The failure [`Store::recover_interrupted`] records for each run it closes. The
+/// caller names it: failure codes and their words belong to the station, not the log.
+#[derive(Clone, Copy, Debug)]
+pub struct RunFailure<'a> {
+    /// Stable failure code, for the run's result row (`failure_code`).
+    pub code: &'a str,
+    /// One-line operator message, for the result row (`failure_message`).
+    pub message: &'a str,
+    /// The whole failure as the end event records it under `failure` (at least
+    /// `code` and `message`, the same as above).
+    pub record: &'a Value,
 }
 
 /// A run without an end, as [`Store::recover_interrupted`] finds it.

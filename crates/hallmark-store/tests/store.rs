@@ -1,7 +1,7 @@
 //! The log against a real SQLite file.
 
 use hallmark_store::{
-    CertificateRecord, EventRecord, Phase, RunEnd, RunFilter, RunStart, Store, StoreError, UidChoice,
+    CertificateRecord, EventRecord, Phase, RunEnd, RunFailure, RunFilter, RunStart, Store, StoreError, UidChoice,
 };
 use serde_json::json;
 
@@ -122,8 +122,11 @@ fn dead_process_runs_become_interrupted() {
     let path = dir.path().join("log.sqlite");
     let store = Store::open(&path).unwrap();
     store.begin_run(&start("r-crashed")).unwrap();
+    // The caller names the failure; the store records it as given.
+    let record = serde_json::json!({ "code": "INTERRUPTED", "message": "Stopped. Run it again.", "what": "Stopped." });
+    let failure = RunFailure { code: "INTERRUPTED", message: "Stopped. Run it again.", record: &record };
     // Our own pid counts as "not running it" at start-up recovery.
-    let closed = store.recover_interrupted().unwrap();
+    let closed = store.recover_interrupted(&failure).unwrap();
     assert_eq!(closed.len(), 1);
     assert_eq!(closed[0].run_id, "r-crashed");
     assert_eq!(closed[0].uid, None, "the run never got to identify");
@@ -131,8 +134,14 @@ fn dead_process_runs_become_interrupted() {
     assert_eq!(closed[0].step, None);
     let runs = store.runs().unwrap();
     assert_eq!(runs[0].outcome, "INTERRUPTED");
-    assert_eq!(runs[0].failure.as_ref().unwrap()["code"], "INTERRUPTED");
-    assert!(store.recover_interrupted().unwrap().is_empty(), "closed only once");
+    assert_eq!(runs[0].failure, Some(json!({ "code": "INTERRUPTED", "message": "Stopped. Run it again." })));
+    // The end event keeps the failure as the caller recorded it.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let end: String = raw
+        .query_row("SELECT detail FROM events WHERE step = 'run' AND phase = 'end'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&end).unwrap()["failure"], record);
+    assert!(store.recover_interrupted(&failure).unwrap().is_empty(), "closed only once");
     assert_eq!(store.verify_chain().unwrap().first_broken_event, None);
 }
 

@@ -15,64 +15,61 @@ pub(crate) fn sanitize(s: &str) -> String {
 pub(crate) fn log_failed(e: hallmark_store::StoreError) -> Failure {
     Failure::new(
         FailureCode::LogFailed,
-        format!("The QA log could not be written ({e}). The station stopped so that nothing happens unrecorded."),
+        "The QA log could not be written. The station stopped so that nothing happens unrecorded.",
+        "Call the line engineer (check the disk and the data directory).",
     )
+    .with_detail(e.to_string())
 }
 
 pub(crate) fn link(step: &str, e: LinkError) -> Failure {
+    /// A board that breaks the protocol is not retried: engineering looks at it.
+    const ASIDE: &str = "Set the board aside for engineering.";
     match e {
         LinkError::Timeout { waited } => Failure::new(
             FailureCode::DeviceTimeout,
-            format!(
-                "The board did not answer during {step} (waited {} ms). Check power and cable and that the board runs \
-                 provisioning firmware, then run it again.",
-                waited.as_millis()
-            ),
+            format!("The board did not answer during {step} (waited {} ms).", waited.as_millis()),
+            "Check power and cable and that the board runs provisioning firmware, then run it again.",
         ),
         LinkError::Lost(why) => Failure::new(
             FailureCode::LinkLost,
-            format!(
-                "The connection to the board was lost during {step}. Check the cable and power, then run the board \
-                 again."
-            ),
+            format!("The connection to the board was lost during {step}."),
+            "Check the cable and power, then run the board again.",
         )
         .with_detail(why),
         LinkError::Corrupt { frames } => Failure::new(
             FailureCode::LinkCorrupt,
-            format!(
-                "The link is too noisy: {frames} corrupted frames during {step}. Check the cable, connector and \
-                 grounding, then run the board again."
-            ),
+            format!("The link is too noisy: {frames} corrupted frames during {step}."),
+            "Check the cable, connector and grounding, then run the board again.",
         ),
         LinkError::TooLarge => Failure::new(
             FailureCode::FrameTooLarge,
-            format!(
-                "The board sent a frame larger than the protocol allows during {step}. Its firmware is faulty: set \
-                 the board aside for engineering."
-            ),
+            format!("The board sent a frame larger than the protocol allows during {step}. Its firmware is faulty."),
+            ASIDE,
         ),
         LinkError::Undecodable(why) => Failure::new(
             FailureCode::ProtocolViolation,
             format!(
                 "The board sent an answer during {step} that the station could not decode. Its firmware may be \
-                 incompatible: set the board aside for engineering."
+                 incompatible."
             ),
+            ASIDE,
         )
         .with_detail(why),
         LinkError::Unexpected { words, detail } => Failure::new(
             FailureCode::ProtocolViolation,
             format!(
-                "The board broke the provisioning protocol during {step}: {words}. Its firmware may be incompatible: \
-                 set the board aside for engineering."
+                "The board broke the provisioning protocol during {step}: {words}. Its firmware may be incompatible."
             ),
+            ASIDE,
         )
         .with_detail(detail),
         LinkError::Flooded { frames } => Failure::new(
             FailureCode::ProtocolViolation,
             format!(
                 "The board sent answers to requests the station never made during {step}. It is faulty or \
-                 tampered with: set the board aside for engineering."
+                 tampered with."
             ),
+            ASIDE,
         )
         .with_detail(format!("{frames} frames with a wrong request id while waiting for one answer")),
         LinkError::Device { code, detail } => device(step, code, &detail),
@@ -81,27 +78,36 @@ pub(crate) fn link(step: &str, e: LinkError) -> Failure {
 
 fn device(step: &str, code: ErrorCode, detail: &str) -> Failure {
     let detail = sanitize(detail);
-    let (failure_code, advice) = match code {
+    // (code, what the board's refusal means, what to do)
+    let (failure_code, meaning, todo) = match code {
         ErrorCode::UNSUPPORTED_VERSION => (
             FailureCode::UnsupportedProtocol,
-            "The board's firmware speaks a protocol version this station does not. Update the station or the firmware.",
+            " The board's firmware speaks a protocol version this station does not.",
+            "Update the station or the firmware.",
         ),
         ErrorCode::ALREADY_PROVISIONED => (
             FailureCode::AlreadyProvisioned,
-            "The board already holds an identity and refuses a new key. Set it aside for QA.",
+            " The board already holds an identity and refuses a new key.",
+            "Set it aside for QA.",
         ),
         ErrorCode::UNSUPPORTED => (
             FailureCode::KeyUnsupported,
-            "The board cannot do what the station asked (key algorithm). Check the firmware version.",
+            " The board cannot do what the station asked (key algorithm).",
+            "Check the firmware version.",
         ),
         ErrorCode::KEY_MISMATCH | ErrorCode::HASH_MISMATCH if step == "install" => (
             FailureCode::InstallRejected,
-            "The board refused the certificate. Run it again; if it repeats, set the board aside for engineering.",
+            " The board refused the certificate.",
+            "Run it again; if it repeats, set the board aside for engineering.",
         ),
-        _ => (FailureCode::DeviceError, "Run the board again; if it repeats, set it aside for engineering."),
+        _ => (FailureCode::DeviceError, "", "Run the board again; if it repeats, set it aside for engineering."),
     };
-    Failure::new(failure_code, format!("The board reported an error during {step} ({}). {advice}", error_words(code)))
-        .with_detail(format!("device error {:?}: {detail}", code))
+    Failure::new(
+        failure_code,
+        format!("The board reported an error during {step} ({}).{meaning}", error_words(code)),
+        todo,
+    )
+    .with_detail(format!("device error {:?}: {detail}", code))
 }
 
 /// A device error code in words.
@@ -121,36 +127,38 @@ fn error_words(code: ErrorCode) -> &'static str {
 }
 
 pub(crate) fn csr(e: CaError) -> Failure {
+    const ASIDE: &str = "Set the board aside for engineering.";
     match e {
         CaError::CsrSignature => Failure::new(
             FailureCode::CsrSignatureInvalid,
             "The board's certificate request has an invalid signature: it did not prove it holds its key. No \
-             certificate was issued. Set the board aside for engineering.",
+             certificate was issued.",
+            ASIDE,
         ),
         CaError::CsrAlgorithm(words) => Failure::new(
             FailureCode::CsrAlgorithmRejected,
             format!(
                 "The board's key is {words}, which this station's certificate profile does not allow. No certificate \
-                 was issued. Check the firmware, or ask the line engineer to allow the key type."
+                 was issued."
             ),
+            "Check the firmware, or ask the line engineer to allow the key type.",
         ),
         CaError::CsrKeyUnsupported { words, detail } => Failure::new(
             FailureCode::KeyUnsupported,
-            format!(
-                "The board's key is {words}, which this station cannot certify. No certificate was issued. Flash \
-                 firmware that generates ECDSA P-256 keys."
-            ),
+            format!("The board's key is {words}, which this station cannot certify. No certificate was issued."),
+            "Flash firmware that generates ECDSA P-256 keys.",
         )
         .with_detail(detail),
         CaError::CsrMalformed(detail) => Failure::new(
             FailureCode::CsrInvalid,
-            "The board's certificate request is not a valid PKCS#10 structure. No certificate was issued. Set the \
-             board aside for engineering.",
+            "The board's certificate request is not a valid PKCS#10 structure. No certificate was issued.",
+            ASIDE,
         )
         .with_detail(detail),
         other => Failure::new(
             FailureCode::CsrInvalid,
-            format!("The board's certificate request was refused ({other}). No certificate was issued. Set the board aside for engineering."),
+            format!("The board's certificate request was refused ({other}). No certificate was issued."),
+            ASIDE,
         ),
     }
 }
@@ -160,9 +168,9 @@ pub(crate) fn key_reused(owner: &str, key_sha256: &str) -> Failure {
         FailureCode::KeyReused,
         format!(
             "This board's public key is already certified for the device {owner}: one key may belong to one device \
-             only. The key was copied or the certificate request replayed. Nothing was issued. Set the board aside \
-             for engineering and tell QA."
+             only. The key was copied or the certificate request replayed. Nothing was issued."
         ),
+        "Set the board aside for engineering and tell QA.",
     )
     .with_detail(format!("public key sha256 {key_sha256} is bound to UID {owner}"))
 }
@@ -172,11 +180,51 @@ pub(crate) fn uid_store(e: hallmark_store::StoreError) -> Failure {
     match e {
         e @ (StoreError::UidTaken { .. } | StoreError::UidMismatch { .. }) => Failure::new(
             FailureCode::UidCollision,
-            format!("{e}. No certificate was issued. Put the board aside for QA."),
+            format!("{e}. No certificate was issued."),
+            "Put the board aside for QA.",
         ),
         e @ StoreError::SequenceExhausted { .. } => {
-            Failure::new(FailureCode::UidInvalid, format!("{e}. Call the line engineer."))
+            Failure::new(FailureCode::UidInvalid, format!("{e}."), "Call the line engineer.")
         }
         other => log_failed(other),
+    }
+}
+
+pub(crate) fn probe(e: crate::probe::ProbeError) -> Failure {
+    use crate::probe::ProbeError;
+    match e {
+        ProbeError::NotFound { selector, available } => Failure::new(
+            FailureCode::ProbeFailed,
+            format!("No debug probe matches {selector:?}."),
+            "Check the probe's USB cable and the slot's probe selector, then run the board again.",
+        )
+        .with_detail(format!("connected: {available}")),
+        ProbeError::UnknownChip { name, suggestions } => Failure::new(
+            FailureCode::ProbeFailed,
+            format!("The station does not know the chip {name:?}{suggestions}."),
+            "Ask the line engineer to correct the slot's chip name.",
+        ),
+        ProbeError::Attach { selector, chip, why } => Failure::new(
+            FailureCode::ProbeFailed,
+            format!("The station cannot attach to the {chip} on probe {selector}."),
+            "Check the target's power and the SWD wiring, then run the board again.",
+        )
+        .with_detail(why),
+        ProbeError::Flash { image, why } => Failure::new(
+            FailureCode::FlashFailed,
+            format!("Flashing {image} failed."),
+            "Set the board aside for engineering.",
+        )
+        .with_detail(why),
+        ProbeError::Rtt { waited, why } => Failure::new(
+            FailureCode::ProbeFailed,
+            format!(
+                "The board's provisioning firmware did not answer over RTT within {} ms (no RTT control block with \
+                 up 0 / down 0).",
+                waited.as_millis()
+            ),
+            "Check that the board runs provisioning firmware, then run it again.",
+        )
+        .with_detail(why),
     }
 }

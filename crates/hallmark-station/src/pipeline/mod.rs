@@ -223,7 +223,8 @@ async fn cancellable(
         r = &mut work => r.map_err(|f| (Outcome::Fail, f)),
         () = cancel => Err((Outcome::Interrupted, Failure::new(
             FailureCode::Cancelled,
-            "The run was cancelled. The board may be half-provisioned: run it again, it resumes safely.",
+            "The run was cancelled. The board may be half-provisioned.",
+            "Run it again: it resumes safely.",
         ))),
     }
 }
@@ -325,8 +326,9 @@ pub(crate) fn connect_serial(
             FailureCode::PortOpenFailed,
             format!(
                 "Cannot open the serial port {port}: no fixture answers there, or another program (a terminal, \
-                 another station) has it open. Check the cable, then run the board again."
+                 another station) has it open."
             ),
+            "Check the cable, then run the board again.",
         )
         .with_detail(e)
     })?;

@@ -65,8 +65,9 @@ pub struct Facts<'a> {
     pub passed_since: &'a dyn Fn(&str) -> Result<bool, Failure>,
 }
 
-fn refuse(message: String) -> Failure {
-    Failure::new(FailureCode::AlreadyProvisioned, message)
+/// Every refusal asks for the same thing: QA decides what happens to the board.
+fn refuse(what: String) -> Failure {
+    Failure::new(FailureCode::AlreadyProvisioned, what, "Put the board aside for QA.")
 }
 
 /// Decides the plan, or refuses the board.
@@ -81,7 +82,7 @@ pub fn decide(f: &Facts<'_>) -> Result<Plan, Failure> {
             return match f.policy {
                 ReprovisionPolicy::Refuse => Err(refuse(format!(
                     "Board {uid} completed provisioning earlier (certificate serial {}) but no longer holds its \
-                     certificate. Re-provisioning is not enabled on this station: put the board aside for QA.",
+                     certificate. Re-provisioning is not enabled on this station.",
                     latest.serial
                 ))),
                 ReprovisionPolicy::Reissue => Ok(Plan::Fresh { supersede: valid_serials() }),
@@ -100,7 +101,7 @@ pub fn decide(f: &Facts<'_>) -> Result<Plan, Failure> {
             match f.policy {
                 ReprovisionPolicy::Refuse => Err(refuse(format!(
                     "Board {uid} already has its identity (certificate serial {}). Re-provisioning is not enabled on \
-                     this station: put the board aside for QA.",
+                     this station.",
                     held.serial
                 ))),
                 ReprovisionPolicy::Reissue => Ok(Plan::Reissue { supersede: valid_serials() }),
@@ -112,7 +113,7 @@ pub fn decide(f: &Facts<'_>) -> Result<Plan, Failure> {
             // one, for keyCompromise), the board's key is not to be certified again.
             if let Some(bad) = f.issued.iter().find(|c| c.revoked.as_deref().is_some_and(|r| r != "superseded")) {
                 return Err(refuse(format!(
-                    "Board {uid}: certificate serial {} of this UID was revoked ({}). Put the board aside for QA.",
+                    "Board {uid}: certificate serial {} of this UID was revoked ({}).",
                     bad.serial,
                     bad.revoked.as_deref().unwrap_or("")
                 )));
@@ -122,19 +123,19 @@ pub fn decide(f: &Facts<'_>) -> Result<Plan, Failure> {
                 (None, ReprovisionPolicy::Reissue) => Ok(Plan::Reissue { supersede: Vec::new() }),
                 (None, ReprovisionPolicy::Refuse) => Err(refuse(format!(
                     "Board {uid} holds a superseded certificate from an interrupted re-issue, and re-provisioning is \
-                     not enabled on this station: put the board aside for QA."
+                     not enabled on this station."
                 ))),
             }
         }
         Some(held) => Err(refuse(format!(
-            "Board {uid} holds certificate serial {}, which was revoked ({}). Put the board aside for QA.",
+            "Board {uid} holds certificate serial {}, which was revoked ({}).",
             held.serial,
             held.revoked.as_deref().unwrap_or("")
         ))),
         None => match f.policy {
             ReprovisionPolicy::Refuse => Err(refuse(format!(
                 "Board {uid} holds a certificate this station did not issue. Re-provisioning is not enabled on this \
-                 station: put the board aside for QA."
+                 station."
             ))),
             ReprovisionPolicy::Reissue => Ok(Plan::Reissue { supersede: valid_serials() }),
         },

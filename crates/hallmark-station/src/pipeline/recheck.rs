@@ -79,7 +79,8 @@ impl Station {
         if !info.has_certificate {
             return Err(Failure::new(
                 FailureCode::SelftestFailed,
-                "The board holds no certificate: provision it first.",
+                "The board holds no certificate.",
+                "Provision it first.",
             )
             .with_reason("no-identity"));
         }
@@ -87,8 +88,12 @@ impl Station {
         let fp = fingerprint(&der);
         report.cert_fingerprint = Some(fp.clone());
         let uid = common_name(&der).ok_or_else(|| {
-            Failure::new(FailureCode::SelftestFailed, "The board's certificate has no readable CN (UID).")
-                .with_reason("bad-certificate")
+            Failure::new(
+                FailureCode::SelftestFailed,
+                "The board's certificate has no readable CN (UID).",
+                "Set the board aside for engineering.",
+            )
+            .with_reason("bad-certificate")
         })?;
         report.uid = Some(uid.clone());
         let issued = store.certificates(&uid).map_err(errors::log_failed)?;

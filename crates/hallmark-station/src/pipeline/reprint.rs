@@ -31,15 +31,15 @@ impl Station {
         let (run_id, detail) = store.last_label(uid).map_err(errors::log_failed)?.ok_or_else(|| {
             Failure::new(
                 FailureCode::LabelFailed,
-                format!("No passing run of {uid} is in the log, so there is no label to reprint. Check the UID."),
+                format!("No passing run of {uid} is in the log, so there is no label to reprint."),
+                "Check the UID.",
             )
         })?;
         let fields = detail["fields"].as_object().ok_or_else(|| {
             Failure::new(
                 FailureCode::LabelFailed,
-                format!(
-                    "Run {run_id} of {uid} predates recorded label fields; provision the board again to relabel it."
-                ),
+                format!("Run {run_id} of {uid} predates recorded label fields."),
+                "Provision the board again to relabel it.",
             )
         })?;
         let data = fields.iter().fold(LabelData::new(), |d, (k, v)| d.with(k, v.as_str().unwrap_or_default()));

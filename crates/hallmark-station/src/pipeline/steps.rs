@@ -4,7 +4,7 @@ use super::errors::{self, sanitize};
 use super::plan::{self, Facts, Plan};
 use super::{connect_serial, step_deadline, LinkTarget, Run};
 use crate::client::{unexpected, DeviceClient, LinkError, Timeouts};
-use crate::probe::{rtt_link, ProbeError, ProbeTarget, RttTiming};
+use crate::probe::{rtt_link, ProbeTarget, RttTiming};
 use crate::transport::Link;
 use crate::uid::scheme;
 use crate::{selftest, Failure, FailureCode, Uid};
@@ -59,15 +59,9 @@ async fn attach_probe(
     let probes = station.probes.clone();
     let t = target.clone();
     let attached = tokio::task::spawn_blocking(move || probes.attach(&t, deadline)).await.map_err(|e| {
-        Failure::new(FailureCode::ProbeFailed, format!("The probe task failed ({e}). Call the line engineer."))
+        Failure::new(FailureCode::ProbeFailed, format!("The probe task failed ({e})."), "Call the line engineer.")
     })?;
-    let attached = attached.map_err(|e| {
-        let code = match e {
-            ProbeError::Flash { .. } => FailureCode::FlashFailed,
-            _ => FailureCode::ProbeFailed,
-        };
-        Failure::new(code, format!("{e}."))
-    })?;
+    let attached = attached.map_err(errors::probe)?;
     let (uid, uid_note) = match &attached.chip_uid {
         Ok(id) => (Some(id.clone()), None),
         Err(e) => (None, Some(e.to_string())),
@@ -232,11 +226,8 @@ async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> S
     if info.protocol_version != PROTOCOL_VERSION {
         return Err(Failure::new(
             FailureCode::UnsupportedProtocol,
-            format!(
-                "The board chose protocol version {}, which this station does not speak. Update the station or the \
-                 firmware.",
-                info.protocol_version
-            ),
+            format!("The board chose protocol version {}, which this station does not speak.", info.protocol_version),
+            "Update the station or the firmware.",
         ));
     }
     let hardware_id = hex::encode_upper(&info.hardware_id);
@@ -246,9 +237,10 @@ async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> S
                 FailureCode::UidCollision,
                 format!(
                     "The chip's unique id read over SWD is {} but the firmware reports {hardware_id}. The firmware \
-                     reports a wrong or copied id: set the board aside for engineering.",
+                     reports a wrong or copied id.",
                     hex::encode_upper(chip)
                 ),
+                "Set the board aside for engineering.",
             ));
         }
     }
@@ -262,7 +254,8 @@ async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> S
     if info.capabilities & needed != needed {
         return Err(Failure::new(
             FailureCode::KeyUnsupported,
-            "The board's firmware cannot generate a P-256 key or sign a self-test. Flash provisioning-capable firmware.",
+            "The board's firmware cannot generate a P-256 key or sign a self-test.",
+            "Flash provisioning-capable firmware.",
         ));
     }
     if run.station.config.config.certificate.csr_binding == hallmark_config::CsrBinding::Required
@@ -271,7 +264,8 @@ async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> S
         return Err(Failure::new(
             FailureCode::CsrNotBound,
             "This board's firmware cannot bind its certificate request to the session, and this station requires it. \
-             Nothing was generated or issued. Flash firmware with CSR binding, or ask the line engineer.",
+             Nothing was generated or issued.",
+            "Flash firmware with CSR binding, or ask the line engineer.",
         )
         .with_detail(format!("capabilities {:#x} lack CSR_CHALLENGE", info.capabilities)));
     }
@@ -315,7 +309,8 @@ fn assign_uid(run: &Run<'_>, info: &DeviceInfo, hardware_id: &str) -> Result<Uid
     let uid_invalid = |e: crate::uid::UidError| {
         Failure::new(
             FailureCode::UidInvalid,
-            format!("No UID for this board (hardware id {hardware_id}): {e}. Set the board aside for engineering."),
+            format!("No UID for this board (hardware id {hardware_id}): {e}."),
+            "Set the board aside for engineering.",
         )
     };
     let config = &run.station.config.config;
@@ -349,10 +344,8 @@ fn check_public_key(algorithm: KeyAlgorithm, public_key: &[u8]) -> Result<(), Fa
     let unsupported = |words: String| {
         Failure::new(
             FailureCode::KeyUnsupported,
-            format!(
-                "The board generated {words}, but the station asked for an ECDSA P-256 key. Nothing was issued. \
-                 Flash firmware that generates P-256 keys."
-            ),
+            format!("The board generated {words}, but the station asked for an ECDSA P-256 key. Nothing was issued."),
+            "Flash firmware that generates P-256 keys.",
         )
         .with_detail(format!(
             "KeyGenerated algorithm index {}, public key of {} bytes: {}",
@@ -375,7 +368,8 @@ fn check_public_key(algorithm: KeyAlgorithm, public_key: &[u8]) -> Result<(), Fa
         return Err(Failure::new(
             FailureCode::KeyInvalid,
             "The board reported a public key that is not a valid P-256 key (not a point on the curve). Nothing was \
-             issued. Its firmware or key storage is faulty: set the board aside for engineering.",
+             issued. Its firmware or key storage is faulty.",
+            "Set the board aside for engineering.",
         )
         .with_detail(format!("public key {}", hex::encode(public_key))));
     }
@@ -422,7 +416,8 @@ async fn csr<L: Link>(
         return Err(Failure::new(
             FailureCode::CsrKeyMismatch,
             "The board's certificate request is for a different key than the one it just generated. No certificate \
-             was issued. Set the board aside for engineering.",
+             was issued.",
+            "Set the board aside for engineering.",
         ));
     }
     if let Some(expected) = &challenge {
@@ -430,7 +425,8 @@ async fn csr<L: Link>(
             return Err(Failure::new(
                 FailureCode::CsrNotBound,
                 "The board's certificate request does not carry this session's challenge: it may have been recorded \
-                 from another board. No certificate was issued. Set the board aside for engineering.",
+                 from another board. No certificate was issued.",
+                "Set the board aside for engineering.",
             )
             .with_detail(match &csr.challenge {
                 Some(c) => {
@@ -462,9 +458,10 @@ fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -
         return Err(Failure::new(
             FailureCode::SigningFailed,
             format!(
-                "The station's issuing CA expired on {}. Nothing was revoked or issued. Call the line engineer to renew it.",
+                "The station's issuing CA expired on {}. Nothing was revoked or issued.",
                 station.ca.issuing_not_after()
             ),
+            "Call the line engineer to renew it.",
         ));
     }
     // One public key, one identity: a key certified for another UID (a copied key, a
@@ -486,7 +483,8 @@ fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -
         let published = station.publish_crl(store).map_err(|e| {
             Failure::new(
                 FailureCode::CrlPublishFailed,
-                format!("The old certificate was revoked but the CRL could not be published ({e}). Call the line engineer; run the board again afterwards."),
+                format!("The old certificate was revoked but the CRL could not be published ({e})."),
+                "Call the line engineer; run the board again afterwards.",
             )
         })?;
         run.report.crl_number = Some(published.number);
@@ -496,7 +494,8 @@ fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -
     let cert = station.ca.issue(device, csr, &station.leaf_profile, now).map_err(|e| {
         Failure::new(
             FailureCode::SigningFailed,
-            format!("The station's CA could not sign ({e}). Call the line engineer."),
+            format!("The station's CA could not sign ({e})."),
+            "Call the line engineer.",
         )
     })?;
     let rfc3339 =
@@ -548,19 +547,19 @@ fn issued(run: &Run<'_>, uid: &Uid, serial: &str) -> Result<IssuedCertificate, F
         .map_err(errors::log_failed)?
         .into_iter()
         .find(|c| c.serial == serial)
-        .ok_or_else(|| Failure::new(FailureCode::LogFailed, format!("certificate {serial} vanished from the log")))
+        .ok_or_else(|| log_corrupt(format!("certificate {serial} vanished from the log")))
 }
 
 fn cert_der(cert: &IssuedCertificate) -> Result<Vec<u8>, Failure> {
-    x509_parser::pem::parse_x509_pem(cert.pem.as_bytes()).map(|(_, p)| p.contents).map_err(|e| {
-        Failure::new(FailureCode::LogFailed, format!("certificate {} in the log is unreadable: {e}", cert.serial))
-    })
+    x509_parser::pem::parse_x509_pem(cert.pem.as_bytes())
+        .map(|(_, p)| p.contents)
+        .map_err(|e| log_corrupt(format!("certificate {} in the log is unreadable: {e}", cert.serial)))
 }
 
 fn cert_public_key(cert: &IssuedCertificate) -> Result<Vec<u8>, Failure> {
     let der = cert_der(cert)?;
     let (_, parsed) = x509_parser::parse_x509_certificate(&der)
-        .map_err(|e| Failure::new(FailureCode::LogFailed, format!("certificate {} unreadable: {e}", cert.serial)))?;
+        .map_err(|e| log_corrupt(format!("certificate {} unreadable: {e}", cert.serial)))?;
     Ok(parsed.public_key().subject_public_key.data.to_vec())
 }
 
@@ -613,10 +612,11 @@ async fn readback<L: Link>(client: &mut DeviceClient<L>, inst: &Installation) ->
                 FailureCode::ReadbackMismatch,
                 format!(
                     "The board returned a different {name} than was written ({} bytes read, {} written). Its storage \
-                     may be faulty: set the board aside for engineering.",
+                     may be faulty.",
                     read.len(),
                     written.len()
                 ),
+                "Set the board aside for engineering.",
             ));
         }
         detail.insert(format!("{}_sha256", name.replace(' ', "_")), json!(hex::encode(Sha256::digest(&read))));
@@ -651,10 +651,8 @@ pub(crate) async fn self_test<L: Link>(
     let lacks = |what: &str, mode: &str| {
         Err(Failure::new(
             FailureCode::SelftestFailed,
-            format!(
-                "The station is set to the {what} self-test, but this board's firmware does not offer it. Flash \
-                 firmware that does, or set [selftest] mode = \"auto\" (now {mode:?})."
-            ),
+            format!("The station is set to the {what} self-test, but this board's firmware does not offer it."),
+            format!("Flash firmware that does, or set [selftest] mode = \"auto\" (now {mode:?})."),
         )
         .with_reason("unsupported"))
     };
@@ -671,10 +669,10 @@ pub(crate) async fn self_test<L: Link>(
                 Err(selftest::LinkFailure::Refused(why)) => Err(Failure::new(
                     FailureCode::SelftestFailed,
                     format!(
-                        "The board could not complete a mutual-TLS handshake with its new identity: {}. Set it \
-                         aside for engineering.",
+                        "The board could not complete a mutual-TLS handshake with its new identity: {}.",
                         sanitize(&why)
                     ),
+                    "Set it aside for engineering.",
                 )
                 .with_reason("tls-refused")),
             };
@@ -690,10 +688,8 @@ pub(crate) async fn self_test<L: Link>(
     selftest::verify_possession(certificate, &nonce, &signature).map_err(|why| {
         Failure::new(
             FailureCode::SelftestFailed,
-            format!(
-                "The board could not prove it holds the key of its new certificate ({why}). Set it aside for \
-                 engineering."
-            ),
+            format!("The board could not prove it holds the key of its new certificate ({why})."),
+            "Set it aside for engineering.",
         )
         .with_reason("wrong-key")
     })?;
@@ -726,23 +722,25 @@ async fn broker_self_test<L: Link>(
             Err(Failure::new(
                 FailureCode::BrokerUnavailable,
                 format!(
-                    "The station could not use the self-test broker at {}: {detail}. The board is not at fault: \
-                     check that the broker runs, trusts this station's CA and lets the station read the self-test \
-                     topics, then run the board again.",
+                    "The station could not use the self-test broker at {}: {detail}. The board is not at fault.",
                     broker.address
                 ),
+                "Check that the broker runs, trusts this station's CA and lets the station read the self-test \
+                 topics, then run the board again.",
             )
             .with_reason(e.outcome.name()))
         }
-        Err(selftest::BrokerFailure::Board { reason, detail }) => {
-            Err(Failure::new(FailureCode::SelftestFailed, broker_message(reason, &broker.address, &detail))
-                .with_reason(reason))
-        }
+        Err(selftest::BrokerFailure::Board { reason, detail }) => Err(Failure::new(
+            FailureCode::SelftestFailed,
+            broker_what(reason, &broker.address, &detail),
+            "Set the board aside for engineering.",
+        )
+        .with_reason(reason)),
     }
 }
 
-/// What the operator reads when the board failed at the broker.
-fn broker_message(reason: &str, address: &str, detail: &str) -> String {
+/// What happened when the board failed at the broker.
+fn broker_what(reason: &str, address: &str, detail: &str) -> String {
     let what = match reason {
         "revoked" => "the broker refused the board's certificate as revoked",
         "unknown-ca" => "the broker does not know the CA of the certificate the board presented",
@@ -756,7 +754,7 @@ fn broker_message(reason: &str, address: &str, detail: &str) -> String {
         "not-delivered" => "the board's message never reached the station",
         _ => "the board could not prove its identity at the broker",
     };
-    format!("Self-test at the broker {address} failed: {what} ({detail}). Set the board aside for engineering.")
+    format!("Self-test at the broker {address} failed: {what} ({detail}).")
 }
 
 /// The label's fields for this board; `certificate` is `None` before signing, when
@@ -797,10 +795,8 @@ fn label_check(run: &mut Run<'_>, uid: &Uid, info: &DeviceInfo) -> StepResult<()
 fn label_unfit(e: &LabelError, template: &str) -> Failure {
     Failure::new(
         FailureCode::LabelFailed,
-        format!(
-            "This board's label cannot be made with the template \"{template}\": {e}. Nothing was issued. Call the \
-             line engineer to give the label more room or a fit rule (shrink, wrap, truncate)."
-        ),
+        format!("This board's label cannot be made with the template \"{template}\": {e}. Nothing was issued."),
+        "Call the line engineer to give the label more room or a fit rule (shrink, wrap, truncate).",
     )
     .with_detail(format!("{e:?}"))
 }
@@ -829,7 +825,8 @@ pub(crate) fn produce_label(
     let label_failed = |what: &str, detail: String| {
         Failure::new(
             FailureCode::LabelFailed,
-            format!("The label could not be produced: {what}. Call the line engineer."),
+            format!("The label could not be produced: {what}."),
+            "Call the line engineer.",
         )
         .with_detail(detail)
     };
@@ -846,10 +843,8 @@ pub(crate) fn produce_label(
                 |e| {
                     Failure::new(
                         FailureCode::PrintFailed,
-                        format!(
-                            "The label did not print ({e}). Fix the printer, then run the board again: it resumes \
-                         without signing anything new."
-                        ),
+                        format!("The label did not print ({e})."),
+                        "Fix the printer, then run the board again: it resumes without signing anything new.",
                     )
                 },
             )?)
@@ -857,4 +852,15 @@ pub(crate) fn produce_label(
         None => None,
     };
     Ok((path, pdf, job))
+}
+
+/// The log holds a certificate the station cannot use: it was changed outside the
+/// station or is damaged.
+fn log_corrupt(detail: String) -> Failure {
+    Failure::new(
+        FailureCode::LogFailed,
+        "A certificate recorded in the QA log is missing or unreadable.",
+        "Call the line engineer to check the log (hallmark log verify).",
+    )
+    .with_detail(detail)
 }
