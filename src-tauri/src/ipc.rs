@@ -2,22 +2,58 @@
 //! bindings in `ui/src/bindings/` are generated (ts-rs). A unit test fails when the
 //! checked-in bindings are stale.
 
+use hallmark_station::Failure;
+pub use hallmark_station::FailureCode;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-/// An error for the UI: a stable code and a message for people.
-#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+/// An error for the UI: a code from the one failure contract
+/// ([`FailureCode`]), what happened and what to do in words (English; the UI may
+/// word them in the operator's language by code), and technical detail apart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ApiError {
-    /// Stable code (failure codes, or `STATION`, `LOG`, `LABEL`, `BUSY`).
-    pub code: String,
-    /// What happened and what to do.
-    pub message: String,
+    /// Stable code: a run's failure code, or one of the window's own (`STATION`,
+    /// `LOG`, `BUSY`, `CONFIG`, `CA`, ...).
+    pub code: FailureCode,
+    /// What happened.
+    pub what: String,
+    /// What to do about it.
+    pub todo: String,
+    /// Technical detail (an OS or parser error, a path), if any.
+    pub detail: Option<String>,
 }
 
 impl ApiError {
-    /// An error with a code.
-    pub fn new(code: &str, message: impl Into<String>) -> ApiError {
-        ApiError { code: code.to_string(), message: message.into() }
+    /// An error: what happened, and what to do about it.
+    pub fn new(code: FailureCode, what: impl Into<String>, todo: impl Into<String>) -> ApiError {
+        ApiError { code, what: what.into(), todo: todo.into(), detail: None }
+    }
+
+    /// The same error with technical detail.
+    pub fn with_detail(mut self, detail: impl std::fmt::Display) -> ApiError {
+        self.detail = Some(detail.to_string());
+        self
+    }
+
+    /// A failure as the log recorded it (a run's `failure` JSON). A code this station
+    /// does not know (a log written by a newer station) is named in the detail.
+    pub fn recorded(failure: &serde_json::Value) -> ApiError {
+        match serde_json::from_value::<Failure>(failure.clone()) {
+            Ok(f) => ApiError::from(&f),
+            Err(e) => ApiError::new(
+                FailureCode::LogUnavailable,
+                "This run's failure is recorded in a form this station does not know.",
+                "Read it in the log export, or update the station.",
+            )
+            .with_detail(format!("{e}: {failure}")),
+        }
+    }
+}
+
+/// The one conversion from the core's failures to the window's errors.
+impl From<&Failure> for ApiError {
+    fn from(f: &Failure) -> ApiError {
+        ApiError { code: f.code, what: f.what.clone(), todo: f.todo.clone(), detail: f.detail.clone() }
     }
 }
 

@@ -14,7 +14,7 @@ use hallmark_station::assemble::Overrides;
 use hallmark_station::datadir::DataDir;
 use hallmark_station::pipeline::Station;
 use hallmark_station::startup::{ConfigChoice, GivenSecrets, OpenOptions};
-use ipc::{ApiError, SlotView, StationView};
+use ipc::{ApiError, FailureCode, SlotView, StationView};
 use tauri::Manager;
 
 /// Command-line options of the GUI.
@@ -133,7 +133,7 @@ fn start_station(app: tauri::AppHandle, options: &Options) -> AppState {
             kiosk: options.kiosk,
             startup: info.startup,
         },
-        Err(e) => StationView { error: Some(ApiError::new("STATION", e.to_string())), ..empty_view(options) },
+        Err(e) => StationView { error: Some(not_started(e)), ..empty_view(options) },
     };
     AppState {
         view: view.into(),
@@ -164,8 +164,29 @@ struct Prepared {
     passphrase: String,
 }
 
+/// The station could not start; `why` says what stopped it.
+fn not_started(why: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        FailureCode::Station,
+        "The station could not start.",
+        "Fix what the detail names, then start the station again.",
+    )
+    .with_detail(why)
+}
+
 /// Data directory, simulated slots, configuration and CA passphrase.
-fn prepare(options: &Options) -> Result<Prepared, String> {
+fn prepare(options: &Options) -> Result<Prepared, ApiError> {
+    prepare_files(options).map_err(not_started)?.ok_or_else(|| {
+        ApiError::new(
+            FailureCode::CaPassphrase,
+            "The CA passphrase is needed.",
+            format!("Start the station with {} set (or use --demo).", hallmark_station::startup::PASSPHRASE_ENV),
+        )
+    })
+}
+
+/// [`prepare`], `None` when the CA passphrase is missing.
+fn prepare_files(options: &Options) -> Result<Option<Prepared>, String> {
     if options.demo {
         let data_dir = DataDir::resolve(Some(demo::demo_data_dir()?))?;
         let sims = demo::demo_slots(&options.demo_faults)?;
@@ -173,7 +194,7 @@ fn prepare(options: &Options) -> Result<Prepared, String> {
         let source = ConfigSource { config, text, file: data_dir.config_path() };
         // A throwaway CA for a throwaway data directory: random, never written down.
         let passphrase = hex::encode(rand::random::<[u8; 24]>());
-        return Ok(Prepared { data_dir, sims, source, passphrase });
+        return Ok(Some(Prepared { data_dir, sims, source, passphrase }));
     }
     let data_dir = DataDir::resolve(None)?;
     let (config, file) =
@@ -183,10 +204,8 @@ fn prepare(options: &Options) -> Result<Prepared, String> {
         None => hallmark_config::EXAMPLE.to_string(),
     };
     let file = file.unwrap_or_else(|| data_dir.config_path());
-    let passphrase = std::env::var(hallmark_station::startup::PASSPHRASE_ENV).map_err(|_| {
-        "The CA passphrase is needed: start the station with HALLMARK_CA_PASSPHRASE set (or use --demo).".to_string()
-    })?;
-    Ok(Prepared { data_dir, sims: Default::default(), source: ConfigSource { config, text, file }, passphrase })
+    let Ok(passphrase) = std::env::var(hallmark_station::startup::PASSPHRASE_ENV) else { return Ok(None) };
+    Ok(Some(Prepared { data_dir, sims: Default::default(), source: ConfigSource { config, text, file }, passphrase }))
 }
 
 fn empty_view(options: &Options) -> StationView {
@@ -202,8 +221,8 @@ fn empty_view(options: &Options) -> StationView {
     }
 }
 
-fn failed_state(options: &Options, e: String) -> AppState {
-    let view = StationView { error: Some(ApiError::new("STATION", e)), ..empty_view(options) };
+fn failed_state(options: &Options, e: ApiError) -> AppState {
+    let view = StationView { error: Some(e), ..empty_view(options) };
     AppState {
         view: view.into(),
         runner: runner::Runner::closed(),

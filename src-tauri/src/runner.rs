@@ -8,10 +8,11 @@
 
 use crate::autostart;
 use crate::demo::SimSlot;
-use crate::ipc::{ApiError, RunEvent, RunView, StepView};
+use crate::ipc::{ApiError, FailureCode, RunEvent, RunView, StepView};
 use hallmark_ca::Reason;
 use hallmark_config::LoadedConfig;
 use hallmark_station::assemble::{check, label_template, Overrides};
+use hallmark_station::crl::CrlError;
 use hallmark_station::pipeline::{LinkTarget, Observer, RunRequest, Station};
 use hallmark_station::report::{RunReport, StepReport};
 use hallmark_station::startup::{StartupError, StartupReport};
@@ -108,7 +109,9 @@ impl Runner {
 
     /// Sends a command to the station thread.
     pub fn send(&self, c: Command) -> Result<(), ApiError> {
-        self.tx.send(c).map_err(|_| ApiError::new("STATION", "The station has stopped: restart the application."))
+        self.tx
+            .send(c)
+            .map_err(|_| ApiError::new(FailureCode::Station, "The station has stopped.", "Restart the application."))
     }
 
     /// Sends a command that answers, and waits for the answer off the async runtime.
@@ -117,8 +120,8 @@ impl Runner {
         self.send(make(reply))?;
         tauri::async_runtime::spawn_blocking(move || answer.recv())
             .await
-            .map_err(|e| ApiError::new("STATION", e.to_string()))?
-            .map_err(|_| ApiError::new("STATION", "The station did not answer: restart the application."))?
+            .map_err(|e| no_answer().with_detail(e))?
+            .map_err(|_| no_answer())?
     }
 }
 
@@ -212,14 +215,13 @@ impl Actor {
                     station
                         .reprint(&store, &uid, operator.as_deref().unwrap_or("operator"))
                         .map(|r| r.label_pdf)
-                        .map_err(|f| ApiError::new(&f.code.as_str(), f.message))
+                        .map_err(|f| ApiError::from(&f))
                 });
                 reply.send(result).ok();
             }
             Command::TestPrint { actor, reply } => {
-                let result = open_log(station).and_then(|store| {
-                    station.test_print(&store, &actor).map_err(|f| ApiError::new(&f.code.as_str(), f.message))
-                });
+                let result = open_log(station)
+                    .and_then(|store| station.test_print(&store, &actor).map_err(|f| ApiError::from(&f)));
                 reply.send(result).ok();
             }
             Command::Revoke { target, reason, actor, reply } => {
@@ -227,7 +229,7 @@ impl Actor {
                     station
                         .revoke(&store, &target, reason, &actor)
                         .map(|(serials, crl)| (serials, crl.number))
-                        .map_err(|e| ApiError::new("CA", e.to_string()))
+                        .map_err(revoke_error)
                 });
                 reply.send(result).ok();
             }
@@ -237,8 +239,9 @@ impl Actor {
                 let result = match Rc::get_mut(station) {
                     Some(s) => reconfigure(s, *change),
                     None => Err(ApiError::new(
-                        "BUSY",
-                        "A slot is running. Wait for it to finish, then save the configuration again.",
+                        FailureCode::SlotBusy,
+                        "A slot is running.",
+                        "Wait for it to finish, then save the configuration again.",
                     )),
                 };
                 if result.is_ok() {
@@ -259,7 +262,8 @@ impl Actor {
         done: Option<tokio::sync::oneshot::Sender<()>>,
     ) {
         if !self.busy.borrow_mut().insert(slot.clone()) {
-            emit(&self.app, RunEvent::Error { slot, error: ApiError::new("BUSY", "This slot is running.") });
+            let busy = ApiError::new(FailureCode::SlotBusy, "This slot is running.", "Wait for its result.");
+            emit(&self.app, RunEvent::Error { slot, error: busy });
             return;
         }
         let operator = operator.or_else(|| self.operator.borrow().clone());
@@ -296,18 +300,59 @@ impl Actor {
 }
 
 fn open_log(station: &Station) -> Result<Store, ApiError> {
-    Store::open(&station.data_dir.log_path()).map_err(|e| ApiError::new("LOG", e.to_string()))
+    Store::open(&station.data_dir.log_path()).map_err(|e| {
+        ApiError::new(
+            FailureCode::LogUnavailable,
+            "The QA log cannot be opened.",
+            "Call the line engineer (check the data directory).",
+        )
+        .with_detail(e)
+    })
+}
+
+/// The station thread did not answer (it stopped).
+fn no_answer() -> ApiError {
+    ApiError::new(FailureCode::Station, "The station did not answer.", "Restart the application.")
+}
+
+/// A revocation that did not go through, in words.
+fn revoke_error(e: CrlError) -> ApiError {
+    match e {
+        CrlError::NothingToRevoke(target) => ApiError::new(
+            FailureCode::CaFailed,
+            format!("There is no valid certificate for {target:?} (neither a serial nor a UID with an unrevoked certificate)."),
+            "Check the UID or serial.",
+        ),
+        e @ CrlError::Write { .. } => ApiError::new(
+            FailureCode::CaFailed,
+            "The new CRL could not be written.",
+            "Check the [crl] path and its permissions.",
+        )
+        .with_detail(e),
+        e => ApiError::new(FailureCode::CaFailed, "The revocation could not be completed.", "Call the line engineer.")
+            .with_detail(e),
+    }
 }
 
 /// Checks, audits, saves and puts in force a configuration change. The audit entry
 /// is written before the file; a failed save is audited too.
 fn reconfigure(station: &mut Station, change: ConfigChange) -> Result<StationInfo, ApiError> {
-    let invalid = |e: String| ApiError::new("CONFIG", e);
+    let invalid = |e: String| {
+        ApiError::new(FailureCode::ConfigRejected, "The configuration was not accepted.", "Correct it and save again.")
+            .with_detail(e)
+    };
     let over = Overrides::default();
     let template = label_template(&change.config, Some(&change.file), &over).map_err(invalid)?;
     let checked = check(&change.config, &template, &over).map_err(invalid)?;
     let store = open_log(station)?;
-    let log_err = |e: hallmark_store::StoreError| ApiError::new("LOG", e.to_string());
+    let log_err = |e: hallmark_store::StoreError| {
+        ApiError::new(
+            FailureCode::LogUnavailable,
+            "The QA log could not be written.",
+            "Call the line engineer (check the data directory).",
+        )
+        .with_detail(e)
+    };
     let file = change.file.display().to_string();
     store
         .append_audit(
@@ -318,7 +363,12 @@ fn reconfigure(station: &mut Station, change: ConfigChange) -> Result<StationInf
         .map_err(log_err)?;
     if let Err(e) = save(&change.file, &change.text) {
         store.append_audit(&change.actor, "config-change-failed", &json!({ "file": file, "error": e })).ok();
-        return Err(ApiError::new("CONFIG", format!("The configuration could not be saved: {e}. Nothing changed.")));
+        return Err(ApiError::new(
+            FailureCode::ConfigRejected,
+            "The configuration could not be saved. Nothing changed.",
+            "Check that the configuration file can be written, then save again.",
+        )
+        .with_detail(e));
     }
     let hash = change.config.hash.clone();
     station.reconfigure(change.config, template, checked);
@@ -349,11 +399,24 @@ async fn run_slot(
 ) -> RunEvent {
     let error = |e: ApiError| RunEvent::Error { slot: slot.to_string(), error: e };
     let Some(config) = station.config.config.slot.iter().find(|s| s.name == slot) else {
-        return error(ApiError::new("STATION", format!("There is no slot {slot}.")));
+        return error(ApiError::new(
+            FailureCode::Station,
+            format!("There is no slot {slot}."),
+            "Restart the application.",
+        ));
     };
     let port = match LinkTarget::for_slot(config) {
         Ok(p) => p,
-        Err(e) => return error(ApiError::new("STATION", e)),
+        Err(e) => {
+            return error(
+                ApiError::new(
+                    FailureCode::Station,
+                    format!("Slot {slot} has no usable link."),
+                    "Ask the line engineer to correct the slot's configuration.",
+                )
+                .with_detail(e),
+            )
+        }
     };
     let store = match open_log(station) {
         Ok(s) => s,
@@ -363,7 +426,7 @@ async fn run_slot(
     let observer = GuiObserver { app: app.clone(), slot: slot.to_string() };
     match station.provision_serial(&store, &request, &observer, std::future::pending()).await {
         Ok(report) => RunEvent::Finished { slot: slot.to_string(), run: run_view(&report) },
-        Err(f) => error(ApiError::new(&f.code.as_str(), f.message)),
+        Err(f) => error(ApiError::from(&f)),
     }
 }
 
@@ -398,7 +461,7 @@ pub fn run_view(r: &RunReport) -> RunView {
         uid: r.uid.clone(),
         operator: None,
         started_at: None,
-        failure: r.failure.as_ref().map(|f| ApiError::new(&f.code.as_str(), f.message.clone())),
+        failure: r.failure.as_ref().map(ApiError::from),
         failing_step: r.steps.iter().find(|s| s.outcome != "PASS").map(|s| s.name.clone()),
         steps: r
             .steps

@@ -22,6 +22,7 @@ fn checked_in_bindings_are_current() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/bindings");
     let mut stale = Vec::new();
     check::<ApiError>(&dir, &mut stale);
+    check::<FailureCode>(&dir, &mut stale);
     check::<SlotView>(&dir, &mut stale);
     check::<StationView>(&dir, &mut stale);
     check::<StepView>(&dir, &mut stale);

@@ -56,9 +56,27 @@ export async function call<C extends keyof Commands>(command: C, args: Commands[
   }
 }
 
+/** Every error as the station's shape: a station error as it came, anything else
+ * (a failed invoke, a bug in the window) as code `UI` with its text as the detail. */
 export function asApiError(e: unknown): ApiError {
-  if (e && typeof e === "object" && "code" in e && "message" in e) return e as ApiError;
-  return { code: "UI", message: String(e) };
+  if (e && typeof e === "object" && "code" in e && "what" in e && "todo" in e) return e as ApiError;
+  return {
+    code: "UI",
+    what: "Something went wrong in the window.",
+    todo: "Try again; if it repeats, restart the application.",
+    detail: String(e),
+  };
+}
+
+/** An error in one line for the engineer and QA screens: code, what happened, what to
+ * do, and the detail in brackets. */
+export function errorLine(e: ApiError): string {
+  return `${e.code}: ${errorWords(e)}`;
+}
+
+/** What happened, what to do, and the detail in brackets. */
+export function errorWords(e: ApiError): string {
+  return [e.what, e.todo, e.detail ? `(${e.detail})` : ""].filter((s) => s).join(" ");
 }
 
 export function onStationChanged(f: () => void): Promise<UnlistenFn> {

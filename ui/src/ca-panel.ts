@@ -1,7 +1,7 @@
 // Engineer panels for the printer (what is in force, a test print) and the CA
 // (chain, expiry warnings, issued count, revoke-by-UID with a second press to confirm).
 
-import { call, asApiError } from "./api";
+import { call, asApiError, errorLine, errorWords } from "./api";
 import { h } from "./dom";
 import { t } from "./i18n";
 import { selectField, status, textField } from "./form";
@@ -27,7 +27,7 @@ export class PrinterPanel {
       this.message = { ok: t("eng.printer.done", { pdf: p.label_pdf, job: p.printer ? `→ ${p.printer} ${p.outcome ?? ""} ${p.job_id ?? ""}` : "" }) };
     } catch (e) {
       const err = asApiError(e);
-      this.message = { error: `${err.code}: ${err.message}` };
+      this.message = { error: errorLine(err) };
     }
     this.render();
   }
@@ -53,7 +53,7 @@ export class CaPanel {
     try {
       this.ca = await call("ca_status", {});
     } catch (e) {
-      this.message = { error: asApiError(e).message };
+      this.message = { error: errorWords(asApiError(e)) };
     }
     this.render();
   }
@@ -72,7 +72,7 @@ export class CaPanel {
       this.ca = await call("ca_status", {});
     } catch (e) {
       const err = asApiError(e);
-      this.message = { error: `${err.code}: ${err.message}` };
+      this.message = { error: errorLine(err) };
     }
     this.render();
   }

@@ -3,7 +3,7 @@
 // checks a change with the same parser as the file, then saves it, audits it and
 // puts it in force between runs.
 
-import { call, asApiError } from "./api";
+import { call, asApiError, errorLine, errorWords } from "./api";
 import { h } from "./dom";
 import { t } from "./i18n";
 import { numberField, selectField, status, textField } from "./form";
@@ -36,7 +36,7 @@ export class ConfigForm {
       this.view = await call("config_get", {});
       this.edit = structuredClone(this.view.edit);
     } catch (e) {
-      this.message = { error: asApiError(e).message };
+      this.message = { error: errorWords(asApiError(e)) };
     }
     this.render();
   }
@@ -51,7 +51,7 @@ export class ConfigForm {
       this.saved();
     } catch (e) {
       const err = asApiError(e);
-      this.message = { error: `${err.code}: ${err.message}` };
+      this.message = { error: errorLine(err) };
     }
     this.render();
   }

@@ -3,7 +3,7 @@
 // station configuration, the printer and the CA. Viewing needs no role; every
 // change needs the unlocked engineer role and is audited by the station.
 
-import { call, asApiError } from "./api";
+import { call, asApiError, errorLine, errorWords } from "./api";
 import { h } from "./dom";
 import { t } from "./i18n";
 import { status, textField } from "./form";
@@ -52,7 +52,7 @@ export class EngineerScreen {
       this.role = await call("engineer_state", {});
       if (!this.text) this.text = await call("label_template_text", {});
     } catch (e) {
-      this.roleMessage = { error: asApiError(e).message };
+      this.roleMessage = { error: errorWords(asApiError(e)) };
     }
     this.render();
     await Promise.all([this.preview(), this.config.load(), this.printer.load(), this.ca.load()]);
@@ -66,7 +66,7 @@ export class EngineerScreen {
       this.roleMessage = null;
     } catch (e) {
       const err = asApiError(e);
-      this.roleMessage = { error: `${err.code}: ${err.message}` };
+      this.roleMessage = { error: errorLine(err) };
     }
     this.pin = "";
     this.passphrase = "";
@@ -105,7 +105,7 @@ export class EngineerScreen {
       this.png = p.png_base64;
       this.errors = p.errors;
     } catch (e) {
-      this.errors = [{ element: null, line: null, message: asApiError(e).message }];
+      this.errors = [{ element: null, line: null, message: errorWords(asApiError(e)) }];
     }
     this.renderPreview();
   }
@@ -117,7 +117,7 @@ export class EngineerScreen {
       await this.config.load();
     } catch (e) {
       const err = asApiError(e);
-      this.templateMessage = { error: `${err.code}: ${err.message}` };
+      this.templateMessage = { error: errorLine(err) };
     }
     this.renderPreview();
   }

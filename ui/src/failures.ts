@@ -1,17 +1,17 @@
-// Operator advice per failure code, by language. The station core writes its
-// messages in English, with the specifics (which port, which step); a language here
-// gives the operator what happened and what to do in their language, and keeps the
-// core's English message underneath as the detail. Codes without an entry (and
-// English) show the core's message as it is.
+// Operator advice per failure code, by language. The station sends what happened
+// and what to do as separate English fields, with the specifics (which port, which
+// step); a language here words both in the operator's language by code and keeps the
+// core's English underneath. Codes without an entry (and English) show the core's
+// fields as they are.
 
 import type { ApiError } from "./bindings/ApiError";
+import type { FailureCode } from "./bindings/FailureCode";
 import { language } from "./i18n";
-import { splitAdvice } from "./tiles";
 
 const SET_ASIDE = "Platine für die Technik beiseitelegen.";
 const RETRY = "Erneut starten; tritt es wieder auf, Platine für die Technik beiseitelegen.";
 
-const de: Record<string, [string, string]> = {
+const de: Partial<Record<FailureCode, [string, string]>> = {
   PORT_OPEN_FAILED: ["Die Schnittstelle dieses Platzes lässt sich nicht öffnen.", "Kabel und Adapter prüfen, dann erneut starten."],
   PROBE_FAILED: ["Die Debug-Probe oder der Chip antwortet nicht.", "Probe-Kabel und Sitz der Platine prüfen, dann erneut starten."],
   FLASH_FAILED: ["Die Firmware ließ sich nicht schreiben oder nicht prüfen.", SET_ASIDE],
@@ -43,14 +43,27 @@ const de: Record<string, [string, string]> = {
   KEY_REUSED: ["Der Schlüssel der Platine gehört schon einem anderen Gerät. Es wurde nichts ausgestellt.", "Platine für die Technik beiseitelegen und die QS informieren."],
   KEY_INVALID: ["Die Platine meldete einen ungültigen Schlüssel. Es wurde nichts ausgestellt.", "Platine für die Technik beiseitelegen."],
   CSR_NOT_BOUND: ["Der Zertifikatsantrag der Platine gehört nicht zu diesem Lauf. Es wurde nichts ausgestellt.", "Platine für die Technik beiseitelegen."],
+  INTERRUPTED: ["Die Station wurde während dieses Laufs beendet (Absturz, Stromausfall).", "Platine erneut starten: der Lauf wird sicher fortgesetzt."],
   BUSY: ["Dieser Platz läuft bereits.", "Auf das Ergebnis warten."],
+  STATION: ["Die Station ist dafür nicht bereit.", "Die Anwendung neu starten; tritt es wieder auf, die Technik rufen."],
+  LOG: ["Das QS-Protokoll lässt sich nicht lesen oder schreiben.", "Die Technik rufen (Datenverzeichnis prüfen)."],
+  UI: ["In der Oberfläche ist ein Fehler aufgetreten.", "Erneut versuchen; tritt es wieder auf, die Anwendung neu starten."],
 };
 
-const catalogues: Record<string, Record<string, [string, string]>> = { de };
+const catalogues: Record<string, Partial<Record<FailureCode, [string, string]>>> = { de };
 
-/** What happened, what to do, and (when translated) the core's own message. */
-export function failureAdvice(failure: ApiError, lang: string = language()): { what: string; todo: string; detail: string | null } {
+/** What an operator reads about a failure: what happened and what to do (in their
+ * language when there is advice for the code), the core's English words when they
+ * were translated, and the technical detail. */
+export type Advice = { what: string; todo: string; original: string | null; detail: string | null };
+
+export function failureAdvice(failure: ApiError, lang: string = language()): Advice {
   const entry = catalogues[lang]?.[failure.code];
-  if (entry) return { what: entry[0], todo: entry[1], detail: failure.message };
-  return { ...splitAdvice(failure.message), detail: null };
+  if (entry) return { what: entry[0], todo: entry[1], original: englishWords(failure), detail: failure.detail };
+  return { what: failure.what, todo: failure.todo, original: null, detail: failure.detail };
+}
+
+/** The core's English words in one line: what happened, then what to do. */
+export function englishWords(e: ApiError): string {
+  return [e.what, e.todo].filter((s) => s).join(" ");
 }

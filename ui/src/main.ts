@@ -1,5 +1,5 @@
 import "./style.css";
-import { call, onRunEvent, onStationChanged } from "./api";
+import { call, errorWords, onRunEvent, onStationChanged } from "./api";
 import { h } from "./dom";
 import { setLanguage, t, type Key } from "./i18n";
 import { OperatorScreen } from "./operator";
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     document.getElementById("station-line")!.replaceChildren(
       t("station", { id: station.station_id }), station.demo ? h("span", { class: "demo" }, t("demo")) : "");
     if (station.error) {
-      screen.replaceChildren(h("div", { class: "fatal", id: "station-error" }, h("h1", {}, t("error.station")), h("p", {}, station.error.message)));
+      screen.replaceChildren(h("div", { class: "fatal", id: "station-error" }, h("h1", {}, t("error.station")), h("p", {}, errorWords(station.error))));
       return;
     }
     if (tab === "operator") { operator.render(); screen.replaceChildren(operatorRoot); }

@@ -2,7 +2,7 @@
 // Start per slot, PASS/FAIL as colour + icon + word, the reason and what to do,
 // scanner input for badge and pre-printed labels, shift counters, a sound per result.
 
-import { call, asApiError } from "./api";
+import { call, asApiError, errorWords } from "./api";
 import { h } from "./dom";
 import { t } from "./i18n";
 import { ScannerInput, type Scanned } from "./scanner";
@@ -90,7 +90,7 @@ export class OperatorScreen {
       const path = await call("reprint", { uid: this.lastUid, operator: this.operator });
       this.notice = t("reprinted", { path });
     } catch (e) {
-      this.notice = asApiError(e).message;
+      this.notice = errorWords(asApiError(e));
     }
     this.render();
   }
@@ -185,6 +185,7 @@ export class OperatorScreen {
             h("div", { class: "code" }, tile.failure?.code ?? ""),
             h("p", { class: "what" }, advice.what),
             advice.todo ? h("p", { class: "todo" }, h("strong", {}, t("what_to_do") + ": "), advice.todo) : null,
+            advice.original ? h("p", { class: "original", lang: "en" }, advice.original) : null,
             advice.detail ? h("p", { class: "detail", lang: "en" }, advice.detail) : null,
           )
         : null,

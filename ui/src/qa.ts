@@ -1,7 +1,7 @@
 // QA screen: filtered, paged runs (newest first), run detail with the step
 // timeline, certificates and evidence, statistics charts, log verification.
 
-import { call, asApiError } from "./api";
+import { call, asApiError, errorLine, errorWords } from "./api";
 import { h } from "./dom";
 import { t } from "./i18n";
 import type { RunQuery } from "./bindings/RunQuery";
@@ -34,7 +34,7 @@ export class QaScreen {
       this.stats = await call("statistics", { query: this.query });
       this.error = "";
     } catch (e) {
-      this.error = asApiError(e).message;
+      this.error = errorWords(asApiError(e));
     }
     this.render();
   }
@@ -43,7 +43,7 @@ export class QaScreen {
     try {
       this.detail = await call("run_detail", { runId });
     } catch (e) {
-      this.error = asApiError(e).message;
+      this.error = errorWords(asApiError(e));
     }
     this.render();
   }
@@ -60,7 +60,7 @@ export class QaScreen {
       const v = await call("verify_log", {});
       this.verify = v.ok ? t("qa.verify.ok", { events: v.events }) : t("qa.verify.bad", { problem: v.problem ?? "" });
     } catch (e) {
-      this.verify = asApiError(e).message;
+      this.verify = errorWords(asApiError(e));
     }
     this.render();
   }
@@ -70,7 +70,7 @@ export class QaScreen {
       const x = await call("export_runs", { query: this.query, kind });
       this.exported = t("qa.export.done", { rows: x.rows, path: x.path });
     } catch (e) {
-      this.exported = asApiError(e).message;
+      this.exported = errorWords(asApiError(e));
     }
     this.render();
   }
@@ -131,7 +131,7 @@ export class QaScreen {
     return h("section", { class: "detail", id: "run-detail" },
       h("h2", {}, t("qa.detail", { id: d.run.run_id }), " ", h("span", { class: `badge ${d.run.outcome.toLowerCase()}` }, d.run.outcome)),
       d.run.uid ? h("button", { id: "qa-history", class: "secondary", onclick: () => this.history(d.run.uid ?? "") }, t("qa.history", { uid: d.run.uid })) : null,
-      d.run.failure ? h("p", { class: "error" }, `${d.run.failure.code}: ${d.run.failure.message}`) : null,
+      d.run.failure ? h("p", { class: "error" }, errorLine(d.run.failure)) : null,
       h("h3", {}, t("qa.events")),
       ...ends.map((e) => h("details", { class: "event" },
         h("summary", {}, h("span", { class: "barlabel" }, e.step), h("span", { class: `barfill ${e.outcome === "PASS" ? "pass" : "fail"}`, style: `width:${(60 * (e.ms ?? 0)) / longest}%` }), h("span", {}, `${(e.ms ?? 0).toFixed(1)} ms ${e.outcome ?? ""}`)),

@@ -74,11 +74,3 @@ export function yieldText(c: Counters): string {
   const n = c.passed + c.failed;
   return n === 0 ? "—" : `${Math.round((100 * c.passed) / n)} %`;
 }
-
-/** Splits an operator message into what happened and what to do (the last sentence). */
-export function splitAdvice(message: string): { what: string; todo: string } {
-  const sentences = message.match(/[^.!?]+[.!?]+(\s|$)/g) ?? [message];
-  if (sentences.length < 2) return { what: message, todo: "" };
-  const todo = sentences[sentences.length - 1].trim();
-  return { what: sentences.slice(0, -1).join("").trim(), todo };
-}

@@ -67,7 +67,7 @@ describe("configuration form", () => {
 
 describe("auto-start tiles", () => {
   it("clear the last result when the slot waits for the next board", () => {
-    const tiles: Tile[] = [{ slot: "A", link: "/dev/pts/1", state: "fail", fixture: "connected", uid: "X", failure: { code: "C", message: "m" } }];
+    const tiles: Tile[] = [{ slot: "A", link: "/dev/pts/1", state: "fail", fixture: "connected", uid: "X", failure: { code: "CSR_INVALID", what: "w", todo: "t", detail: null } }];
     const s = applyEvent(tiles, { passed: 0, failed: 1 }, { kind: "waiting", slot: "A" });
     expect(s.tiles[0]).toMatchObject({ state: "waiting", uid: null, failure: null });
     expect(s.counters).toEqual({ passed: 0, failed: 1 });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { applyEvent, applyLinks, canStart, splitAdvice, yieldText, type Tile } from "../src/tiles";
+import { applyEvent, applyLinks, canStart, yieldText, type Tile } from "../src/tiles";
+import type { ApiError } from "../src/bindings/ApiError";
 
 const idle: Tile[] = [{ slot: "A", link: "/dev/pts/1", state: "idle", fixture: "connected" }, { slot: "B", link: "/dev/pts/2", state: "idle", fixture: "connected" }];
-const run = (outcome: string, failure: { code: string; message: string } | null = null) => ({
+const run = (outcome: string, failure: ApiError | null = null) => ({
   run_id: "r1", outcome, slot: "A", uid: "UID1", operator: null, started_at: null, failure,
   failing_step: failure ? "csr" : null, steps: [], label_pdf: null, cert_serial: null,
 });
@@ -19,16 +20,15 @@ describe("slot tiles", () => {
   });
 
   it("show FAIL with the reason", () => {
-    const failure = { code: "CSR_SIGNATURE_INVALID", message: "The CSR signature is wrong. Set the board aside for engineering." };
+    const failure: ApiError = { code: "CSR_SIGNATURE_INVALID", what: "The CSR signature is wrong.", todo: "Set the board aside for engineering.", detail: null };
     const s = applyEvent(idle, { passed: 1, failed: 0 }, { kind: "finished", slot: "A", run: run("FAIL", failure) });
     expect(s.tiles[0]).toMatchObject({ state: "fail", failingStep: "csr" });
-    expect(s.tiles[0].failure?.code).toBe("CSR_SIGNATURE_INVALID");
+    expect(s.tiles[0].failure).toEqual(failure);
     expect(yieldText(s.counters)).toBe("50 %");
-    expect(splitAdvice(failure.message)).toEqual({ what: "The CSR signature is wrong.", todo: "Set the board aside for engineering." });
   });
 
   it("turn a start error into FAIL", () => {
-    const s = applyEvent(idle, { passed: 0, failed: 0 }, { kind: "error", slot: "B", error: { code: "BUSY", message: "This slot is running." } });
+    const s = applyEvent(idle, { passed: 0, failed: 0 }, { kind: "error", slot: "B", error: { code: "BUSY", what: "This slot is running.", todo: "Wait for its result.", detail: null } });
     expect(s.tiles[1]).toMatchObject({ state: "fail" });
     expect(s.counters.failed).toBe(0);
   });

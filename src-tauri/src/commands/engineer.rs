@@ -2,7 +2,7 @@
 //! Every change needs the unlocked role and is written to the log's audit chain
 //! before it takes effect; failed PIN attempts are audited too.
 
-use super::{lock, log_error, AppState};
+use super::{lock, AppState};
 use crate::ipc::*;
 use crate::runner::{Command, ConfigChange};
 use hallmark_ca::{CaStore, KeyLocation, Passphrase, Reason};
@@ -54,18 +54,52 @@ fn pin_file(state: &AppState) -> Result<PinFile, ApiError> {
 
 /// Appends an audit entry to the log.
 pub fn audit(state: &AppState, actor: &str, action: &str, detail: serde_json::Value) -> Result<(), ApiError> {
-    Store::open(&state.log).and_then(|s| s.append_audit(actor, action, &detail)).map_err(log_error)
+    Store::open(&state.log).and_then(|s| s.append_audit(actor, action, &detail)).map_err(|e| {
+        // Audited before it acts: no entry, no action.
+        ApiError::new(
+            FailureCode::LogUnavailable,
+            "The QA log could not be written, so nothing was done.",
+            "Call the line engineer (check the data directory).",
+        )
+        .with_detail(e)
+    })
 }
 
 fn engineer_error(e: EngineerError) -> ApiError {
-    let code = match e {
-        EngineerError::NotSet => "PIN_NOT_SET",
-        EngineerError::WeakPin(_) => "WEAK_PIN",
-        EngineerError::Wrong { .. } => "WRONG_PIN",
-        EngineerError::LockedOut { .. } => "LOCKED_OUT",
-        EngineerError::File { .. } => "PIN_FILE",
-    };
-    ApiError::new(code, e.to_string())
+    match e {
+        EngineerError::NotSet => {
+            ApiError::new(FailureCode::PinNotSet, "No engineer PIN is set on this station.", "Set one first.")
+        }
+        EngineerError::WeakPin(rule) => {
+            ApiError::new(FailureCode::WeakPin, "That engineer PIN is not accepted.", sentence(&rule))
+        }
+        EngineerError::Wrong { remaining } => ApiError::new(
+            FailureCode::WrongPin,
+            "Wrong engineer PIN.",
+            format!(
+                "Try again: {remaining} attempts left before a {}-minute lockout.",
+                hallmark_station::engineer::LOCKOUT.as_secs() / 60
+            ),
+        ),
+        EngineerError::LockedOut { seconds } => ApiError::new(
+            FailureCode::LockedOut,
+            "Too many wrong PINs: the engineer role is locked.",
+            format!("Wait {seconds} s, then try again."),
+        ),
+        EngineerError::File { path, reason } => ApiError::new(
+            FailureCode::PinFile,
+            format!("The engineer PIN file {path} cannot be read or written."),
+            "Check the data directory's permissions, or call the line engineer.",
+        )
+        .with_detail(reason),
+    }
+}
+
+/// A rule written as a clause ("choose a PIN that ...") as a sentence.
+fn sentence(clause: &str) -> String {
+    let mut chars = clause.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    format!("{first}{}.", chars.as_str().trim_end_matches('.'))
 }
 
 /// The audit actor for engineer actions.
@@ -76,7 +110,11 @@ pub fn require_engineer(state: &AppState) -> Result<(), ApiError> {
     let mut s = lock(&state.engineer);
     let now = Instant::now();
     if !s.unlocked(now) {
-        return Err(ApiError::new("ENGINEER_ONLY", "This needs the engineer role: enter the engineer PIN first."));
+        return Err(ApiError::new(
+            FailureCode::EngineerOnly,
+            "This needs the engineer role.",
+            "Enter the engineer PIN first.",
+        ));
     }
     s.unlocked_until = Some(now + SESSION);
     Ok(())
@@ -117,7 +155,11 @@ pub async fn engineer_set_pin(
         require_engineer(&state)?;
     } else if !state.demo() {
         let passphrase = ca_passphrase.filter(|p| !p.is_empty()).ok_or_else(|| {
-            ApiError::new("CA_PASSPHRASE", "Setting the first engineer PIN needs the CA passphrase of this station.")
+            ApiError::new(
+                FailureCode::CaPassphrase,
+                "Setting the first engineer PIN needs the CA passphrase of this station.",
+                "Enter the CA passphrase (or token PIN) too.",
+            )
         })?;
         let ca = CaStore::new(state.data_dir()?.ca_dir());
         let ok = tauri::async_runtime::spawn_blocking(move || match ca.key_location() {
@@ -130,8 +172,9 @@ pub async fn engineer_set_pin(
         if !ok {
             audit(&state, ACTOR, "engineer-pin-refused", json!({ "reason": "wrong CA passphrase" }))?;
             return Err(ApiError::new(
-                "CA_PASSPHRASE",
+                FailureCode::CaPassphrase,
                 "That is not the CA passphrase (or token PIN) of this station.",
+                "Enter it again, or ask whoever holds it.",
             ));
         }
     }
@@ -210,14 +253,21 @@ pub async fn save_config(
     let (config, text, file, changes) = {
         let source = lock(&state.config);
         let origin = source.file.display().to_string();
-        let invalid = |e: hallmark_config::ConfigError| ApiError::new("CONFIG", e.to_string());
+        let invalid = |e: hallmark_config::ConfigError| {
+            ApiError::new(
+                FailureCode::ConfigRejected,
+                "The configuration was not accepted.",
+                "Correct it and save again.",
+            )
+            .with_detail(e)
+        };
         let text = apply_edit(&source.text, &origin, &edit).map_err(invalid)?;
         let config = LoadedConfig::parse(&text, &origin).map_err(invalid)?;
         let changes = edit.changes_from(&ConfigEdit::from_config(&source.config.config));
         (config, text, source.file.clone(), changes)
     };
     if changes.is_empty() && !reload {
-        return Err(ApiError::new("CONFIG", "Nothing was changed."));
+        return Err(ApiError::new(FailureCode::ConfigRejected, "Nothing was changed.", "Change a setting, then save."));
     }
     let change =
         ConfigChange { config: config.clone(), text: text.clone(), file: file.clone(), actor: ACTOR.into(), changes };
@@ -242,17 +292,27 @@ pub async fn save_config(
 pub fn ca_status(state: State<'_, AppState>) -> Result<CaStatus, ApiError> {
     let dir = state.data_dir()?;
     let config = lock(&state.config).config.config.clone();
-    read_ca_status(dir, &config, time::OffsetDateTime::now_utc()).map_err(|e| ApiError::new("CA", e))
+    read_ca_status(dir, &config, time::OffsetDateTime::now_utc()).map_err(|e| {
+        ApiError::new(FailureCode::CaFailed, "The CA's status cannot be read.", "Call the line engineer.")
+            .with_detail(e)
+    })
 }
 
 /// Revokes every valid certificate of a UID (or one serial) and publishes the CRL.
 #[tauri::command]
 pub async fn ca_revoke(state: State<'_, AppState>, target: String, reason: String) -> Result<RevokeView, ApiError> {
     require_engineer(&state)?;
-    let reason: Reason = reason.parse().map_err(|e: String| ApiError::new("CA", e))?;
+    let reason: Reason = reason.parse().map_err(|e: String| {
+        ApiError::new(FailureCode::CaFailed, "That is not a revocation reason.", "Choose one of the listed reasons.")
+            .with_detail(e)
+    })?;
     let target = target.trim().to_string();
     if target.is_empty() {
-        return Err(ApiError::new("CA", "Enter the UID (or certificate serial) to revoke."));
+        return Err(ApiError::new(
+            FailureCode::CaFailed,
+            "There is nothing to revoke.",
+            "Enter the UID (or certificate serial) to revoke.",
+        ));
     }
     let (serials, crl) =
         state.runner.ask(|reply| Command::Revoke { target, reason, actor: ACTOR.into(), reply }).await?;

@@ -27,6 +27,11 @@ pub fn label_preview(template: String, fields: Vec<(String, String)>) -> LabelPr
     }
 }
 
+/// The template was not saved because of a problem in it.
+fn not_saved(what: &str) -> ApiError {
+    ApiError::new(FailureCode::LabelTemplate, what, "Fix the problems shown, then save again.")
+}
+
 /// Where in the text a problem belongs: the element's `[[element]]` line, or the
 /// line a TOML syntax error names.
 fn place(text: &str, e: &LabelError) -> TemplateProblem {
@@ -56,8 +61,14 @@ fn syntax_line(message: &str) -> Option<usize> {
 #[tauri::command]
 pub fn label_template_text(state: State<'_, AppState>) -> Result<String, ApiError> {
     match lock(&state.config).template_path() {
-        Some(path) => std::fs::read_to_string(&path)
-            .map_err(|e| ApiError::new("LABEL", format!("The label template {} cannot be read: {e}", path.display()))),
+        Some(path) => std::fs::read_to_string(&path).map_err(|e| {
+            ApiError::new(
+                FailureCode::LabelTemplate,
+                format!("The label template {} cannot be read.", path.display()),
+                "Check the file, or call the line engineer.",
+            )
+            .with_detail(e)
+        }),
         None => Ok(hallmark_label::DEFAULT_TEMPLATE.to_string()),
     }
 }
@@ -75,12 +86,12 @@ pub async fn label_template_save(
     require_engineer(&state)?;
     let dir = state.data_dir()?;
     let template = Template::parse(&text, std::path::Path::new(hallmark_label::ASSETS_DIR))
-        .map_err(|e| ApiError::new("LABEL", format!("The template cannot be saved: {e}")))?;
+        .map_err(|e| not_saved("The template is not valid.").with_detail(e))?;
     let path = dir.path().join("label-templates").join("station.toml");
     let mut edit = {
         let source = lock(&state.config);
         hallmark_station::assemble::check(&source.config, &template, &Default::default())
-            .map_err(|e| ApiError::new("LABEL", e))?;
+            .map_err(|e| not_saved("The template does not fit this station's boards.").with_detail(e))?;
         hallmark_config::ConfigEdit::from_config(&source.config.config)
     };
     let sha = |b: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b));
@@ -91,7 +102,14 @@ pub async fn label_template_save(
         "label-template-change",
         serde_json::json!({ "path": path, "before": before, "after": sha(text.as_bytes()) }),
     )?;
-    let io = |e: std::io::Error| ApiError::new("LABEL", format!("{}: {e}", path.display()));
+    let io = |e: std::io::Error| {
+        ApiError::new(
+            FailureCode::LabelTemplate,
+            "The template could not be written.",
+            "Check the data directory's permissions.",
+        )
+        .with_detail(format!("{}: {e}", path.display()))
+    };
     std::fs::create_dir_all(path.parent().unwrap_or(dir.path())).map_err(io)?;
     let partial = path.with_extension("toml.new");
     std::fs::write(&partial, &text).and_then(|()| std::fs::rename(&partial, &path)).map_err(io)?;

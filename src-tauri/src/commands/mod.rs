@@ -31,9 +31,9 @@ pub struct AppState {
 impl AppState {
     /// The data directory, or why there is none (the station did not start).
     pub fn data_dir(&self) -> Result<&hallmark_station::datadir::DataDir, ApiError> {
-        self.data_dir
-            .as_ref()
-            .ok_or_else(|| ApiError::new("STATION", "The station did not start: fix the start-up error first."))
+        self.data_dir.as_ref().ok_or_else(|| {
+            ApiError::new(FailureCode::Station, "The station did not start.", "Fix the start-up error first.")
+        })
     }
 
     /// A demo station (throwaway data and CA).
@@ -50,7 +50,12 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The QA log cannot be read.
 pub fn log_error(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new("LOG", format!("The QA log cannot be read: {e}"))
+    ApiError::new(
+        FailureCode::LogUnavailable,
+        "The QA log cannot be read.",
+        "Call the line engineer (check the data directory).",
+    )
+    .with_detail(e)
 }
 
 /// The QA log, read-only.

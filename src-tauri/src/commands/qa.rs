@@ -20,10 +20,7 @@ fn filter(q: &RunQuery) -> RunFilter {
 }
 
 fn run_row(r: hallmark_store::RunRecord) -> RunView {
-    let failure = r
-        .failure
-        .as_ref()
-        .map(|v| ApiError::new(v["code"].as_str().unwrap_or(""), v["message"].as_str().unwrap_or("").to_string()));
+    let failure = r.failure.as_ref().map(ApiError::recorded);
     RunView {
         run_id: r.run_id,
         outcome: r.outcome,
@@ -63,7 +60,9 @@ pub async fn run_detail(state: State<'_, AppState>, run_id: String) -> Result<Ru
     let mut found = None;
     let f = RunFilter { run_id: Some(run_id.clone()), ..RunFilter::default() };
     store.for_each_run(&f, None, |r| found = Some(r)).map_err(log_error)?;
-    let run = found.ok_or_else(|| ApiError::new("LOG", format!("Run {run_id} is not in the log.")))?;
+    let run = found.ok_or_else(|| {
+        ApiError::new(FailureCode::LogUnavailable, format!("Run {run_id} is not in the log."), "Choose another run.")
+    })?;
     let events = store
         .run_events(&run_id)
         .map_err(log_error)?
@@ -143,10 +142,21 @@ pub async fn export_runs(state: State<'_, AppState>, query: RunQuery, kind: Stri
         "csv" | "onboarding" => (LineFormat::Csv, "csv"),
         "jsonl" => (LineFormat::Jsonl, "jsonl"),
         other => {
-            return Err(ApiError::new("EXPORT", format!("Unknown export {other:?}: use csv, jsonl or onboarding.")))
+            return Err(ApiError::new(
+                FailureCode::ExportFailed,
+                format!("There is no export {other:?}."),
+                "Use csv, jsonl or onboarding.",
+            ))
         }
     };
-    let io = |e: std::io::Error| ApiError::new("EXPORT", format!("The export could not be written: {e}"));
+    let io = |e: std::io::Error| {
+        ApiError::new(
+            FailureCode::ExportFailed,
+            "The export could not be written.",
+            "Check the free space and permissions where exports go.",
+        )
+        .with_detail(e)
+    };
     std::fs::create_dir_all(&dir).map_err(io)?;
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let path = dir.join(format!("hallmark-{kind}-{stamp}.{extension}"));
