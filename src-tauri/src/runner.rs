@@ -13,7 +13,7 @@ use hallmark_ca::Reason;
 use hallmark_config::LoadedConfig;
 use hallmark_station::assemble::{check, label_template, Overrides};
 use hallmark_station::crl::CrlError;
-use hallmark_station::pipeline::{LinkTarget, Observer, RunRequest, Station};
+use hallmark_station::pipeline::{LinkTarget, Observer, RunRequest, Station, Step};
 use hallmark_station::report::{RunReport, StepReport};
 use hallmark_station::startup::{StartupError, StartupReport};
 use hallmark_store::Store;
@@ -26,7 +26,7 @@ use std::sync::mpsc;
 use tauri::{AppHandle, Emitter};
 
 /// Steps of a usual fresh run, for the progress bar.
-const USUAL_STEPS: &[&str] = hallmark_station::pipeline::FRESH_RUN_STEPS;
+const USUAL_STEPS: &[Step] = hallmark_station::pipeline::FRESH_RUN_STEPS;
 
 type Reply<T> = mpsc::Sender<Result<T, ApiError>>;
 
@@ -441,11 +441,16 @@ struct GuiObserver {
 }
 
 impl Observer for GuiObserver {
-    fn step_started(&self, step: &str) {
+    fn step_started(&self, step: Step) {
         let index = USUAL_STEPS.iter().position(|s| *s == step).map(|i| i as u32 + 1).unwrap_or(0);
         emit(
             &self.app,
-            RunEvent::Step { slot: self.slot.clone(), step: step.to_string(), index, total: USUAL_STEPS.len() as u32 },
+            RunEvent::Step {
+                slot: self.slot.clone(),
+                step: step.as_str().to_string(),
+                index,
+                total: USUAL_STEPS.len() as u32,
+            },
         );
     }
 

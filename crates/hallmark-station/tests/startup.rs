@@ -81,13 +81,21 @@ fn a_run_left_open_is_closed_as_interrupted_and_the_report_names_its_board() {
     drop(station);
     // A station that stopped mid-run: the run has a start and no end.
     let run = store.begin_run(&start("r-killed", "A")).unwrap();
-    let identified = serde_json::json!({ "uid": "HM-0042", "hardware_id": "0a0b0c" });
-    for (step, phase, detail) in
-        [("identify", Phase::End, identified), ("keygen", Phase::Start, serde_json::Value::Null)]
-    {
-        let outcome = (phase == Phase::End).then_some("PASS");
-        store.append_event(run, &EventRecord { step, phase, outcome, duration_us: None, detail }).unwrap();
-    }
+    // Identified (as the pipeline records it), then into key generation.
+    let identity = hallmark_store::Identity {
+        uid: Some("HM-0042".into()),
+        hardware_id: Some("0A0B0C".into()),
+        ..Default::default()
+    };
+    store.record_identity(run, &identity).unwrap();
+    let keygen = EventRecord {
+        step: hallmark_store::Step::Keygen.as_str(),
+        phase: Phase::Start,
+        outcome: None,
+        duration_us: None,
+        detail: serde_json::Value::Null,
+    };
+    store.append_event(run, &keygen).unwrap();
     let (station, report) = open(dir.path());
     assert_eq!(report.interrupted.len(), 1, "{report:?}");
     assert_eq!(report.interrupted[0].run_id, "r-killed");

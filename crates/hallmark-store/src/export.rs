@@ -158,14 +158,15 @@ impl Store {
         );
         let mut runs = self.conn.prepare(&format!(
             "SELECT r.id, r.run_uuid, r.started_at, r.station, r.slot, r.port, r.operator, r.pid, r.boot_id,
-                    r.config_hash, x.ended_at, x.outcome, x.uid, x.hardware_id, x.model, x.firmware_version,
-                    x.failing_step, x.failure_code, x.failure_message
-             FROM runs r LEFT JOIN run_results x ON x.run_id = r.id
+                    r.config_hash, x.ended_at, x.outcome, COALESCE(x.uid, i.uid), COALESCE(x.hardware_id, i.hardware_id),
+                    COALESCE(x.model, i.model), COALESCE(x.firmware_version, i.firmware_version),
+                    x.failing_step, x.failure_code, x.failure_message, i.sbom
+             FROM runs r LEFT JOIN run_results x ON x.run_id = r.id LEFT JOIN run_identity i ON i.run_id = r.id
              WHERE r.id IN ({selected}) ORDER BY r.id"
         ))?;
         let mut events = self.conn.prepare(&format!(
             "SELECT run_id, step, phase, outcome, duration_us, detail FROM events
-             WHERE run_id IN ({selected}) AND (phase = 'end' OR step = 'identify') ORDER BY run_id, id"
+             WHERE run_id IN ({selected}) AND phase = 'end' ORDER BY run_id, id"
         ))?;
         let mut run_rows = runs.query(params_from_iter(params.iter()))?;
         let mut event_rows = events.query(params_from_iter(params.iter()))?;
@@ -194,7 +195,10 @@ impl Store {
                 hardware_id: r.get(13)?,
                 model: r.get(14)?,
                 firmware_version: r.get(15)?,
-                sbom: None,
+                sbom: r
+                    .get::<_, Option<String>>(19)?
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .filter(|v: &Value| !v.is_null()),
                 cert_serial: None,
                 failing_step: r.get(16)?,
                 failure,
@@ -213,7 +217,7 @@ impl Store {
                     pending_event = Some(ev);
                     break;
                 }
-                apply_event(&mut rec, ev.1, &ev.2, ev.3, ev.4, &ev.5);
+                apply_event(&mut rec, ev.1, ev.3, ev.4, &ev.5);
             }
             f(rec);
         }
@@ -224,27 +228,15 @@ impl Store {
 /// run id, step, phase, outcome, duration (µs), detail.
 type EventRow = (i64, String, String, Option<String>, Option<i64>, String);
 
-fn apply_event(rec: &mut RunRecord, step: String, phase: &str, outcome: Option<String>, us: Option<i64>, detail: &str) {
-    let detail: Value = serde_json::from_str(detail).unwrap_or(Value::Null);
-    let text = |k: &str| detail.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    match (step.as_str(), phase) {
-        ("identify", _) => {
-            // Runs still open have no result row yet: take what identify saw.
-            rec.uid = rec.uid.take().or_else(|| text("uid"));
-            rec.hardware_id = rec.hardware_id.take().or_else(|| text("hardware_id"));
-            rec.model = rec.model.take().or_else(|| text("model"));
-            rec.firmware_version = rec.firmware_version.take().or_else(|| text("firmware_version"));
-            if let Some(sbom) = detail.get("sbom").filter(|s| !s.is_null()) {
-                rec.sbom = Some(sbom.clone());
-            }
-            if phase == "end" {
-                rec.steps.push(StepRecord { name: step, outcome: outcome.unwrap_or_default(), ms: ms(us) });
-            }
+fn apply_event(rec: &mut RunRecord, step: String, outcome: Option<String>, us: Option<i64>, detail: &str) {
+    match step.as_str() {
+        // The log's own events: the certificate's serial is the only fact a run takes.
+        "certificate" => {
+            let detail: Value = serde_json::from_str(detail).unwrap_or(Value::Null);
+            rec.cert_serial = detail.get("serial").and_then(|v| v.as_str()).map(str::to_string);
         }
-        ("run", _) | ("uid", _) | ("revocation", _) => {}
-        ("certificate", _) => rec.cert_serial = text("serial"),
-        (_, "end") => rec.steps.push(StepRecord { name: step, outcome: outcome.unwrap_or_default(), ms: ms(us) }),
-        _ => {}
+        own if crate::record::OWN_EVENTS.contains(&own) => {}
+        _ => rec.steps.push(StepRecord { name: step, outcome: outcome.unwrap_or_default(), ms: ms(us) }),
     }
 }
 

@@ -18,6 +18,7 @@ mod keys;
 mod lines;
 mod onboarding;
 mod query;
+mod record;
 mod schema;
 mod stats;
 mod store;
@@ -30,6 +31,7 @@ pub use keys::key_sha256;
 pub use lines::{LineFormat, RecordWriter};
 pub use onboarding::OnboardingRecord;
 pub use query::{Page, RunFilter};
+pub use record::{Identity, Step};
 pub use stats::{HourRow, ParetoRow, Statistics};
 pub use store::{
     AssignedUid, CertificateRecord, EventRecord, InterruptedRun, IssuedCertificate, Phase, RevokedBy, RunEnd,

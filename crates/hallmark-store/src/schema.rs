@@ -4,7 +4,7 @@ use crate::StoreError;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const V1: &str = r#"
 CREATE TABLE runs (
@@ -100,25 +100,29 @@ CREATE TRIGGER revocations_append_only_d BEFORE DELETE ON revocations BEGIN SELE
 CREATE TRIGGER run_results_append_only_u BEFORE UPDATE ON run_results BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
 CREATE TRIGGER run_results_append_only_d BEFORE DELETE ON run_results BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
 
+INSERT INTO uids (uid, hardware_id, scheme, run_id, assigned_at)
+SELECT c.uid, c.uid, 'hardware-id', MIN(c.run_id), MIN(c.issued_at) FROM certificates c GROUP BY c.uid;
+"#;
+
+/// Version 2's result rows for runs a version-1 log finished, from their final events
+/// (`?1`: the identification step's name).
+const V2_RESULTS: &str = r#"
 INSERT INTO run_results (run_id, ended_at, outcome, uid, hardware_id, model, firmware_version, failing_step,
                          failure_code, failure_message, duration_us)
 SELECT e.run_id, e.at, e.outcome,
        json_extract(e.detail, '$.uid'),
        (SELECT json_extract(i.detail, '$.hardware_id') FROM events i
-         WHERE i.run_id = e.run_id AND i.step = 'identify' AND i.phase = 'end' AND json_extract(i.detail, '$.hardware_id') IS NOT NULL),
+         WHERE i.run_id = e.run_id AND i.step = ?1 AND i.phase = 'end' AND json_extract(i.detail, '$.hardware_id') IS NOT NULL),
        (SELECT json_extract(i.detail, '$.model') FROM events i
-         WHERE i.run_id = e.run_id AND i.step = 'identify' AND i.phase = 'end' AND json_extract(i.detail, '$.model') IS NOT NULL),
+         WHERE i.run_id = e.run_id AND i.step = ?1 AND i.phase = 'end' AND json_extract(i.detail, '$.model') IS NOT NULL),
        (SELECT json_extract(i.detail, '$.firmware_version') FROM events i
-         WHERE i.run_id = e.run_id AND i.step = 'identify' AND i.phase = 'end' AND json_extract(i.detail, '$.firmware_version') IS NOT NULL),
+         WHERE i.run_id = e.run_id AND i.step = ?1 AND i.phase = 'end' AND json_extract(i.detail, '$.firmware_version') IS NOT NULL),
        (SELECT f.step FROM events f WHERE f.run_id = e.run_id AND f.phase = 'end' AND f.step NOT IN ('run', 'certificate')
          AND f.outcome <> 'PASS' ORDER BY f.id DESC LIMIT 1),
        json_extract(e.detail, '$.failure.code'),
        json_extract(e.detail, '$.failure.message'),
        e.duration_us
-FROM events e WHERE e.step = 'run' AND e.phase = 'end';
-
-INSERT INTO uids (uid, hardware_id, scheme, run_id, assigned_at)
-SELECT c.uid, c.uid, 'hardware-id', MIN(c.run_id), MIN(c.issued_at) FROM certificates c GROUP BY c.uid;
+FROM events e WHERE e.step = 'run' AND e.phase = 'end'
 "#;
 
 /// Version 3: station-level actions outside runs (revocations from the CLI, later
@@ -163,6 +167,38 @@ CREATE TRIGGER public_keys_append_only_u BEFORE UPDATE ON public_keys BEGIN SELE
 CREATE TRIGGER public_keys_append_only_d BEFORE DELETE ON public_keys BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
 "#;
 
+/// Version 5: what identification found, one row per run, so that queries, exports
+/// and the recovery of interrupted runs read columns instead of parsing step details.
+/// Runs of older logs are filled in from their identification events.
+const V5: &str = r#"
+CREATE TABLE run_identity (
+    run_id           INTEGER PRIMARY KEY REFERENCES runs(id),
+    uid              TEXT,
+    hardware_id      TEXT,
+    model            TEXT,
+    firmware_version TEXT,
+    sbom             TEXT
+);
+CREATE TRIGGER run_identity_append_only_u BEFORE UPDATE ON run_identity BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER run_identity_append_only_d BEFORE DELETE ON run_identity BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+"#;
+
+/// Fills `run_identity` for runs recorded before version 5 from the last end event
+/// of their identification step that names a hardware id.
+fn identities_from_events(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR IGNORE INTO run_identity (run_id, uid, hardware_id, model, firmware_version, sbom)
+         SELECT e.run_id, json_extract(e.detail, '$.uid'), json_extract(e.detail, '$.hardware_id'),
+                json_extract(e.detail, '$.model'), json_extract(e.detail, '$.firmware_version'),
+                json_extract(e.detail, '$.sbom')
+           FROM events e
+          WHERE e.id IN (SELECT MAX(id) FROM events WHERE step = ?1 AND phase = 'end'
+                           AND json_extract(detail, '$.hardware_id') IS NOT NULL GROUP BY run_id)",
+        [crate::Step::Identify.as_str()],
+    )?;
+    Ok(())
+}
+
 /// Binds the key of every certificate already in the log (oldest first; if an older
 /// log holds one key under two UIDs, the first UID keeps it).
 fn bind_existing_keys(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
@@ -201,6 +237,7 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     }
     if current < 2 {
         tx.execute_batch(V2)?;
+        tx.execute(V2_RESULTS, [crate::Step::Identify.as_str()])?;
     }
     if current < 3 {
         tx.execute_batch(V3)?;
@@ -208,6 +245,10 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     if current < 4 {
         tx.execute_batch(V4)?;
         bind_existing_keys(&tx)?;
+    }
+    if current < 5 {
+        tx.execute_batch(V5)?;
+        identities_from_events(&tx)?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     tx.commit()?;

@@ -334,25 +334,37 @@ impl Store {
 
     /// What an unfinished run got to: UID, hardware id and the step it was in.
     fn run_progress(&self, run: RunId) -> Result<Progress, StoreError> {
-        let ident: Option<String> = self
+        let (uid, hardware_id) = self
             .conn
-            .query_row(
-                "SELECT detail FROM events WHERE run_id = ?1 AND step = 'identify' AND phase = 'end' ORDER BY id DESC LIMIT 1",
-                [run.0],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let ident: Value = ident.and_then(|d| serde_json::from_str(&d).ok()).unwrap_or(Value::Null);
-        let text = |k: &str| ident.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        let step: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT step FROM events WHERE run_id = ?1 AND phase = 'start' AND step NOT IN ('run') ORDER BY id DESC LIMIT 1",
-                [run.0],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok((text("uid"), text("hardware_id"), step))
+            .query_row("SELECT uid, hardware_id FROM run_identity WHERE run_id = ?1", [run.0], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?
+            .unwrap_or((None, None));
+        let mut stmt =
+            self.conn.prepare("SELECT step FROM events WHERE run_id = ?1 AND phase = 'start' ORDER BY id DESC")?;
+        let mut steps = stmt.query([run.0])?;
+        let mut step = None;
+        while let Some(row) = steps.next()? {
+            let name: String = row.get(0)?;
+            if !crate::record::OWN_EVENTS.contains(&name.as_str()) {
+                step = Some(name);
+                break;
+            }
+        }
+        Ok((uid, hardware_id, step))
+    }
+
+    /// Records what identification found about the run's board, as soon as it is
+    /// known (the first record of a run stands).
+    pub fn record_identity(&self, run: RunId, identity: &crate::Identity) -> Result<(), StoreError> {
+        let sbom = identity.sbom.as_ref().map(Value::to_string);
+        self.conn.execute(
+            "INSERT OR IGNORE INTO run_identity (run_id, uid, hardware_id, model, firmware_version, sbom)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![run.0, identity.uid, identity.hardware_id, identity.model, identity.firmware_version, sbom],
+        )?;
+        Ok(())
     }
 
     /// Writes the run's final event and its result row, in one transaction.
@@ -508,18 +520,18 @@ impl Store {
         )?)
     }
 
-    /// The label step of the latest passing run of `uid`: the run's id and the step's
-    /// detail (template, fields, print job).
-    pub fn last_label(&self, uid: &str) -> Result<Option<(String, Value)>, StoreError> {
+    /// The end detail of `step` in the latest passing run of `uid` that passed it: the
+    /// run's id and the detail (for the label step: template, fields, print job).
+    pub fn last_passed_step(&self, uid: &str, step: crate::Step) -> Result<Option<(String, Value)>, StoreError> {
         let row: Option<(String, String)> = self
             .conn
             .query_row(
                 "SELECT r.run_uuid, e.detail FROM run_results x
                    JOIN runs r ON r.id = x.run_id
-                   JOIN events e ON e.run_id = x.run_id AND e.step = 'label' AND e.phase = 'end' AND e.outcome = 'PASS'
+                   JOIN events e ON e.run_id = x.run_id AND e.step = ?2 AND e.phase = 'end' AND e.outcome = 'PASS'
                   WHERE x.uid = ?1 AND x.outcome = 'PASS'
                   ORDER BY e.id DESC LIMIT 1",
-                [uid],
+                params![uid, step.as_str()],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;

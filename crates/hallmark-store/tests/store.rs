@@ -137,9 +137,8 @@ fn dead_process_runs_become_interrupted() {
     assert_eq!(runs[0].failure, Some(json!({ "code": "INTERRUPTED", "message": "Stopped. Run it again." })));
     // The end event keeps the failure as the caller recorded it.
     let raw = rusqlite::Connection::open(&path).unwrap();
-    let end: String = raw
-        .query_row("SELECT detail FROM events WHERE step = 'run' AND phase = 'end'", [], |r| r.get(0))
-        .unwrap();
+    let end: String =
+        raw.query_row("SELECT detail FROM events WHERE step = 'run' AND phase = 'end'", [], |r| r.get(0)).unwrap();
     assert_eq!(serde_json::from_str::<serde_json::Value>(&end).unwrap()["failure"], record);
     assert!(store.recover_interrupted(&failure).unwrap().is_empty(), "closed only once");
     assert_eq!(store.verify_chain().unwrap().first_broken_event, None);
@@ -166,9 +165,21 @@ fn version_1_log_upgrades_cleanly() {
     let store = Store::open(&path).unwrap();
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let runs = store.runs().unwrap();
     assert_eq!(runs.len(), 2, "both version-1 runs are still there");
+    // What identification found is a row per run now, from the version-1 events.
+    let identities: Vec<(Option<String>, Option<String>)> = rusqlite::Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT hardware_id, model FROM run_identity ORDER BY run_id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(identities.len(), 2);
+    assert_eq!(identities[0].0, runs[0].hardware_id);
+    assert_eq!(identities[0].1, runs[0].model);
     // The key of the version-1 certificate is bound to its UID by the migration.
     let bound: Vec<(String, String)> = rusqlite::Connection::open(&path)
         .unwrap()
@@ -342,4 +353,78 @@ fn a_public_key_is_bound_to_one_uid() {
     let conn = rusqlite::Connection::open(dir.path().join("log.sqlite")).unwrap();
     assert!(conn.execute("DELETE FROM public_keys", []).is_err());
     assert!(conn.execute("UPDATE public_keys SET uid = 'B2'", []).is_err());
+}
+
+/// A log written by the version-4 station (`log-v4.sqlite`: one PASS run, and one run
+/// whose station was killed during key generation). Version 5 reads what
+/// identification found from its own table, so the killed run is closed with its
+/// board's UID and hardware id, and the export shows both runs as before.
+#[test]
+fn version_4_log_upgrades_and_its_killed_run_is_closed_with_its_board() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.sqlite");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/log-v4.sqlite"), &path).unwrap();
+    let store = Store::open(&path).unwrap();
+    let version: i64 =
+        rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 5);
+    let record = serde_json::json!({ "code": "INTERRUPTED", "message": "m." });
+    let failure = RunFailure { code: "INTERRUPTED", message: "m.", record: &record };
+    let closed = store.recover_interrupted(&failure).unwrap();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].uid.as_deref(), Some("3BC6BD16EA6E4BC8"));
+    assert_eq!(closed[0].hardware_id.as_deref(), Some("3BC6BD16EA6E4BC8"));
+    assert_eq!(closed[0].step.as_deref(), Some("keygen"));
+    let runs = store.runs().unwrap();
+    assert_eq!(runs.len(), 2);
+    let pass = runs.iter().find(|r| r.outcome == "PASS").unwrap();
+    assert_eq!(pass.uid.as_deref(), Some("19E64CC81DB2C24B"));
+    assert_eq!(pass.model.as_deref(), Some("HM-SIM-1"));
+    assert!(pass.cert_serial.is_some());
+    let steps: Vec<&str> = pass.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "connect",
+            "identify",
+            "label-check",
+            "keygen",
+            "csr",
+            "sign",
+            "install",
+            "readback",
+            "selftest",
+            "finish",
+            "label"
+        ]
+    );
+    let killed = runs.iter().find(|r| r.outcome == "INTERRUPTED").unwrap();
+    assert_eq!(killed.uid.as_deref(), Some("3BC6BD16EA6E4BC8"));
+    assert_eq!(killed.failing_step.as_deref(), Some("keygen"));
+    // The label of the passing run is found through the step's typed name.
+    let (run, label) = store.last_passed_step("19E64CC81DB2C24B", hallmark_store::Step::Label).unwrap().unwrap();
+    assert_eq!(run, pass.run_id);
+    assert!(label["fields"].is_object(), "{label}");
+    assert_eq!(store.verify_chain().unwrap().first_broken_event, None, "migration never touches history");
+}
+
+#[test]
+fn an_open_run_shows_its_board_from_the_identity_recorded_when_it_was_identified() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("log.sqlite")).unwrap();
+    let run = store.begin_run(&start("r-open")).unwrap();
+    let identity = hallmark_store::Identity {
+        uid: Some("HM-7".into()),
+        hardware_id: Some("0A0B".into()),
+        model: Some("M".into()),
+        firmware_version: Some("1.2".into()),
+        sbom: Some(serde_json::json!({ "sbom": "urn:x", "sha256": "00" })),
+    };
+    store.record_identity(run, &identity).unwrap();
+    // A second record for the same run does not replace the first.
+    store.record_identity(run, &hallmark_store::Identity { uid: Some("OTHER".into()), ..identity.clone() }).unwrap();
+    let runs = store.runs().unwrap();
+    assert_eq!(runs[0].uid.as_deref(), Some("HM-7"));
+    assert_eq!(runs[0].firmware_version.as_deref(), Some("1.2"));
+    assert_eq!(runs[0].sbom.as_ref().unwrap()["sbom"], "urn:x");
 }

@@ -1,6 +1,7 @@
 //! Mapping every failure to a code and an operator message ("what happened, what to
 //! do"). Text from the device is untrusted and is sanitised before it is shown.
 
+use super::Step;
 use crate::client::LinkError;
 use crate::{Failure, FailureCode};
 use hallmark_ca::CaError;
@@ -21,7 +22,7 @@ pub(crate) fn log_failed(e: hallmark_store::StoreError) -> Failure {
     .with_detail(e.to_string())
 }
 
-pub(crate) fn link(step: &str, e: LinkError) -> Failure {
+pub(crate) fn link(step: Step, e: LinkError) -> Failure {
     /// A board that breaks the protocol is not retried: engineering looks at it.
     const ASIDE: &str = "Set the board aside for engineering.";
     match e {
@@ -76,7 +77,7 @@ pub(crate) fn link(step: &str, e: LinkError) -> Failure {
     }
 }
 
-fn device(step: &str, code: ErrorCode, detail: &str) -> Failure {
+fn device(step: Step, code: ErrorCode, detail: &str) -> Failure {
     let detail = sanitize(detail);
     // (code, what the board's refusal means, what to do)
     let (failure_code, meaning, todo) = match code {
@@ -95,7 +96,7 @@ fn device(step: &str, code: ErrorCode, detail: &str) -> Failure {
             " The board cannot do what the station asked (key algorithm).",
             "Check the firmware version.",
         ),
-        ErrorCode::KEY_MISMATCH | ErrorCode::HASH_MISMATCH if step == "install" => (
+        ErrorCode::KEY_MISMATCH | ErrorCode::HASH_MISMATCH if step == Step::Install => (
             FailureCode::InstallRejected,
             " The board refused the certificate.",
             "Run it again; if it repeats, set the board aside for engineering.",

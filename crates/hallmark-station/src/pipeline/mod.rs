@@ -23,25 +23,14 @@ use crate::{Failure, FailureCode};
 use hallmark_ca::{IssuingCa, LeafProfile};
 use hallmark_config::LoadedConfig;
 use hallmark_label::Template;
+pub use hallmark_store::Step;
 use hallmark_store::{EventRecord, Phase, RunEnd, RunId, RunStart, Store};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 /// The steps of a fresh run, in order (a resumed or re-verified board skips some).
-pub const FRESH_RUN_STEPS: &[&str] = &[
-    "connect",
-    "identify",
-    "label-check",
-    "keygen",
-    "csr",
-    "sign",
-    "install",
-    "readback",
-    "selftest",
-    "finish",
-    "label",
-];
+pub const FRESH_RUN_STEPS: &[Step] = &Step::FRESH_RUN;
 
 /// Everything a station needs to run boards, loaded once per session and shared by
 /// all slots. Each slot brings its own log connection.
@@ -122,7 +111,7 @@ pub struct RunRequest {
 /// Progress notifications for a UI (CLI lines today, GUI tiles later).
 pub trait Observer {
     /// A step started.
-    fn step_started(&self, _step: &str) {}
+    fn step_started(&self, _step: Step) {}
     /// A step ended.
     fn step_ended(&self, _step: &StepReport) {}
 }
@@ -140,7 +129,7 @@ pub(crate) struct Run<'a> {
     pub(crate) report: RunReport,
     /// The chip's unique id read over SWD, to check the firmware's claim against.
     pub(crate) chip_uid: Option<Vec<u8>>,
-    current: Option<(&'static str, Instant)>,
+    current: Option<(Step, Instant)>,
     observer: &'a dyn Observer,
 }
 
@@ -174,7 +163,7 @@ impl Station {
         let mut run = self.begin_run(store, request, observer)?;
         let started = Instant::now();
         let work = async {
-            run.begin("connect")?;
+            run.begin(Step::Connect)?;
             let mut client = DeviceClient::new(link, self.timeouts);
             run.end(Ok(((), json!({ "port": request.port.to_string(), "link": "open" }))))?;
             steps::provision(&mut run, &mut client).await
@@ -231,24 +220,44 @@ async fn cancellable(
 
 /// The longest a step may take in all, whatever the device does: a bound over the
 /// per-request deadlines (requests × attempts × deadline) with room to spare.
-pub(crate) fn step_deadline(step: &str, t: &Timeouts) -> Duration {
+pub(crate) fn step_deadline(step: Step, t: &Timeouts) -> Duration {
     let per_request = t.response * t.attempts;
     match step {
-        "keygen" => t.keygen * t.attempts + per_request,
+        Step::Keygen => t.keygen * t.attempts + per_request,
         // Certificate + chain + trust anchor: up to ~20 chunked requests.
-        "install" | "readback" => per_request * 24,
+        Step::Install | Step::Readback => per_request * 24,
         _ => per_request * 8,
     }
 }
 
 impl Run<'_> {
     /// Logs the start of `step` (before it acts).
-    pub(crate) fn begin(&mut self, step: &'static str) -> Result<(), Failure> {
-        let event = EventRecord { step, phase: Phase::Start, outcome: None, duration_us: None, detail: json!({}) };
+    pub(crate) fn begin(&mut self, step: Step) -> Result<(), Failure> {
+        let event = EventRecord {
+            step: step.as_str(),
+            phase: Phase::Start,
+            outcome: None,
+            duration_us: None,
+            detail: json!({}),
+        };
         self.store.append_event(self.id, &event).map_err(errors::log_failed)?;
         self.current = Some((step, Instant::now()));
         self.observer.step_started(step);
         Ok(())
+    }
+
+    /// Records what identification found with the run, so that the log knows which
+    /// board a run was for even if the station stops before the run ends.
+    pub(crate) fn record_identity(&self) -> Result<(), Failure> {
+        let r = &self.report;
+        let identity = hallmark_store::Identity {
+            uid: r.uid.clone(),
+            hardware_id: r.hardware_id.clone(),
+            model: r.model.clone(),
+            firmware_version: r.firmware_version.clone(),
+            sbom: r.sbom.clone(),
+        };
+        self.store.record_identity(self.id, &identity).map_err(errors::log_failed)
     }
 
     /// Logs the end of the current step with its result and detail.
@@ -264,9 +273,16 @@ impl Run<'_> {
     fn close_step(&mut self, outcome: &str, detail: Value) -> Result<(), Failure> {
         let Some((step, started)) = self.current.take() else { return Ok(()) };
         let us = started.elapsed().as_micros() as i64;
-        let event = EventRecord { step, phase: Phase::End, outcome: Some(outcome), duration_us: Some(us), detail };
+        let event = EventRecord {
+            step: step.as_str(),
+            phase: Phase::End,
+            outcome: Some(outcome),
+            duration_us: Some(us),
+            detail,
+        };
         let logged = self.store.append_event(self.id, &event).map_err(errors::log_failed);
-        let report = StepReport { name: step.to_string(), outcome: outcome.to_string(), ms: us as f64 / 1000.0 };
+        let report =
+            StepReport { name: step.as_str().to_string(), outcome: outcome.to_string(), ms: us as f64 / 1000.0 };
         self.observer.step_ended(&report);
         self.report.steps.push(report);
         logged

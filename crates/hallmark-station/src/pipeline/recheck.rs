@@ -5,7 +5,7 @@
 //! figures stay about provisioning.
 
 use super::errors::{self, sanitize};
-use super::{connect_serial, steps, Station};
+use super::{connect_serial, steps, Station, Step};
 use crate::client::unexpected;
 use crate::transport::PortName;
 use crate::{Failure, FailureCode};
@@ -73,8 +73,8 @@ impl Station {
             Request::Hello { min_version: hallmark_protocol::MIN_PROTOCOL_VERSION, max_version: PROTOCOL_VERSION };
         let info = match client.call(&hello, self.timeouts.response).await {
             Ok(Response::Hello(info)) => info,
-            Ok(other) => return Err(errors::link("identify", unexpected("its description", &other))),
-            Err(e) => return Err(errors::link("identify", e)),
+            Ok(other) => return Err(errors::link(Step::Identify, unexpected("its description", &other))),
+            Err(e) => return Err(errors::link(Step::Identify, e)),
         };
         if !info.has_certificate {
             return Err(Failure::new(
@@ -84,7 +84,7 @@ impl Station {
             )
             .with_reason("no-identity"));
         }
-        let der = client.read_object(ObjectId::Certificate).await.map_err(|e| errors::link("identify", e))?;
+        let der = client.read_object(ObjectId::Certificate).await.map_err(|e| errors::link(Step::Identify, e))?;
         let fp = fingerprint(&der);
         report.cert_fingerprint = Some(fp.clone());
         let uid = common_name(&der).ok_or_else(|| {

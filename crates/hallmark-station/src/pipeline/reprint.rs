@@ -28,13 +28,14 @@ pub struct Reprint {
 impl Station {
     /// Reprints the label of `uid`'s latest passing run.
     pub fn reprint(&self, store: &Store, uid: &str, actor: &str) -> Result<Reprint, Failure> {
-        let (run_id, detail) = store.last_label(uid).map_err(errors::log_failed)?.ok_or_else(|| {
-            Failure::new(
-                FailureCode::LabelFailed,
-                format!("No passing run of {uid} is in the log, so there is no label to reprint."),
-                "Check the UID.",
-            )
-        })?;
+        let (run_id, detail) =
+            store.last_passed_step(uid, super::Step::Label).map_err(errors::log_failed)?.ok_or_else(|| {
+                Failure::new(
+                    FailureCode::LabelFailed,
+                    format!("No passing run of {uid} is in the log, so there is no label to reprint."),
+                    "Check the UID.",
+                )
+            })?;
         let fields = detail["fields"].as_object().ok_or_else(|| {
             Failure::new(
                 FailureCode::LabelFailed,

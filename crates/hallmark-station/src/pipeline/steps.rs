@@ -2,7 +2,7 @@
 
 use super::errors::{self, sanitize};
 use super::plan::{self, Facts, Plan};
-use super::{connect_serial, step_deadline, LinkTarget, Run};
+use super::{connect_serial, step_deadline, LinkTarget, Run, Step};
 use crate::client::{unexpected, DeviceClient, LinkError, Timeouts};
 use crate::probe::{rtt_link, ProbeTarget, RttTiming};
 use crate::transport::Link;
@@ -31,7 +31,7 @@ struct Installation {
 
 /// Runs every step on the request's link.
 pub(crate) async fn all(run: &mut Run<'_>) -> Result<(), Failure> {
-    run.begin("connect")?;
+    run.begin(Step::Connect)?;
     match &run.request.port {
         LinkTarget::Serial(port) => {
             let connected = connect_serial(port, run.station.timeouts).map(|c| (c, json!({ "port": port.as_str() })));
@@ -55,7 +55,7 @@ async fn attach_probe(
     station: &super::Station,
     target: &ProbeTarget,
 ) -> StepResult<(Box<dyn crate::probe::RttPort>, Option<Vec<u8>>)> {
-    let deadline = step_deadline("connect", &station.timeouts);
+    let deadline = step_deadline(Step::Connect, &station.timeouts);
     let probes = station.probes.clone();
     let t = target.clone();
     let attached = tokio::task::spawn_blocking(move || probes.attach(&t, deadline)).await.map_err(|e| {
@@ -74,18 +74,14 @@ async fn attach_probe(
 }
 
 /// Runs `work` as step `name` with the step's overall deadline.
-async fn bounded<T>(
-    timeouts: Timeouts,
-    name: &'static str,
-    work: impl Future<Output = StepResult<T>>,
-) -> StepResult<T> {
+async fn bounded<T>(timeouts: Timeouts, name: Step, work: impl Future<Output = StepResult<T>>) -> StepResult<T> {
     bounded_by(step_deadline(name, &timeouts), name, work).await
 }
 
 /// Runs `work` as step `name` within `deadline`.
 async fn bounded_by<T>(
     deadline: std::time::Duration,
-    name: &'static str,
+    name: Step,
     work: impl Future<Output = StepResult<T>>,
 ) -> StepResult<T> {
     match tokio::time::timeout(deadline, work).await {
@@ -97,7 +93,7 @@ async fn bounded_by<T>(
 /// Runs a read-only step, retrying it once on a link fault: reading twice is safe.
 async fn read_step<L: Link, T>(
     run: &mut Run<'_>,
-    name: &'static str,
+    name: Step,
     client: &mut DeviceClient<L>,
     f: impl AsyncFn(&mut DeviceClient<L>) -> StepResult<T>,
 ) -> Result<T, Failure> {
@@ -117,12 +113,13 @@ async fn read_step<L: Link, T>(
 /// Runs every step after `connect` on any link, following the plan.
 pub(crate) async fn provision<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> Result<(), Failure> {
     let t = run.station.timeouts;
-    run.begin("identify")?;
-    let r = bounded(t, "identify", identify(run, client)).await;
+    run.begin(Step::Identify)?;
+    let r = bounded(t, Step::Identify, identify(run, client)).await;
     let (info, uid, plan) = run.end(r)?;
+    run.record_identity()?;
 
     // Nothing is signed for a board whose label cannot be made.
-    run.begin("label-check")?;
+    run.begin(Step::LabelCheck)?;
     let r = label_check(run, &uid, &info);
     run.end(r)?;
 
@@ -130,8 +127,8 @@ pub(crate) async fn provision<L: Link>(run: &mut Run<'_>, client: &mut DeviceCli
     let binding = CsrBinding::of(&info);
     let installation = match plan {
         Plan::Fresh { supersede } => {
-            run.begin("keygen")?;
-            let r = bounded(t, "keygen", keygen(client, &info)).await;
+            run.begin(Step::Keygen)?;
+            let r = bounded(t, Step::Keygen, keygen(client, &info)).await;
             let public_key = run.end(r)?;
             let csr = csr_step(run, client, Some(public_key), binding).await?;
             sign_step(run, &uid, &csr, &supersede)?
@@ -157,31 +154,31 @@ pub(crate) async fn provision<L: Link>(run: &mut Run<'_>, client: &mut DeviceCli
         }
     };
     if needs_install {
-        run.begin("install")?;
-        let r = bounded(t, "install", install(client, &installation)).await;
+        run.begin(Step::Install)?;
+        let r = bounded(t, Step::Install, install(client, &installation)).await;
         run.end(r)?;
     }
-    read_step(run, "readback", client, async |c| readback(c, &installation).await).await?;
+    read_step(run, Step::Readback, client, async |c| readback(c, &installation).await).await?;
 
-    run.begin("selftest")?;
+    run.begin(Step::Selftest)?;
     let r = bounded_by(
         selftest_deadline(run.station),
-        "selftest",
+        Step::Selftest,
         self_test(client, run.station, &info, uid.as_str(), &installation.certificate),
     )
     .await;
     run.end(r)?;
 
-    run.begin("finish")?;
+    run.begin(Step::Finish)?;
     let r = match client.call(&Request::Finish, client.timeouts().response).await {
         Ok(Response::Finished) => Ok(((), json!({ "link": client.stats() }))),
-        Ok(other) => Err(errors::link("finish", unexpected("an end of session", &other))),
-        Err(e) => Err(errors::link("finish", e)),
+        Ok(other) => Err(errors::link(Step::Finish, unexpected("an end of session", &other))),
+        Err(e) => Err(errors::link(Step::Finish, e)),
     };
     run.end(r)?;
 
     // Printed last, so that no label exists for a run that did not pass.
-    run.begin("label")?;
+    run.begin(Step::Label)?;
     let r = label(run, &uid, &info, &installation);
     run.end(r)
 }
@@ -213,15 +210,15 @@ async fn csr_step<L: Link>(
     binding: CsrBinding,
 ) -> Result<VerifiedCsr, Failure> {
     let allowed = run.station.leaf_profile.key_algorithms.clone();
-    read_step(run, "csr", client, async |c| csr(c, expected_key.clone(), &allowed, binding).await).await
+    read_step(run, Step::Csr, client, async |c| csr(c, expected_key.clone(), &allowed, binding).await).await
 }
 
 async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> StepResult<(DeviceInfo, Uid, Plan)> {
     let hello = Request::Hello { min_version: hallmark_protocol::MIN_PROTOCOL_VERSION, max_version: PROTOCOL_VERSION };
     let info = match client.call(&hello, client.timeouts().response).await {
         Ok(Response::Hello(info)) => info,
-        Ok(other) => return Err(errors::link("identify", unexpected("its description", &other))),
-        Err(e) => return Err(errors::link("identify", e)),
+        Ok(other) => return Err(errors::link(Step::Identify, unexpected("its description", &other))),
+        Err(e) => return Err(errors::link(Step::Identify, e)),
     };
     if info.protocol_version != PROTOCOL_VERSION {
         return Err(Failure::new(
@@ -272,7 +269,7 @@ async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> S
     let uid = assign_uid(run, &info, &hardware_id)?;
     run.report.uid = Some(uid.to_string());
     let installed_fingerprint = if info.has_certificate {
-        let der = client.read_object(ObjectId::Certificate).await.map_err(|e| errors::link("identify", e))?;
+        let der = client.read_object(ObjectId::Certificate).await.map_err(|e| errors::link(Step::Identify, e))?;
         Some(fingerprint(&der))
     } else {
         None
@@ -331,8 +328,8 @@ async fn keygen<L: Link>(client: &mut DeviceClient<L>, info: &DeviceInfo) -> Ste
     let req = Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 };
     let (algorithm, public_key) = match client.call(&req, client.timeouts().keygen).await {
         Ok(Response::KeyGenerated { algorithm, public_key }) => (algorithm, public_key),
-        Ok(other) => return Err(errors::link("keygen", unexpected("a public key", &other))),
-        Err(e) => return Err(errors::link("keygen", e)),
+        Ok(other) => return Err(errors::link(Step::Keygen, unexpected("a public key", &other))),
+        Err(e) => return Err(errors::link(Step::Keygen, e)),
     };
     check_public_key(algorithm, &public_key)?;
     Ok((public_key.clone(), json!({ "public_key": hex::encode(&public_key), "replaced_key": info.has_key })))
@@ -400,14 +397,14 @@ async fn csr<L: Link>(
             let challenge: [u8; NONCE_LEN] = rand::random();
             match client.call(&Request::CsrChallenge { challenge }, client.timeouts().response).await {
                 Ok(Response::ChallengeAccepted) => {}
-                Ok(other) => return Err(errors::link("csr", unexpected("a challenge acknowledgement", &other))),
-                Err(e) => return Err(errors::link("csr", e)),
+                Ok(other) => return Err(errors::link(Step::Csr, unexpected("a challenge acknowledgement", &other))),
+                Err(e) => return Err(errors::link(Step::Csr, e)),
             }
             Some(hex::encode(challenge))
         }
         CsrBinding::None => None,
     };
-    let der = client.read_object(ObjectId::Csr).await.map_err(|e| errors::link("csr", e))?;
+    let der = client.read_object(ObjectId::Csr).await.map_err(|e| errors::link(Step::Csr, e))?;
     let csr = VerifiedCsr::from_der(&der).map_err(errors::csr)?;
     if !allowed.contains(&csr.algorithm) {
         return Err(errors::csr(hallmark_ca::CaError::CsrAlgorithm(csr.algorithm.words().to_string())));
@@ -445,7 +442,7 @@ async fn csr<L: Link>(
 
 /// The `sign` step: revoke what this certificate supersedes, then sign.
 fn sign_step(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -> Result<Installation, Failure> {
-    run.begin("sign")?;
+    run.begin(Step::Sign)?;
     let r = sign(run, uid, csr, supersede);
     run.end(r)
 }
@@ -576,7 +573,7 @@ fn reuse(run: &mut Run<'_>, cert: &IssuedCertificate) -> Result<Installation, Fa
 }
 
 async fn install<L: Link>(client: &mut DeviceClient<L>, inst: &Installation) -> StepResult<()> {
-    let fail = |e| errors::link("install", e);
+    let fail = |e| errors::link(Step::Install, e);
     client.write_object(ObjectId::Certificate, &inst.certificate).await.map_err(fail)?;
     client.write_object(ObjectId::Chain, &inst.chain).await.map_err(fail)?;
     client.write_object(ObjectId::TrustAnchor, &inst.trust_anchor).await.map_err(fail)?;
@@ -606,7 +603,7 @@ async fn readback<L: Link>(client: &mut DeviceClient<L>, inst: &Installation) ->
     ];
     let mut detail = serde_json::Map::new();
     for (object, written, name) in expected {
-        let read = client.read_object(object).await.map_err(|e| errors::link("readback", e))?;
+        let read = client.read_object(object).await.map_err(|e| errors::link(Step::Readback, e))?;
         if &read != written {
             return Err(Failure::new(
                 FailureCode::ReadbackMismatch,
@@ -627,7 +624,7 @@ async fn readback<L: Link>(client: &mut DeviceClient<L>, inst: &Installation) ->
 /// The self-test step's deadline: the usual one, plus the broker's window twice
 /// (the station's subscribe, then the board's connect and publish) in broker mode.
 fn selftest_deadline(station: &super::Station) -> std::time::Duration {
-    let base = step_deadline("selftest", &station.timeouts);
+    let base = step_deadline(Step::Selftest, &station.timeouts);
     match &station.config.config.selftest.broker {
         Some(b) if station.config.config.selftest.mode == hallmark_config::SelftestMode::Broker => {
             base + std::time::Duration::from_millis(2 * b.timeout_ms as u64)
@@ -662,7 +659,7 @@ pub(crate) async fn self_test<L: Link>(
         (SelftestMode::Link | SelftestMode::Auto, true) => {
             return match selftest::tls_link(client, &station.ca, certificate).await {
                 Ok(evidence) => Ok(((), json!({ "mode": "link", "evidence": evidence }))),
-                Err(selftest::LinkFailure::Link(e)) => Err(errors::link("selftest", e)),
+                Err(selftest::LinkFailure::Link(e)) => Err(errors::link(Step::Selftest, e)),
                 Err(selftest::LinkFailure::Unsupported(detail)) => {
                     lacks("TLS link", "link").map_err(|f| f.with_detail(detail))
                 }
@@ -682,8 +679,8 @@ pub(crate) async fn self_test<L: Link>(
     let nonce: [u8; NONCE_LEN] = rand::random();
     let signature = match client.call(&Request::SelfTest { nonce }, client.timeouts().response).await {
         Ok(Response::SelfTest { signature }) => signature,
-        Ok(other) => return Err(errors::link("selftest", unexpected("a self-test signature", &other))),
-        Err(e) => return Err(errors::link("selftest", e)),
+        Ok(other) => return Err(errors::link(Step::Selftest, unexpected("a self-test signature", &other))),
+        Err(e) => return Err(errors::link(Step::Selftest, e)),
     };
     selftest::verify_possession(certificate, &nonce, &signature).map_err(|why| {
         Failure::new(
@@ -715,7 +712,7 @@ async fn broker_self_test<L: Link>(
         Ok(evidence) => {
             Ok(((), json!({ "mode": "broker", "peer_fingerprint": fingerprint(certificate), "evidence": evidence })))
         }
-        Err(selftest::BrokerFailure::Link(e)) => Err(errors::link("selftest", e)),
+        Err(selftest::BrokerFailure::Link(e)) => Err(errors::link(Step::Selftest, e)),
         Err(selftest::BrokerFailure::Station(e)) => {
             // Station-side text (socket, TLS, our own hints): bounded, no control characters.
             let detail: String = e.to_string().chars().filter(|c| !c.is_control()).take(400).collect();
