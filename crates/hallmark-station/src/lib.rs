@@ -6,9 +6,12 @@
 //! - [`pipeline::Provisioner`]: one run, step by step, logged before each action.
 //! - [`report::RunReport`]: what a run produced (the CLI's `--json` contract).
 //! - [`startup`]: `Station::open`, the one start-up every front end uses.
+//! - [`admin`]: engineer changes (configuration, label template, the PIN role),
+//!   audited before they act.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod assemble;
 pub mod broker_files;
 pub mod ca_status;
