@@ -2,6 +2,9 @@
 //! bindings in `ui/src/bindings/` are generated (ts-rs). A unit test fails when the
 //! checked-in bindings are stale.
 
+use hallmark_station::admin::AdminError;
+use hallmark_station::crl::CrlError;
+use hallmark_station::engineer::{EngineerError, LOCKOUT};
 use hallmark_station::Failure;
 pub use hallmark_station::FailureCode;
 use serde::{Deserialize, Serialize};
@@ -54,6 +57,129 @@ impl ApiError {
 impl From<&Failure> for ApiError {
     fn from(f: &Failure) -> ApiError {
         ApiError { code: f.code, what: f.what.clone(), todo: f.todo.clone(), detail: f.detail.clone() }
+    }
+}
+
+/// An engineer change the core refused or could not complete, in the window's words.
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> ApiError {
+        let config = |what: &str, todo: &str| ApiError::new(FailureCode::ConfigRejected, what, todo);
+        let label = |what: &str, todo: &str| ApiError::new(FailureCode::LabelTemplate, what, todo);
+        let log = |what: &str| ApiError::new(FailureCode::LogUnavailable, what, CALL_ENGINEER_DATA_DIR);
+        match e {
+            AdminError::InvalidConfig(detail) => {
+                config("The configuration was not accepted.", "Correct it and save again.").with_detail(detail)
+            }
+            AdminError::NothingChanged => config("Nothing was changed.", "Change a setting, then save."),
+            AdminError::SlotRunning => ApiError::new(
+                FailureCode::SlotBusy,
+                "A slot is running.",
+                "Wait for it to finish, then save the configuration again.",
+            ),
+            AdminError::NotSaved { file, reason } => config(
+                "The configuration could not be saved. Nothing changed.",
+                "Check that the configuration file can be written, then save again.",
+            )
+            .with_detail(format!("{file}: {reason}")),
+            AdminError::NotAudited(e) => log("The QA log could not be written, so nothing was done.").with_detail(e),
+            AdminError::ResultNotAudited(e) => {
+                log("The change was made, but the QA log could not record it.").with_detail(e)
+            }
+            AdminError::EngineerOnly => ApiError::new(
+                FailureCode::EngineerOnly,
+                "This needs the engineer role.",
+                "Enter the engineer PIN first.",
+            ),
+            AdminError::CaSecretMissing => ApiError::new(
+                FailureCode::CaPassphrase,
+                "Setting the first engineer PIN needs the CA passphrase of this station.",
+                "Enter the CA passphrase (or token PIN) too.",
+            ),
+            AdminError::CaSecretWrong => ApiError::new(
+                FailureCode::CaPassphrase,
+                "That is not the CA passphrase (or token PIN) of this station.",
+                "Enter it again, or ask whoever holds it.",
+            ),
+            AdminError::Pin(e) => e.into(),
+            AdminError::TemplateInvalid(e) => label("The template is not valid.", FIX_TEMPLATE).with_detail(e),
+            AdminError::TemplateMisfit(e) => {
+                label("The template does not fit this station's boards.", FIX_TEMPLATE).with_detail(e)
+            }
+            AdminError::TemplateNotWritten { path, reason } => {
+                label("The template could not be written.", "Check the data directory's permissions.")
+                    .with_detail(format!("{path}: {reason}"))
+            }
+            e => ApiError::new(FailureCode::Station, "The change could not be made.", "Call the line engineer.")
+                .with_detail(e),
+        }
+    }
+}
+
+const CALL_ENGINEER_DATA_DIR: &str = "Call the line engineer (check the data directory).";
+const FIX_TEMPLATE: &str = "Fix the problems shown, then save again.";
+
+/// The engineer PIN refused, or its file unusable.
+impl From<EngineerError> for ApiError {
+    fn from(e: EngineerError) -> ApiError {
+        match e {
+            EngineerError::NotSet => {
+                ApiError::new(FailureCode::PinNotSet, "No engineer PIN is set on this station.", "Set one first.")
+            }
+            EngineerError::WeakPin(rule) => {
+                ApiError::new(FailureCode::WeakPin, "That engineer PIN is not accepted.", sentence(&rule))
+            }
+            EngineerError::Wrong { remaining } => ApiError::new(
+                FailureCode::WrongPin,
+                "Wrong engineer PIN.",
+                format!("Try again: {remaining} attempts left before a {}-minute lockout.", LOCKOUT.as_secs() / 60),
+            ),
+            EngineerError::LockedOut { seconds } => ApiError::new(
+                FailureCode::LockedOut,
+                "Too many wrong PINs: the engineer role is locked.",
+                format!("Wait {seconds} s, then try again."),
+            ),
+            EngineerError::File { path, reason } => ApiError::new(
+                FailureCode::PinFile,
+                format!("The engineer PIN file {path} cannot be read or written."),
+                "Check the data directory's permissions, or call the line engineer.",
+            )
+            .with_detail(reason),
+        }
+    }
+}
+
+/// A rule written as a clause ("choose a PIN that ...") as a sentence.
+fn sentence(clause: &str) -> String {
+    let mut chars = clause.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    format!("{first}{}.", chars.as_str().trim_end_matches('.'))
+}
+
+/// A revocation that did not go through, in words.
+impl From<CrlError> for ApiError {
+    fn from(e: CrlError) -> ApiError {
+        match e {
+            CrlError::NothingToRevoke(target) => ApiError::new(
+                FailureCode::CaFailed,
+                format!(
+                    "There is no valid certificate for {target:?} (neither a serial nor a UID with an unrevoked \
+                     certificate)."
+                ),
+                "Check the UID or serial.",
+            ),
+            e @ CrlError::Write { .. } => ApiError::new(
+                FailureCode::CaFailed,
+                "The new CRL could not be written.",
+                "Check the [crl] path and its permissions.",
+            )
+            .with_detail(e),
+            e => ApiError::new(
+                FailureCode::CaFailed,
+                "The revocation could not be completed.",
+                "Call the line engineer.",
+            )
+            .with_detail(e),
+        }
     }
 }
 

@@ -8,8 +8,9 @@ pub mod demo;
 pub mod ipc;
 mod runner;
 
-use commands::engineer::{ConfigSource, Session};
+use commands::engineer::ConfigSource;
 use commands::AppState;
+use hallmark_station::admin::{EngineerRole, FirstPin};
 use hallmark_station::assemble::Overrides;
 use hallmark_station::datadir::DataDir;
 use hallmark_station::pipeline::Station;
@@ -135,14 +136,11 @@ fn start_station(app: tauri::AppHandle, options: &Options) -> AppState {
         },
         Err(e) => StationView { error: Some(not_started(e)), ..empty_view(options) },
     };
-    AppState {
-        view: view.into(),
-        runner,
-        log,
-        data_dir: Some(data_dir),
-        config: source.into(),
-        engineer: Session::default().into(),
-    }
+    // Demo stations set their first PIN without the CA passphrase: their CA is
+    // thrown away with their data.
+    let first_pin = if options.demo { FirstPin::Free } else { FirstPin::CaSecret };
+    let engineer = Some(std::sync::Arc::new(EngineerRole::new(&data_dir, first_pin)));
+    AppState { view: view.into(), runner, log, data_dir: Some(data_dir), config: source.into(), engineer }
 }
 
 /// The slots as the operator screen shows them, with their links as they are now.
@@ -197,15 +195,9 @@ fn prepare_files(options: &Options) -> Result<Option<Prepared>, String> {
         return Ok(Some(Prepared { data_dir, sims, source, passphrase }));
     }
     let data_dir = DataDir::resolve(None)?;
-    let (config, file) =
-        hallmark_station::assemble::load_config(options.config.as_deref(), &data_dir).map_err(|e| e.to_string())?;
-    let text = match &file {
-        Some(f) => std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?,
-        None => hallmark_config::EXAMPLE.to_string(),
-    };
-    let file = file.unwrap_or_else(|| data_dir.config_path());
+    let source = ConfigSource::load(options.config.as_deref(), &data_dir).map_err(|e| e.to_string())?;
     let Ok(passphrase) = std::env::var(hallmark_station::startup::PASSPHRASE_ENV) else { return Ok(None) };
-    Ok(Some(Prepared { data_dir, sims: Default::default(), source: ConfigSource { config, text, file }, passphrase }))
+    Ok(Some(Prepared { data_dir, sims: Default::default(), source, passphrase }))
 }
 
 fn empty_view(options: &Options) -> StationView {
@@ -234,6 +226,6 @@ fn failed_state(options: &Options, e: ApiError) -> AppState {
             file: std::path::PathBuf::new(),
         }
         .into(),
-        engineer: Session::default().into(),
+        engineer: None,
     }
 }

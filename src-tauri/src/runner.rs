@@ -4,23 +4,20 @@
 //! or `Sync` for this, and a slow board never blocks the window.
 //!
 //! Everything that needs the unlocked CA or the configuration in force (runs,
-//! reprints, test prints, revocations, configuration changes) goes through here.
+//! reprints, test prints, revocations, configuration and label-template changes)
+//! goes through here; the rules of a change are the core's (`hallmark_station::admin`).
 
 use crate::autostart;
 use crate::demo::SimSlot;
 use crate::ipc::{ApiError, FailureCode, RunEvent, RunView, StepView};
 use hallmark_ca::Reason;
-use hallmark_config::LoadedConfig;
-use hallmark_station::assemble::{check, label_template, Overrides};
-use hallmark_station::crl::CrlError;
+use hallmark_station::admin::{AdminError, ConfigChange, ConfigSource};
 use hallmark_station::pipeline::{LinkTarget, Observer, RunRequest, Station, Step};
 use hallmark_station::report::{RunReport, StepReport};
 use hallmark_station::startup::{StartupError, StartupReport};
 use hallmark_store::Store;
-use serde_json::json;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::mpsc;
 use tauri::{AppHandle, Emitter};
@@ -77,22 +74,27 @@ pub enum Command {
         /// What changes.
         change: Box<ConfigChange>,
         /// Answer: the station as it now is.
-        reply: Reply<StationInfo>,
+        reply: Reply<Reconfigured>,
+    },
+    /// Save the station's label template and put it in force (between runs).
+    SaveTemplate {
+        /// The configuration in force, its text and file.
+        source: Box<ConfigSource>,
+        /// The template.
+        text: String,
+        /// Who.
+        actor: String,
+        /// Answer: the station as it now is.
+        reply: Reply<Reconfigured>,
     },
 }
 
-/// A configuration change from the engineer screen, checked as text already.
-pub struct ConfigChange {
-    /// The new configuration.
-    pub config: LoadedConfig,
-    /// Its text, to be saved.
-    pub text: String,
-    /// Where it is saved.
-    pub file: PathBuf,
-    /// Who.
-    pub actor: String,
-    /// `setting: old → new`, for the audit trail.
-    pub changes: Vec<String>,
+/// The station after a change the engineer made.
+pub struct Reconfigured {
+    /// What the window shows of it.
+    pub info: StationInfo,
+    /// The configuration now in force, its text and file.
+    pub source: ConfigSource,
 }
 
 /// The handle the Tauri commands use.
@@ -229,28 +231,36 @@ impl Actor {
                     station
                         .revoke(&store, &target, reason, &actor)
                         .map(|(serials, crl)| (serials, crl.number))
-                        .map_err(revoke_error)
+                        .map_err(ApiError::from)
                 });
                 reply.send(result).ok();
             }
             Command::Reconfigure { change, reply } => {
-                // Every run task holds the station for its whole life, so the station
-                // is ours alone exactly when no slot is running.
-                let result = match Rc::get_mut(station) {
-                    Some(s) => reconfigure(s, *change),
-                    None => Err(ApiError::new(
-                        FailureCode::SlotBusy,
-                        "A slot is running.",
-                        "Wait for it to finish, then save the configuration again.",
-                    )),
-                };
-                if result.is_ok() {
-                    self.generation.set(self.generation.get() + 1);
-                    self.watch_slots(station);
-                }
+                let result = self.change(station, |s, store| s.change_configuration(store, *change));
+                reply.send(result).ok();
+            }
+            Command::SaveTemplate { source, text, actor, reply } => {
+                let result = self.change(station, |s, store| s.save_label_template(store, &source, &text, &actor));
                 reply.send(result).ok();
             }
         }
+    }
+
+    /// Makes an engineer change that needs the station alone, then restarts the
+    /// auto-start watchers for the configuration now in force.
+    fn change(
+        &self,
+        station: &mut Rc<Station>,
+        change: impl FnOnce(&mut Station, &Store) -> Result<ConfigSource, AdminError>,
+    ) -> Result<Reconfigured, ApiError> {
+        // Every run task holds the station for its whole life, so the station is ours
+        // alone exactly when no slot is running.
+        let s = Rc::get_mut(station).ok_or(AdminError::SlotRunning)?;
+        let store = open_log(s)?;
+        let source = change(s, &store)?;
+        self.generation.set(self.generation.get() + 1);
+        self.watch_slots(station);
+        Ok(Reconfigured { info: info(station), source })
     }
 
     fn start(
@@ -313,81 +323,6 @@ fn open_log(station: &Station) -> Result<Store, ApiError> {
 /// The station thread did not answer (it stopped).
 fn no_answer() -> ApiError {
     ApiError::new(FailureCode::Station, "The station did not answer.", "Restart the application.")
-}
-
-/// A revocation that did not go through, in words.
-fn revoke_error(e: CrlError) -> ApiError {
-    match e {
-        CrlError::NothingToRevoke(target) => ApiError::new(
-            FailureCode::CaFailed,
-            format!("There is no valid certificate for {target:?} (neither a serial nor a UID with an unrevoked certificate)."),
-            "Check the UID or serial.",
-        ),
-        e @ CrlError::Write { .. } => ApiError::new(
-            FailureCode::CaFailed,
-            "The new CRL could not be written.",
-            "Check the [crl] path and its permissions.",
-        )
-        .with_detail(e),
-        e => ApiError::new(FailureCode::CaFailed, "The revocation could not be completed.", "Call the line engineer.")
-            .with_detail(e),
-    }
-}
-
-/// Checks, audits, saves and puts in force a configuration change. The audit entry
-/// is written before the file; a failed save is audited too.
-fn reconfigure(station: &mut Station, change: ConfigChange) -> Result<StationInfo, ApiError> {
-    let invalid = |e: String| {
-        ApiError::new(FailureCode::ConfigRejected, "The configuration was not accepted.", "Correct it and save again.")
-            .with_detail(e)
-    };
-    let over = Overrides::default();
-    let template = label_template(&change.config, Some(&change.file), &over).map_err(invalid)?;
-    let checked = check(&change.config, &template, &over).map_err(invalid)?;
-    let store = open_log(station)?;
-    let log_err = |e: hallmark_store::StoreError| {
-        ApiError::new(
-            FailureCode::LogUnavailable,
-            "The QA log could not be written.",
-            "Call the line engineer (check the data directory).",
-        )
-        .with_detail(e)
-    };
-    let file = change.file.display().to_string();
-    store
-        .append_audit(
-            &change.actor,
-            "config-change",
-            &json!({ "file": file, "before": station.config.hash, "after": change.config.hash, "changes": change.changes }),
-        )
-        .map_err(log_err)?;
-    if let Err(e) = save(&change.file, &change.text) {
-        store.append_audit(&change.actor, "config-change-failed", &json!({ "file": file, "error": e })).ok();
-        return Err(ApiError::new(
-            FailureCode::ConfigRejected,
-            "The configuration could not be saved. Nothing changed.",
-            "Check that the configuration file can be written, then save again.",
-        )
-        .with_detail(e));
-    }
-    let hash = change.config.hash.clone();
-    station.reconfigure(change.config, template, checked);
-    store.append_audit(&change.actor, "config-changed", &json!({ "file": file, "hash": hash })).map_err(log_err)?;
-    Ok(info(station))
-}
-
-/// Writes the file through a temporary one, keeping the previous version beside it.
-fn save(file: &std::path::Path, text: &str) -> Result<(), String> {
-    let err = |e: std::io::Error| format!("{}: {e}", file.display());
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    if file.exists() {
-        std::fs::copy(file, file.with_extension("toml.previous")).map_err(err)?;
-    }
-    let tmp = file.with_extension("toml.new");
-    std::fs::write(&tmp, text).map_err(err)?;
-    std::fs::rename(&tmp, file).map_err(err)
 }
 
 async fn run_slot(

@@ -1,136 +1,68 @@
-//! Engineer commands: the role (PIN), station configuration, printer and CA.
-//! Every change needs the unlocked role and is written to the log's audit chain
-//! before it takes effect; failed PIN attempts are audited too.
+//! Engineer commands: the role (PIN), station configuration, printer and CA. The
+//! rules (what needs the role, what is audited before it acts) are the core's
+//! (`hallmark_station::admin`); these commands translate between the window and it.
 
 use super::{lock, AppState};
 use crate::ipc::*;
-use crate::runner::{Command, ConfigChange};
-use hallmark_ca::{CaStore, KeyLocation, Passphrase, Reason};
-use hallmark_config::{apply_edit, ConfigEdit, LoadedConfig};
+use crate::runner::{Command, Reconfigured};
+use hallmark_ca::Reason;
+use hallmark_config::ConfigEdit;
+use hallmark_station::admin::{AdminError, EngineerRole};
 use hallmark_station::ca_status::{ca_status as read_ca_status, CaStatus};
-use hallmark_station::engineer::{EngineerError, NewPin, PinFile, PinGuard};
 use hallmark_store::Store;
-use serde_json::json;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 use tauri::{Emitter, State};
 
-/// How long the role stays unlocked after the last engineer action.
-const SESSION: Duration = Duration::from_secs(15 * 60);
-
-/// The configuration in force and where a change goes.
-pub struct ConfigSource {
-    /// The configuration in force.
-    pub config: LoadedConfig,
-    /// Its text.
-    pub text: String,
-    /// Where a change is saved: the file it came from, else `<data>/station.toml`.
-    pub file: PathBuf,
-}
-
-impl ConfigSource {
-    /// The configured label template file, resolved like the station does.
-    pub fn template_path(&self) -> Option<PathBuf> {
-        hallmark_station::assemble::template_path(&self.config, Some(&self.file))
-    }
-}
-
-/// The engineer role in this window (locked until the PIN is entered).
-#[derive(Default)]
-pub struct Session {
-    guard: PinGuard,
-    unlocked_until: Option<Instant>,
-}
-
-impl Session {
-    fn unlocked(&self, now: Instant) -> bool {
-        self.unlocked_until.is_some_and(|t| now < t)
-    }
-}
-
-fn pin_file(state: &AppState) -> Result<PinFile, ApiError> {
-    state.data_dir().map(PinFile::in_dir)
-}
-
-/// Appends an audit entry to the log.
-pub fn audit(state: &AppState, actor: &str, action: &str, detail: serde_json::Value) -> Result<(), ApiError> {
-    Store::open(&state.log).and_then(|s| s.append_audit(actor, action, &detail)).map_err(|e| {
-        // Audited before it acts: no entry, no action.
-        ApiError::new(
-            FailureCode::LogUnavailable,
-            "The QA log could not be written, so nothing was done.",
-            "Call the line engineer (check the data directory).",
-        )
-        .with_detail(e)
-    })
-}
-
-fn engineer_error(e: EngineerError) -> ApiError {
-    match e {
-        EngineerError::NotSet => {
-            ApiError::new(FailureCode::PinNotSet, "No engineer PIN is set on this station.", "Set one first.")
-        }
-        EngineerError::WeakPin(rule) => {
-            ApiError::new(FailureCode::WeakPin, "That engineer PIN is not accepted.", sentence(&rule))
-        }
-        EngineerError::Wrong { remaining } => ApiError::new(
-            FailureCode::WrongPin,
-            "Wrong engineer PIN.",
-            format!(
-                "Try again: {remaining} attempts left before a {}-minute lockout.",
-                hallmark_station::engineer::LOCKOUT.as_secs() / 60
-            ),
-        ),
-        EngineerError::LockedOut { seconds } => ApiError::new(
-            FailureCode::LockedOut,
-            "Too many wrong PINs: the engineer role is locked.",
-            format!("Wait {seconds} s, then try again."),
-        ),
-        EngineerError::File { path, reason } => ApiError::new(
-            FailureCode::PinFile,
-            format!("The engineer PIN file {path} cannot be read or written."),
-            "Check the data directory's permissions, or call the line engineer.",
-        )
-        .with_detail(reason),
-    }
-}
-
-/// A rule written as a clause ("choose a PIN that ...") as a sentence.
-fn sentence(clause: &str) -> String {
-    let mut chars = clause.chars();
-    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
-    format!("{first}{}.", chars.as_str().trim_end_matches('.'))
-}
-
+pub use hallmark_station::admin::ConfigSource;
 /// The audit actor for engineer actions.
-pub const ACTOR: &str = "engineer";
+pub use hallmark_station::admin::ENGINEER as ACTOR;
 
-/// Checks the role is unlocked and keeps it unlocked for another [`SESSION`].
+/// The engineer role; there is none when the station did not start.
+fn role(state: &AppState) -> Result<Arc<EngineerRole>, ApiError> {
+    state.data_dir()?;
+    // A station with a data directory always has its role (lib.rs).
+    state.engineer.clone().ok_or_else(|| AdminError::EngineerOnly.into())
+}
+
+/// Runs `f` with the QA log off the async runtime: a PIN check or a CA unlock takes
+/// a while on purpose.
+async fn with_log<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Store) -> Result<T, AdminError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let log = state.log.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let store = Store::open(&log).map_err(AdminError::NotAudited)?;
+        f(&store).map_err(ApiError::from)
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(FailureCode::Station, "The station did not answer.", "Restart the application.").with_detail(e)
+    })?
+}
+
+/// Checks the role is unlocked and keeps it unlocked for another session.
 pub fn require_engineer(state: &AppState) -> Result<(), ApiError> {
-    let mut s = lock(&state.engineer);
-    let now = Instant::now();
-    if !s.unlocked(now) {
-        return Err(ApiError::new(
-            FailureCode::EngineerOnly,
-            "This needs the engineer role.",
-            "Enter the engineer PIN first.",
-        ));
+    match &state.engineer {
+        Some(role) => Ok(role.require(Instant::now())?),
+        // Without a station there is no role to unlock.
+        None => Err(AdminError::EngineerOnly.into()),
     }
-    s.unlocked_until = Some(now + SESSION);
-    Ok(())
 }
 
 fn view(state: &AppState) -> EngineerView {
-    // Demo stations set their first PIN without the CA passphrase.
-    let demo = state.demo();
-    let s = lock(&state.engineer);
-    let now = Instant::now();
-    let left = s.unlocked_until.filter(|t| now < *t).map(|t| (t - now).as_secs().div_ceil(60));
-    EngineerView {
-        pin_set: pin_file(state).map(|f| f.is_set()).unwrap_or(false),
-        unlocked: left.is_some(),
-        minutes_left: left.unwrap_or(0) as u32,
-        needs_ca_passphrase: !demo,
+    match &state.engineer {
+        Some(role) => {
+            let s = role.status(Instant::now());
+            EngineerView {
+                pin_set: s.pin_set,
+                unlocked: s.unlocked,
+                minutes_left: s.minutes_left as u32,
+                needs_ca_passphrase: s.needs_ca_secret,
+            }
+        }
+        None => EngineerView { pin_set: false, unlocked: false, minutes_left: 0, needs_ca_passphrase: !state.demo() },
     }
 }
 
@@ -148,71 +80,25 @@ pub async fn engineer_set_pin(
     pin: String,
     ca_passphrase: Option<String>,
 ) -> Result<EngineerView, ApiError> {
-    let new: NewPin = pin.parse().map_err(engineer_error)?;
-    let file = pin_file(&state)?;
-    let first = !file.is_set();
-    if !first {
-        require_engineer(&state)?;
-    } else if !state.demo() {
-        let passphrase = ca_passphrase.filter(|p| !p.is_empty()).ok_or_else(|| {
-            ApiError::new(
-                FailureCode::CaPassphrase,
-                "Setting the first engineer PIN needs the CA passphrase of this station.",
-                "Enter the CA passphrase (or token PIN) too.",
-            )
-        })?;
-        let ca = CaStore::new(state.data_dir()?.ca_dir());
-        let ok = tauri::async_runtime::spawn_blocking(move || match ca.key_location() {
-            Ok(Some(KeyLocation::File)) => ca.unlock(&Passphrase::for_unlock(passphrase)).is_ok(),
-            Ok(Some(KeyLocation::Token(_))) => ca.unlock_token(&passphrase).is_ok(),
-            _ => false,
-        })
-        .await
-        .unwrap_or(false);
-        if !ok {
-            audit(&state, ACTOR, "engineer-pin-refused", json!({ "reason": "wrong CA passphrase" }))?;
-            return Err(ApiError::new(
-                FailureCode::CaPassphrase,
-                "That is not the CA passphrase (or token PIN) of this station.",
-                "Enter it again, or ask whoever holds it.",
-            ));
-        }
-    }
-    audit(&state, ACTOR, if first { "engineer-pin-set" } else { "engineer-pin-changed" }, json!({}))?;
-    file.set(&new).map_err(engineer_error)?;
-    lock(&state.engineer).unlocked_until = Some(Instant::now() + SESSION);
+    let role = role(&state)?;
+    with_log(&state, move |store| role.set_pin(store, &pin, ca_passphrase.as_deref(), Instant::now())).await?;
     Ok(view(&state))
 }
 
 /// Unlocks the engineer role with the PIN.
 #[tauri::command]
 pub async fn engineer_login(state: State<'_, AppState>, pin: String) -> Result<EngineerView, ApiError> {
-    let file = pin_file(&state)?;
-    let result = {
-        let mut s = lock(&state.engineer);
-        // scrypt on purpose takes ~0.1 s; the window thread is not this one.
-        let r = s.guard.check(&file, &pin, Instant::now());
-        if r.is_ok() {
-            s.unlocked_until = Some(Instant::now() + SESSION);
-        }
-        r
-    };
-    match result {
-        Ok(()) => {
-            audit(&state, ACTOR, "engineer-login", json!({}))?;
-            Ok(view(&state))
-        }
-        Err(e) => {
-            audit(&state, ACTOR, "engineer-login-failed", json!({ "reason": e.to_string() }))?;
-            Err(engineer_error(e))
-        }
-    }
+    let role = role(&state)?;
+    with_log(&state, move |store| role.login(store, &pin, Instant::now())).await?;
+    Ok(view(&state))
 }
 
 /// Locks the engineer role.
 #[tauri::command]
 pub fn engineer_logout(state: State<'_, AppState>) -> EngineerView {
-    lock(&state.engineer).unlocked_until = None;
+    if let Some(role) = &state.engineer {
+        role.logout();
+    }
     view(&state)
 }
 
@@ -239,52 +125,26 @@ pub async fn config_save(
     edit: ConfigEdit,
 ) -> Result<ConfigView, ApiError> {
     require_engineer(&state)?;
-    save_config(&app, &state, edit, false).await
+    let change = lock(&state.config).change(&edit, ACTOR, false)?;
+    let done = state.runner.ask(|reply| Command::Reconfigure { change: Box::new(change), reply }).await?;
+    Ok(show_reconfigured(&app, &state, done))
 }
 
-/// Puts `edit` in force through the station actor and updates what the window shows.
-/// `reload` saves even when no setting changed (the template file did).
-pub async fn save_config(
-    app: &tauri::AppHandle,
-    state: &AppState,
-    edit: ConfigEdit,
-    reload: bool,
-) -> Result<ConfigView, ApiError> {
-    let (config, text, file, changes) = {
-        let source = lock(&state.config);
-        let origin = source.file.display().to_string();
-        let invalid = |e: hallmark_config::ConfigError| {
-            ApiError::new(
-                FailureCode::ConfigRejected,
-                "The configuration was not accepted.",
-                "Correct it and save again.",
-            )
-            .with_detail(e)
-        };
-        let text = apply_edit(&source.text, &origin, &edit).map_err(invalid)?;
-        let config = LoadedConfig::parse(&text, &origin).map_err(invalid)?;
-        let changes = edit.changes_from(&ConfigEdit::from_config(&source.config.config));
-        (config, text, source.file.clone(), changes)
-    };
-    if changes.is_empty() && !reload {
-        return Err(ApiError::new(FailureCode::ConfigRejected, "Nothing was changed.", "Change a setting, then save."));
-    }
-    let change =
-        ConfigChange { config: config.clone(), text: text.clone(), file: file.clone(), actor: ACTOR.into(), changes };
-    let info = state.runner.ask(|reply| Command::Reconfigure { change: Box::new(change), reply }).await?;
+/// Shows the configuration the station put in force: the form, the operator screen.
+pub fn show_reconfigured(app: &tauri::AppHandle, state: &AppState, done: Reconfigured) -> ConfigView {
     let view = {
         let mut source = lock(&state.config);
-        *source = ConfigSource { config, text, file };
+        *source = done.source;
         config_view(&source)
     };
     {
         let mut station = lock(&state.view);
-        station.station_id = info.station_id;
-        station.slots = crate::slot_views(&info.slots);
-        station.config_origin = info.origin;
+        station.station_id = done.info.station_id;
+        station.slots = crate::slot_views(&done.info.slots);
+        station.config_origin = done.info.origin;
     }
     app.emit("station-changed", ()).ok();
-    Ok(view)
+    view
 }
 
 /// The CA: certificates, counts, CRL, warnings.

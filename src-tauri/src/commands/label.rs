@@ -1,9 +1,10 @@
 //! The label editor: live preview with the print renderer, problems placed at the
 //! element (and its line) at fault.
 
-use super::engineer::{audit, require_engineer, save_config, ACTOR};
+use super::engineer::{require_engineer, show_reconfigured, ACTOR};
 use super::{lock, AppState};
 use crate::ipc::*;
+use crate::runner::Command;
 use base64::Engine;
 use hallmark_label::{render, Format, LabelData, LabelError, Template};
 use tauri::State;
@@ -25,11 +26,6 @@ pub fn label_preview(template: String, fields: Vec<(String, String)>) -> LabelPr
         Ok(png) => LabelPreview { png_base64: Some(base64::engine::general_purpose::STANDARD.encode(png)), errors },
         Err(e) => LabelPreview { png_base64: None, errors: vec![problem(&e)] },
     }
-}
-
-/// The template was not saved because of a problem in it.
-fn not_saved(what: &str) -> ApiError {
-    ApiError::new(FailureCode::LabelTemplate, what, "Fix the problems shown, then save again.")
 }
 
 /// Where in the text a problem belongs: the element's `[[element]]` line, or the
@@ -74,9 +70,9 @@ pub fn label_template_text(state: State<'_, AppState>) -> Result<String, ApiErro
 }
 
 /// Saves the edited template as the station's (`<data>/label-templates/station.toml`)
-/// and puts it in force: checked like a configuration (including against the
-/// longest UID a probe slot's chip gives), audited with both hashes before the file
-/// is written, then the configuration points at it.
+/// and puts it in force: the core checks it like a configuration (including against
+/// the longest UID a probe slot's chip gives), audits it with both hashes before the
+/// file is written, then points the configuration at it.
 #[tauri::command]
 pub async fn label_template_save(
     app: tauri::AppHandle,
@@ -84,37 +80,9 @@ pub async fn label_template_save(
     text: String,
 ) -> Result<ConfigView, ApiError> {
     require_engineer(&state)?;
-    let dir = state.data_dir()?;
-    let template = Template::parse(&text, std::path::Path::new(hallmark_label::ASSETS_DIR))
-        .map_err(|e| not_saved("The template is not valid.").with_detail(e))?;
-    let path = dir.path().join("label-templates").join("station.toml");
-    let mut edit = {
-        let source = lock(&state.config);
-        hallmark_station::assemble::check(&source.config, &template, &Default::default())
-            .map_err(|e| not_saved("The template does not fit this station's boards.").with_detail(e))?;
-        hallmark_config::ConfigEdit::from_config(&source.config.config)
-    };
-    let sha = |b: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b));
-    let before = std::fs::read(&path).ok().map(|b| sha(&b));
-    audit(
-        &state,
-        ACTOR,
-        "label-template-change",
-        serde_json::json!({ "path": path, "before": before, "after": sha(text.as_bytes()) }),
-    )?;
-    let io = |e: std::io::Error| {
-        ApiError::new(
-            FailureCode::LabelTemplate,
-            "The template could not be written.",
-            "Check the data directory's permissions.",
-        )
-        .with_detail(format!("{}: {e}", path.display()))
-    };
-    std::fs::create_dir_all(path.parent().unwrap_or(dir.path())).map_err(io)?;
-    let partial = path.with_extension("toml.new");
-    std::fs::write(&partial, &text).and_then(|()| std::fs::rename(&partial, &path)).map_err(io)?;
-    edit.label_template = path.display().to_string();
-    save_config(&app, &state, edit, true).await
+    let source = Box::new(lock(&state.config).clone());
+    let done = state.runner.ask(|reply| Command::SaveTemplate { source, text, actor: ACTOR.into(), reply }).await?;
+    Ok(show_reconfigured(&app, &state, done))
 }
 
 #[cfg(test)]

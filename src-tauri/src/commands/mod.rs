@@ -24,8 +24,8 @@ pub struct AppState {
     pub data_dir: Option<hallmark_station::datadir::DataDir>,
     /// The configuration in force, its text and where changes are saved.
     pub config: Mutex<engineer::ConfigSource>,
-    /// The engineer role in this window.
-    pub engineer: Mutex<engineer::Session>,
+    /// The engineer role (none when the station did not start).
+    pub engineer: Option<std::sync::Arc<hallmark_station::admin::EngineerRole>>,
 }
 
 impl AppState {
