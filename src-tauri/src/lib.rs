@@ -186,7 +186,7 @@ fn prepare(options: &Options) -> Result<Prepared, ApiError> {
 /// [`prepare`], `None` when the CA passphrase is missing.
 fn prepare_files(options: &Options) -> Result<Option<Prepared>, String> {
     if options.demo {
-        let data_dir = DataDir::resolve(Some(demo::demo_data_dir()?))?;
+        let data_dir = DataDir::resolve(Some(demo::demo_data_dir()?)).map_err(|e| e.to_string())?;
         let sims = demo::demo_slots(&options.demo_faults)?;
         let (config, text) = demo::demo_config(sims.values())?;
         let source = ConfigSource { config, text, file: data_dir.config_path() };
@@ -194,7 +194,7 @@ fn prepare_files(options: &Options) -> Result<Option<Prepared>, String> {
         let passphrase = hex::encode(rand::random::<[u8; 24]>());
         return Ok(Some(Prepared { data_dir, sims, source, passphrase }));
     }
-    let data_dir = DataDir::resolve(None)?;
+    let data_dir = DataDir::resolve(None).map_err(|e| e.to_string())?;
     let source = ConfigSource::load(options.config.as_deref(), &data_dir).map_err(|e| e.to_string())?;
     let Ok(passphrase) = std::env::var(hallmark_station::startup::PASSPHRASE_ENV) else { return Ok(None) };
     Ok(Some(Prepared { data_dir, sims: Default::default(), source, passphrase }))

@@ -21,6 +21,8 @@ pub enum CliError {
     #[error("{0}")]
     Startup(#[from] hallmark_station::startup::StartupError),
     #[error("{0}")]
+    Setup(#[from] hallmark_station::SetupError),
+    #[error("{0}")]
     Usage(String),
     #[error("{what}: {source}")]
     Io { what: String, source: std::io::Error },

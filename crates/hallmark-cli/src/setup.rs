@@ -11,7 +11,7 @@ use hallmark_station::startup::{ConfigChoice, OpenOptions};
 use hallmark_store::Store;
 
 pub fn data_dir(flag: Option<std::path::PathBuf>) -> Result<DataDir, CliError> {
-    DataDir::resolve(flag).map_err(CliError::Usage)
+    DataDir::resolve(flag).map_err(CliError::Setup)
 }
 
 /// The configuration from `--config`, else the one saved in the data directory by
@@ -55,5 +55,5 @@ pub fn open_station(args: &StationArgs) -> Result<Station, CliError> {
 
 /// How the station reaches a configured slot's board.
 pub fn slot_link(slot: &hallmark_config::SlotConfig) -> Result<hallmark_station::pipeline::LinkTarget, CliError> {
-    hallmark_station::pipeline::LinkTarget::for_slot(slot).map_err(CliError::Usage)
+    hallmark_station::pipeline::LinkTarget::for_slot(slot).map_err(CliError::Setup)
 }

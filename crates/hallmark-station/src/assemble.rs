@@ -7,6 +7,7 @@ use crate::client::Timeouts;
 use crate::datadir::DataDir;
 use crate::pipeline::Station;
 use crate::probe::ProbeBackend;
+use crate::SetupError;
 use hallmark_ca::IssuingCa;
 use hallmark_config::LoadedConfig;
 use hallmark_label::{LabelData, Template};
@@ -50,10 +51,12 @@ pub fn label_template(
     config: &LoadedConfig,
     config_path: Option<&std::path::Path>,
     over: &Overrides,
-) -> Result<Template, String> {
+) -> Result<Template, SetupError> {
     let path = over.label_template.clone().or_else(|| template_path(config, config_path));
     match path {
-        Some(path) => Template::load(&path).map_err(|e| format!("{}: {e}", path.display())),
+        Some(path) => {
+            Template::load(&path).map_err(|source| SetupError::Template { path: path.display().to_string(), source })
+        }
         None => Ok(Template::embedded_default()),
     }
 }
@@ -96,11 +99,11 @@ pub struct Checked {
 /// Checks a configuration with its label template the way [`assemble`] does (probe
 /// chips, the label against the chips' UIDs, the certificate profile), without
 /// touching a running station.
-pub fn check(config: &LoadedConfig, label_template: &Template, over: &Overrides) -> Result<Checked, String> {
+pub fn check(config: &LoadedConfig, label_template: &Template, over: &Overrides) -> Result<Checked, SetupError> {
     for slot in &config.config.slot {
         if let Some(chip) = &slot.chip {
             check_probe_chip(chip, config, label_template)
-                .map_err(|e| format!("station configuration {}: slot {}: {e}", config.origin, slot.name))?;
+                .map_err(|e| e.in_slot(&slot.name).in_config(&config.origin))?;
         }
     }
     let t = &config.config.timeouts;
@@ -110,7 +113,7 @@ pub fn check(config: &LoadedConfig, label_template: &Template, over: &Overrides)
         attempts: over.attempts.unwrap_or(t.attempts),
     };
     let leaf_profile = crate::profile::leaf_profile(&config.config.certificate)
-        .map_err(|e| format!("station configuration {}: {e}", config.origin))?;
+        .map_err(|e| SetupError::from(e).in_config(&config.origin))?;
     let station_id = over.station_id.clone().unwrap_or_else(|| config.config.station.id.clone());
     Ok(Checked { timeouts, leaf_profile, station_id })
 }
@@ -129,14 +132,15 @@ impl Station {
 
 /// Checks a chip name against probe-rs's registry, and the label against the longest
 /// UID the chip's id gives (96-bit STM32 ids are 24 hex digits).
-pub fn check_probe_chip(chip: &str, config: &LoadedConfig, label: &Template) -> Result<(), String> {
-    crate::probe::check_chip(chip).map_err(|e| e.to_string())?;
+pub fn check_probe_chip(chip: &str, config: &LoadedConfig, label: &Template) -> Result<(), SetupError> {
+    let problem = |problem: String| SetupError::ProbeChip { chip: chip.to_string(), problem };
+    crate::probe::check_chip(chip).map_err(|e| problem(e.to_string()))?;
     let family = crate::probe::uid::family_of(chip).filter(|f| !f.words.is_empty());
     if let (Some(f), hallmark_config::UidScheme::HardwareId { prefix }) = (family, &config.config.uid) {
         let uid = format!("{prefix}{}", "0".repeat(f.words.len() * 8));
-        label
-            .validate(&LabelData::sample().with("uid", uid.clone()))
-            .map_err(|e| format!("the label cannot print the {}-character UID of a {}: {e}", uid.len(), f.name))?;
+        label.validate(&LabelData::sample().with("uid", uid.clone())).map_err(|e| {
+            problem(format!("the label cannot print the {}-character UID of a {}: {e}", uid.len(), f.name))
+        })?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! warnings an engineer must act on before they stop the line.
 
 use crate::datadir::DataDir;
+use crate::SetupError;
 use hallmark_ca::{fingerprint, CaStore};
 use hallmark_config::StationConfig;
 use hallmark_store::Store;
@@ -67,25 +68,26 @@ pub struct CaStatus {
 }
 
 /// Reads the CA status from the data directory and the log (if there is one yet).
-pub fn ca_status(dir: &DataDir, config: &StationConfig, now: OffsetDateTime) -> Result<CaStatus, String> {
-    let (root, issuing) = CaStore::new(dir.ca_dir()).certificates().map_err(|e| e.to_string())?;
+pub fn ca_status(dir: &DataDir, config: &StationConfig, now: OffsetDateTime) -> Result<CaStatus, SetupError> {
+    let failed = |e: &dyn std::fmt::Display| SetupError::CaStatus(e.to_string());
+    let (root, issuing) = CaStore::new(dir.ca_dir()).certificates().map_err(|e| failed(&e))?;
     let log = dir.log_path();
-    let store = if log.exists() { Some(Store::open_read_only(&log).map_err(|e| e.to_string())?) } else { None };
+    let store = if log.exists() { Some(Store::open_read_only(&log).map_err(|e| failed(&e))?) } else { None };
     let (issued, revoked) = match &store {
-        Some(s) => s.certificate_counts().map_err(|e| e.to_string())?,
+        Some(s) => s.certificate_counts().map_err(|e| failed(&e))?,
         None => (0, 0),
     };
     let crl = match &store {
-        Some(s) => s.latest_crl().map_err(|e| e.to_string())?,
+        Some(s) => s.latest_crl().map_err(|e| failed(&e))?,
         None => None,
     };
-    let (root, _) = describe(&root)?;
-    let (issuing, issuing_end) = describe(&issuing)?;
+    let (root, _) = describe(&root).map_err(|e| failed(&e))?;
+    let (issuing, issuing_end) = describe(&issuing).map_err(|e| failed(&e))?;
     let mut warnings = Vec::new();
     if issuing_end - now < Duration::days(config.ca.expiry_warning_days.into()) {
         warnings.push(format!("the issuing CA expires on {}", issuing.not_after));
     }
-    let profile = crate::profile::leaf_profile(&config.certificate)?;
+    let profile = crate::profile::leaf_profile(&config.certificate).map_err(|e| failed(&e))?;
     if profile.validity.not_after(now) > issuing_end {
         warnings.push(
             "device certificates issued now would outlive the issuing CA: shorten certificate.validity_days or renew the CA"

@@ -12,16 +12,14 @@ pub struct DataDir(PathBuf);
 impl DataDir {
     /// `--data-dir` if given, else `$HALLMARK_DATA_DIR`, else the platform's app-data
     /// directory (`~/.local/share/hallmark` on Linux).
-    pub fn resolve(flag: Option<PathBuf>) -> Result<DataDir, String> {
+    pub fn resolve(flag: Option<PathBuf>) -> Result<DataDir, crate::SetupError> {
         if let Some(p) = flag {
             return Ok(DataDir(p));
         }
         if let Some(p) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
             return Ok(DataDir(PathBuf::from(p)));
         }
-        dirs::data_dir()
-            .map(|d| DataDir(d.join("hallmark")))
-            .ok_or_else(|| format!("no app-data directory on this system; pass --data-dir or set {DATA_DIR_ENV}"))
+        dirs::data_dir().map(|d| DataDir(d.join("hallmark"))).ok_or(crate::SetupError::NoDataDir(DATA_DIR_ENV))
     }
 
     /// A data directory at `path`.

@@ -29,11 +29,13 @@ pub mod probe;
 pub mod profile;
 pub mod report;
 pub mod selftest;
+mod setup_error;
 pub mod startup;
 pub mod transport;
 mod uid;
 
 pub use failure::{Failure, FailureCode};
+pub use setup_error::SetupError;
 pub use uid::Uid;
 
 /// Hallmark's version, recorded with every run.

@@ -117,8 +117,8 @@ pub enum StartupError {
         source: std::io::Error,
     },
     /// The configuration (with its label template) does not pass the station's checks.
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Invalid(#[from] crate::SetupError),
     /// The CA could not be unlocked or created.
     #[error(transparent)]
     Ca(#[from] CaError),

@@ -136,7 +136,7 @@ fn publish(
 fn show(ca: &CaArgs, as_json: bool) -> Result<ExitCode, CliError> {
     let config = load_config(&ca.station())?;
     let dir = data_dir(ca.data_dir.clone())?;
-    let status = ca_status(&dir, &config.config, OffsetDateTime::now_utc()).map_err(CliError::Usage)?;
+    let status = ca_status(&dir, &config.config, OffsetDateTime::now_utc()).map_err(CliError::Setup)?;
     if as_json {
         println!("{}", serde_json::to_string(&status).map_err(|e| CliError::Usage(e.to_string()))?);
     } else {

@@ -5,7 +5,7 @@ use hallmark_station::transport::list_ports;
 use std::process::ExitCode;
 
 pub fn run(json: bool) -> Result<ExitCode, CliError> {
-    let ports = list_ports().map_err(CliError::Usage)?;
+    let ports = list_ports()?;
     if json {
         println!("{}", serde_json::to_string(&ports).unwrap_or_default());
     } else if ports.is_empty() {

@@ -25,7 +25,7 @@ impl Observer for ConsoleObserver {
 
 pub fn run(args: ProvisionArgs) -> Result<ExitCode, CliError> {
     let port = match (&args.port, &args.probe) {
-        (Some(port), _) => LinkTarget::Serial(PortName::parse(port).map_err(CliError::Usage)?),
+        (Some(port), _) => LinkTarget::Serial(PortName::parse(port).map_err(CliError::Setup)?),
         (None, Some(selector)) => {
             let chip = args.chip.clone().unwrap_or_default();
             hallmark_station::probe::check_chip(&chip).map_err(|e| CliError::Usage(e.to_string()))?;
@@ -41,8 +41,7 @@ pub fn run(args: ProvisionArgs) -> Result<ExitCode, CliError> {
     };
     let station = open_station(&args.station)?;
     if let LinkTarget::Probe(t) = &port {
-        hallmark_station::assemble::check_probe_chip(&t.chip, &station.config, &station.label_template)
-            .map_err(CliError::Usage)?;
+        hallmark_station::assemble::check_probe_chip(&t.chip, &station.config, &station.label_template)?;
     }
     let store = open_store(&station.data_dir)?;
     let request = RunRequest { port, slot: args.slot, operator: args.station.operator.clone(), scanned_uid: args.uid };

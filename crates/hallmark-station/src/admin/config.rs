@@ -89,8 +89,9 @@ impl Station {
     /// they are.
     pub fn change_configuration(&mut self, store: &Store, change: ConfigChange) -> Result<ConfigSource, AdminError> {
         let over = Overrides::default();
-        let template = label_template(&change.config, Some(&change.file), &over).map_err(AdminError::InvalidConfig)?;
-        let checked = check(&change.config, &template, &over).map_err(AdminError::InvalidConfig)?;
+        let template = label_template(&change.config, Some(&change.file), &over)
+            .map_err(|e| AdminError::InvalidConfig(e.to_string()))?;
+        let checked = check(&change.config, &template, &over).map_err(|e| AdminError::InvalidConfig(e.to_string()))?;
         let file = change.file.display().to_string();
         let detail =
             json!({ "file": file, "before": self.config.hash, "after": change.config.hash, "changes": change.changes });

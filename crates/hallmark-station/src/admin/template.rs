@@ -33,7 +33,8 @@ impl Station {
     ) -> Result<ConfigSource, AdminError> {
         let template =
             Template::parse(text, Path::new(hallmark_label::ASSETS_DIR)).map_err(AdminError::TemplateInvalid)?;
-        check(&source.config, &template, &Overrides::default()).map_err(AdminError::TemplateMisfit)?;
+        check(&source.config, &template, &Overrides::default())
+            .map_err(|e| AdminError::TemplateMisfit(e.to_string()))?;
         let path = self.data_dir.path().join(STATION_TEMPLATE);
         let sha = |b: &[u8]| hex::encode(Sha256::digest(b));
         let before = std::fs::read(&path).ok().map(|b| sha(&b));

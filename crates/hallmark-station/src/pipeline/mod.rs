@@ -75,7 +75,7 @@ impl std::fmt::Display for LinkTarget {
 
 impl LinkTarget {
     /// How the station reaches a configured slot's board.
-    pub fn for_slot(slot: &hallmark_config::SlotConfig) -> Result<LinkTarget, String> {
+    pub fn for_slot(slot: &hallmark_config::SlotConfig) -> Result<LinkTarget, crate::SetupError> {
         Ok(match &slot.probe {
             Some(selector) => LinkTarget::Probe(ProbeTarget {
                 selector: selector.clone(),
@@ -84,7 +84,7 @@ impl LinkTarget {
                 bin_base: slot.bin_base,
                 allow_erase_all: slot.allow_erase_all,
             }),
-            None => LinkTarget::Serial(PortName::parse(&slot.port).map_err(|e| format!("slot {}: {e}", slot.name))?),
+            None => LinkTarget::Serial(PortName::parse(&slot.port).map_err(|e| e.in_slot(&slot.name))?),
         })
     }
 }
@@ -346,7 +346,7 @@ pub(crate) fn connect_serial(
             ),
             "Check the cable, then run the board again.",
         )
-        .with_detail(e)
+        .with_detail(e.to_string())
     })?;
     Ok(DeviceClient::new(stream, timeouts))
 }

@@ -1,7 +1,7 @@
 //! The real debug probe, through probe-rs. Only this file touches probe hardware.
 
 use super::uid::{read_uid, WordReader};
-use super::{Attached, FlashRecord, ProbeBackend, ProbeError, ProbeInfo, ProbeTarget, RttPort};
+use super::{Attached, FlashRecord, ProbeBackend, ProbeError, ProbeInfo, ProbeIoError, ProbeTarget, RttPort};
 use probe_rs::config::Registry;
 use probe_rs::probe::list::Lister;
 use probe_rs::probe::DebugProbeSelector;
@@ -115,8 +115,8 @@ impl ProbeBackend for ProbeRs {
 struct CoreWords<'a, 'b>(&'a mut probe_rs::Core<'b>);
 
 impl WordReader for CoreWords<'_, '_> {
-    fn read_word(&mut self, address: u64) -> Result<u32, String> {
-        self.0.read_word_32(address).map_err(|e| e.to_string())
+    fn read_word(&mut self, address: u64) -> Result<u32, ProbeIoError> {
+        self.0.read_word_32(address).map_err(ProbeIoError::of)
     }
 }
 
@@ -127,16 +127,16 @@ struct ProbeRtt {
 }
 
 impl RttPort for ProbeRtt {
-    fn write_down(&mut self, data: &[u8]) -> Result<usize, String> {
-        let mut core = self.session.core(0).map_err(|e| e.to_string())?;
-        let channel = self.rtt.down_channel(0).ok_or("RTT down channel 0 is gone")?;
-        channel.write(&mut core, data).map_err(|e| e.to_string())
+    fn write_down(&mut self, data: &[u8]) -> Result<usize, ProbeIoError> {
+        let mut core = self.session.core(0).map_err(ProbeIoError::of)?;
+        let channel = self.rtt.down_channel(0).ok_or_else(|| ProbeIoError::of("RTT down channel 0 is gone"))?;
+        channel.write(&mut core, data).map_err(ProbeIoError::of)
     }
 
-    fn read_up(&mut self, buf: &mut [u8]) -> Result<usize, String> {
-        let mut core = self.session.core(0).map_err(|e| e.to_string())?;
-        let channel = self.rtt.up_channel(0).ok_or("RTT up channel 0 is gone")?;
-        channel.read(&mut core, buf).map_err(|e| e.to_string())
+    fn read_up(&mut self, buf: &mut [u8]) -> Result<usize, ProbeIoError> {
+        let mut core = self.session.core(0).map_err(ProbeIoError::of)?;
+        let channel = self.rtt.up_channel(0).ok_or_else(|| ProbeIoError::of("RTT up channel 0 is gone"))?;
+        channel.read(&mut core, buf).map_err(ProbeIoError::of)
     }
 }
 

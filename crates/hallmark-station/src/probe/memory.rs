@@ -54,7 +54,7 @@ impl MemoryRttPort {
 }
 
 impl RttPort for MemoryRttPort {
-    fn write_down(&mut self, data: &[u8]) -> Result<usize, String> {
+    fn write_down(&mut self, data: &[u8]) -> Result<usize, super::ProbeIoError> {
         let mut r = lock(&self.0);
         let n = data.len().min(r.down_capacity - r.down.len());
         if n < data.len() {
@@ -65,7 +65,7 @@ impl RttPort for MemoryRttPort {
         Ok(n)
     }
 
-    fn read_up(&mut self, buf: &mut [u8]) -> Result<usize, String> {
+    fn read_up(&mut self, buf: &mut [u8]) -> Result<usize, super::ProbeIoError> {
         let mut r = lock(&self.0);
         let n = buf.len().min(r.up.len());
         for (slot, b) in buf.iter_mut().zip(r.up.drain(..n)) {

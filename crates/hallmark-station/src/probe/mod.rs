@@ -120,6 +120,18 @@ pub enum ProbeError {
     },
 }
 
+/// A probe read or write failed (probe-rs's error, in words).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProbeIoError(pub String);
+
+impl ProbeIoError {
+    /// From any error (probe-rs's).
+    pub fn of(e: impl std::fmt::Display) -> ProbeIoError {
+        ProbeIoError(e.to_string())
+    }
+}
+
 /// Attaches to boards on probes. Calls block; run them off the async runtime.
 pub trait ProbeBackend: Send + Sync {
     /// Opens the probe, attaches to the chip, flashes if asked, starts the firmware,

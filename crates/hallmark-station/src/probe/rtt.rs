@@ -14,9 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 pub trait RttPort: Send + 'static {
     /// Writes as much of `data` as the down buffer has room for; returns how much
     /// (0 when full).
-    fn write_down(&mut self, data: &[u8]) -> Result<usize, String>;
+    fn write_down(&mut self, data: &[u8]) -> Result<usize, super::ProbeIoError>;
     /// Reads what the up buffer holds into `buf`; returns how much (0 when empty).
-    fn read_up(&mut self, buf: &mut [u8]) -> Result<usize, String>;
+    fn read_up(&mut self, buf: &mut [u8]) -> Result<usize, super::ProbeIoError>;
 }
 
 /// Pump timing.
@@ -83,7 +83,7 @@ async fn pump(port: Box<dyn RttPort>, mut io: DuplexStream, timing: RttTiming) {
             let mut up = vec![0u8; CHUNK];
             let n = p.read_up(&mut up)?;
             up.truncate(n);
-            Ok::<_, String>((p, pending, written, up))
+            Ok::<_, super::ProbeIoError>((p, pending, written, up))
         })
         .await;
         let Ok(Ok((p, pending, written, up))) = round else { return }; // the probe failed: close

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 /// on a real probe; a mock in tests).
 pub trait WordReader {
     /// The word at `address`.
-    fn read_word(&mut self, address: u64) -> Result<u32, String>;
+    fn read_word(&mut self, address: u64) -> Result<u32, super::ProbeIoError>;
 }
 
 /// One family's entry.
@@ -86,8 +86,11 @@ pub fn read_uid(chip: &str, memory: &mut dyn WordReader) -> Result<Vec<u8>, UidE
     }
     let mut id = Vec::with_capacity(family.words.len() * 4);
     for &address in &family.words {
-        let word =
-            memory.read_word(address).map_err(|why| UidError::Read { family: family.name.clone(), address, why })?;
+        let word = memory.read_word(address).map_err(|why| UidError::Read {
+            family: family.name.clone(),
+            address,
+            why: why.to_string(),
+        })?;
         id.extend_from_slice(&word.to_be_bytes());
     }
     if id.iter().all(|&b| b == 0) || id.iter().all(|&b| b == 0xFF) {
@@ -119,9 +122,9 @@ impl UidMemory {
 }
 
 impl WordReader for UidMemory {
-    fn read_word(&mut self, address: u64) -> Result<u32, String> {
+    fn read_word(&mut self, address: u64) -> Result<u32, super::ProbeIoError> {
         // Unmapped addresses fault on a real bus.
-        self.words.get(&address).copied().ok_or_else(|| format!("bus fault at {address:#010x}"))
+        self.words.get(&address).copied().ok_or_else(|| super::ProbeIoError(format!("bus fault at {address:#010x}")))
     }
 }
 

@@ -54,9 +54,9 @@ pub fn station_identity(station_id: &str) -> String {
 }
 
 /// The broker as configured.
-pub fn endpoint(broker: &BrokerSection) -> Result<Endpoint, String> {
-    let (host, port) = broker.host_port()?;
-    Ok(Endpoint { host, port, server_name: broker.server_name()? })
+pub fn endpoint(broker: &BrokerSection) -> Result<Endpoint, crate::SetupError> {
+    let (host, port) = broker.host_port().map_err(crate::SetupError::Broker)?;
+    Ok(Endpoint { host, port, server_name: broker.server_name().map_err(crate::SetupError::Broker)? })
 }
 
 /// The topic a board publishes its self-test nonce to.
@@ -72,7 +72,7 @@ pub async fn broker_test<L: Link>(
     broker: &BrokerSection,
     uid: &str,
 ) -> Result<BrokerEvidence, BrokerFailure> {
-    let endpoint = endpoint(broker).map_err(|e| BrokerFailure::Station(station_error(e)))?;
+    let endpoint = endpoint(broker).map_err(|e| BrokerFailure::Station(station_error(e.to_string())))?;
     let window = Duration::from_millis(broker.timeout_ms as u64);
     let identity = station_identity(station_id);
     let topic = topic(uid);

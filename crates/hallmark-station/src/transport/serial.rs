@@ -1,6 +1,7 @@
 //! Serial ports via tokio-serial (USB-UART adapters, and pseudo-terminals for the
 //! simulated board).
 
+use crate::SetupError;
 use serde::Serialize;
 use std::fmt;
 use tokio_serial::{SerialPortBuilderExt, SerialStream};
@@ -11,9 +12,9 @@ pub struct PortName(String);
 
 impl PortName {
     /// Parses a port name: non-empty, no control characters, at most 255 bytes.
-    pub fn parse(s: &str) -> Result<PortName, String> {
+    pub fn parse(s: &str) -> Result<PortName, SetupError> {
         if s.is_empty() || s.len() > 255 || s.chars().any(char::is_control) {
-            return Err(format!("{s:?} is not a serial port name (expected e.g. /dev/ttyUSB0)"));
+            return Err(SetupError::PortName(s.to_string()));
         }
         Ok(PortName(s.to_string()))
     }
@@ -34,11 +35,11 @@ impl fmt::Display for PortName {
 pub const DEFAULT_BAUD: u32 = 115_200;
 
 /// Opens a port exclusively (no other program can open it while the run lasts).
-pub fn open_serial(port: &PortName, baud: u32) -> Result<SerialStream, String> {
+pub fn open_serial(port: &PortName, baud: u32) -> Result<SerialStream, SetupError> {
     tokio_serial::new(port.as_str(), baud)
         .timeout(std::time::Duration::from_millis(100))
         .open_native_async()
-        .map_err(|e| e.to_string())
+        .map_err(|source| SetupError::PortOpen { port: port.to_string(), source })
 }
 
 /// A port found on this machine.
@@ -51,8 +52,8 @@ pub struct PortInfo {
 }
 
 /// Lists serial ports (pseudo-terminals are never listed; pass their path directly).
-pub fn list_ports() -> Result<Vec<PortInfo>, String> {
-    let ports = tokio_serial::available_ports().map_err(|e| e.to_string())?;
+pub fn list_ports() -> Result<Vec<PortInfo>, SetupError> {
+    let ports = tokio_serial::available_ports().map_err(SetupError::PortList)?;
     Ok(ports
         .into_iter()
         .map(|p| {
