@@ -33,6 +33,8 @@ fn board_without_tls_falls_back_to_possession_unless_link_is_required() {
     assert_eq!(code, 1);
     assert_eq!(r["failure"]["code"], "SELFTEST_FAILED");
     assert!(r["failure"]["message"].as_str().unwrap().contains("does not offer it"));
+    assert_eq!(r["steps"].as_array().unwrap().last().unwrap()["name"], "identify", "refused before keygen: {r}");
+    assert!(r["cert_serial"].is_null(), "nothing is issued for a board that cannot prove its identity: {r}");
 }
 
 #[test]

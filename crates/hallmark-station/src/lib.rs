@@ -19,6 +19,7 @@ pub mod client;
 pub mod clock;
 pub mod crl;
 pub mod datadir;
+pub mod dialect;
 pub mod engineer;
 mod failure;
 pub mod fixture;

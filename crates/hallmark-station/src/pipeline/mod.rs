@@ -6,9 +6,11 @@
 //! does is decided once, at `identify`, as a [`plan::Plan`].
 
 pub(crate) mod errors;
+mod label_step;
 pub mod plan;
 mod recheck;
 mod reprint;
+mod selftest_step;
 mod steps;
 
 pub use recheck::RecheckReport;
@@ -150,8 +152,8 @@ impl Station {
     }
 
     /// Provisions the board on a link that is already open (an in-process board, a
-    /// link a test shapes); `request.port` is only recorded. Otherwise as
-    /// [`Station::provision_serial`].
+    /// link a test shapes) in Hallmark protocol v1; `request.port` is only recorded.
+    /// Otherwise as [`Station::provision_serial`].
     pub async fn provision_link<L: crate::transport::Link>(
         &self,
         store: &Store,
@@ -160,13 +162,27 @@ impl Station {
         observer: &dyn Observer,
         cancel: impl Future<Output = ()>,
     ) -> Result<RunReport, Failure> {
+        let dialect = crate::dialect::HallmarkV1::new(DeviceClient::new(link, self.timeouts));
+        self.provision_dialect(store, request, dialect, observer, cancel).await
+    }
+
+    /// Provisions the board behind `dialect`, whose link is already open;
+    /// `request.port` is only recorded. Otherwise as [`Station::provision_serial`].
+    pub async fn provision_dialect<D: crate::dialect::Dialect>(
+        &self,
+        store: &Store,
+        request: &RunRequest,
+        mut dialect: D,
+        observer: &dyn Observer,
+        cancel: impl Future<Output = ()>,
+    ) -> Result<RunReport, Failure> {
         let mut run = self.begin_run(store, request, observer)?;
         let started = Instant::now();
         let work = async {
             run.begin(Step::Connect)?;
-            let mut client = DeviceClient::new(link, self.timeouts);
-            run.end(Ok(((), json!({ "port": request.port.to_string(), "link": "open" }))))?;
-            steps::provision(&mut run, &mut client).await
+            let detail = json!({ "port": request.port.to_string(), "link": "open", "dialect": dialect.name() });
+            run.end(Ok(((), detail)))?;
+            steps::provision(&mut run, &mut dialect).await
         };
         let result = cancellable(work, cancel).await;
         run.finish(result, started)

@@ -5,12 +5,12 @@
 //! figures stay about provisioning.
 
 use super::errors::{self, sanitize};
-use super::{connect_serial, steps, Station, Step};
-use crate::client::unexpected;
+use super::selftest_step::self_test;
+use super::{connect_serial, Station, Step};
+use crate::dialect::{Dialect, HallmarkV1};
 use crate::transport::PortName;
 use crate::{Failure, FailureCode};
 use hallmark_ca::fingerprint;
-use hallmark_protocol::{ObjectId, Request, Response, PROTOCOL_VERSION};
 use hallmark_store::Store;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -68,15 +68,9 @@ impl Station {
     }
 
     async fn recheck(&self, store: &Store, port: &PortName, report: &mut RecheckReport) -> Result<Value, Failure> {
-        let mut client = connect_serial(port, self.timeouts)?;
-        let hello =
-            Request::Hello { min_version: hallmark_protocol::MIN_PROTOCOL_VERSION, max_version: PROTOCOL_VERSION };
-        let info = match client.call(&hello, self.timeouts.response).await {
-            Ok(Response::Hello(info)) => info,
-            Ok(other) => return Err(errors::link(Step::Identify, unexpected("its description", &other))),
-            Err(e) => return Err(errors::link(Step::Identify, e)),
-        };
-        if !info.has_certificate {
+        let mut dialect = HallmarkV1::new(connect_serial(port, self.timeouts)?);
+        let (board, capabilities) = dialect.identify().await.map_err(|e| e.at(Step::Identify))?;
+        if !board.has_certificate {
             return Err(Failure::new(
                 FailureCode::SelftestFailed,
                 "The board holds no certificate.",
@@ -84,7 +78,7 @@ impl Station {
             )
             .with_reason("no-identity"));
         }
-        let der = client.read_object(ObjectId::Certificate).await.map_err(|e| errors::link(Step::Identify, e))?;
+        let der = dialect.read_certificate().await.map_err(|e| e.at(Step::Identify))?;
         let fp = fingerprint(&der);
         report.cert_fingerprint = Some(fp.clone());
         let uid = common_name(&der).ok_or_else(|| {
@@ -102,7 +96,7 @@ impl Station {
             report.cert_serial = Some(c.serial.clone());
             report.revoked = c.revoked.clone();
         }
-        let (_, detail) = steps::self_test(&mut client, self, &info, &uid, &der).await?;
+        let (_, detail) = self_test(&mut dialect, &capabilities, self, &uid, &der).await?;
         Ok(detail)
     }
 }

@@ -3,7 +3,7 @@
 //! reprint (before printing, and with the job after), never as a new run.
 
 use super::errors;
-use super::steps::produce_label;
+use super::label_step::produce_label;
 use super::Station;
 use crate::printer::PrintJob;
 use crate::{Failure, FailureCode};

@@ -1,19 +1,17 @@
 //! The steps of a run, in order. Each returns its value and the detail to log.
 
 use super::errors::{self, sanitize};
+use super::label_step::{label, label_check};
 use super::plan::{self, Facts, Plan};
+use super::selftest_step::{self, self_test, selftest_deadline};
 use super::{connect_serial, step_deadline, LinkTarget, Run, Step};
-use crate::client::{unexpected, DeviceClient, LinkError, Timeouts};
+use crate::client::{DeviceClient, LinkError, Timeouts};
+use crate::dialect::{BoardFacts, Capabilities, CsrBinding, Dialect, HallmarkV1, Installation};
 use crate::probe::{rtt_link, ProbeTarget, RttTiming};
-use crate::transport::Link;
 use crate::uid::scheme;
-use crate::{selftest, Failure, FailureCode, Uid};
-use hallmark_ca::{fingerprint, Device, KeyAlgorithm as CertKeyAlgorithm, VerifiedCsr};
-use hallmark_label::LabelError;
-use hallmark_label::{render_pdf, LabelData};
-use hallmark_protocol::{
-    capability, DeviceInfo, KeyAlgorithm, ObjectId, Request, Response, NONCE_LEN, PROTOCOL_VERSION,
-};
+use crate::{Failure, FailureCode, Uid};
+use hallmark_ca::{Device, KeyAlgorithm as CertKeyAlgorithm, VerifiedCsr};
+use hallmark_protocol::{KeyAlgorithm, NONCE_LEN};
 use hallmark_store::{CertificateRecord, IssuedCertificate, RevokedBy};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -21,30 +19,22 @@ use std::future::Future;
 
 type StepResult<T> = Result<(T, serde_json::Value), Failure>;
 
-/// What is written to the board and must read back identically.
-struct Installation {
-    serial: String,
-    certificate: Vec<u8>,
-    chain: Vec<u8>,
-    trust_anchor: Vec<u8>,
-}
-
 /// Runs every step on the request's link.
 pub(crate) async fn all(run: &mut Run<'_>) -> Result<(), Failure> {
     run.begin(Step::Connect)?;
     match &run.request.port {
         LinkTarget::Serial(port) => {
             let connected = connect_serial(port, run.station.timeouts).map(|c| (c, json!({ "port": port.as_str() })));
-            let mut client = run.end(connected)?;
-            provision(run, &mut client).await
+            let client = run.end(connected)?;
+            provision(run, &mut HallmarkV1::new(client)).await
         }
         LinkTarget::Probe(target) => {
             let target = target.clone();
             let connected = attach_probe(run.station, &target).await;
             let (attached, chip_uid) = run.end(connected)?;
             run.chip_uid = chip_uid;
-            let mut client = DeviceClient::new(rtt_link(attached, RttTiming::default()), run.station.timeouts);
-            provision(run, &mut client).await
+            let client = DeviceClient::new(rtt_link(attached, RttTiming::default()), run.station.timeouts);
+            provision(run, &mut HallmarkV1::new(client)).await
         }
     }
 }
@@ -91,18 +81,18 @@ async fn bounded_by<T>(
 }
 
 /// Runs a read-only step, retrying it once on a link fault: reading twice is safe.
-async fn read_step<L: Link, T>(
+async fn read_step<D: Dialect, T>(
     run: &mut Run<'_>,
     name: Step,
-    client: &mut DeviceClient<L>,
-    f: impl AsyncFn(&mut DeviceClient<L>) -> StepResult<T>,
+    dialect: &mut D,
+    f: impl AsyncFn(&mut D) -> StepResult<T>,
 ) -> Result<T, Failure> {
     run.begin(name)?;
     let t = run.station.timeouts;
-    let mut result = bounded(t, name, f(client)).await;
+    let mut result = bounded(t, name, f(dialect)).await;
     let retryable = |r: &StepResult<T>| matches!(r, Err(f) if matches!(f.code, FailureCode::LinkCorrupt | FailureCode::DeviceTimeout));
     if retryable(&result) {
-        result = bounded(t, name, f(client)).await.map(|(v, mut d)| {
+        result = bounded(t, name, f(dialect)).await.map(|(v, mut d)| {
             d["retried"] = json!(true);
             (v, d)
         });
@@ -110,37 +100,48 @@ async fn read_step<L: Link, T>(
     run.end(result)
 }
 
-/// Runs every step after `connect` on any link, following the plan.
-pub(crate) async fn provision<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> Result<(), Failure> {
+/// What identification established.
+struct Identified {
+    board: BoardFacts,
+    capabilities: Capabilities,
+    uid: Uid,
+    plan: Plan,
+}
+
+/// Runs every step after `connect` through the board's dialect, following the plan.
+pub(crate) async fn provision<D: Dialect>(run: &mut Run<'_>, dialect: &mut D) -> Result<(), Failure> {
     let t = run.station.timeouts;
     run.begin(Step::Identify)?;
-    let r = bounded(t, Step::Identify, identify(run, client)).await;
-    let (info, uid, plan) = run.end(r)?;
+    let r = bounded(t, Step::Identify, identify(run, dialect)).await;
+    let Identified { board, capabilities, uid, plan } = run.end(r)?;
     run.record_identity()?;
 
     // Nothing is signed for a board whose label cannot be made.
     run.begin(Step::LabelCheck)?;
-    let r = label_check(run, &uid, &info);
+    let r = label_check(run, &uid, &board);
     run.end(r)?;
 
     let needs_install = !matches!(plan, Plan::Reverify { .. });
-    let binding = CsrBinding::of(&info);
+    let binding = capabilities.csr_binding;
     let installation = match plan {
-        Plan::Fresh { supersede } => {
-            run.begin(Step::Keygen)?;
-            let r = bounded(t, Step::Keygen, keygen(client, &info)).await;
-            let public_key = run.end(r)?;
-            let csr = csr_step(run, client, Some(public_key), binding).await?;
-            sign_step(run, &uid, &csr, &supersede)?
+        Plan::Fresh { supersede } => fresh_key(run, dialect, &uid, &board, binding, &supersede).await?,
+        // A board that cannot request a certificate for the key it holds gets a new one.
+        Plan::Reissue { supersede } if !capabilities.csr_for_existing_key => {
+            fresh_key(run, dialect, &uid, &board, binding, &supersede).await?
         }
         Plan::Reissue { supersede } => {
-            let csr = csr_step(run, client, None, binding).await?;
+            let csr = csr_step(run, dialect, None, binding).await?;
             sign_step(run, &uid, &csr, &supersede)?
+        }
+        Plan::ResumeInstall { serial } if !capabilities.csr_for_existing_key => {
+            // The board cannot show it still holds that key: that certificate is
+            // superseded by one for a new key.
+            fresh_key(run, dialect, &uid, &board, binding, &[serial]).await?
         }
         Plan::ResumeInstall { serial } => {
             let cert = issued(run, &uid, &serial)?;
             let key = cert_public_key(&cert)?;
-            let csr = csr_step(run, client, None, binding).await?;
+            let csr = csr_step(run, dialect, None, binding).await?;
             if csr.public_key == key {
                 reuse(run, &cert)?
             } else {
@@ -155,81 +156,62 @@ pub(crate) async fn provision<L: Link>(run: &mut Run<'_>, client: &mut DeviceCli
     };
     if needs_install {
         run.begin(Step::Install)?;
-        let r = bounded(t, Step::Install, install(client, &installation)).await;
+        let r = bounded(t, Step::Install, install(dialect, &installation)).await;
         run.end(r)?;
     }
-    read_step(run, Step::Readback, client, async |c| readback(c, &installation).await).await?;
+    read_step(run, Step::Readback, dialect, async |d| readback(d, &installation).await).await?;
 
     run.begin(Step::Selftest)?;
     let r = bounded_by(
         selftest_deadline(run.station),
         Step::Selftest,
-        self_test(client, run.station, &info, uid.as_str(), &installation.certificate),
+        self_test(dialect, &capabilities, run.station, uid.as_str(), &installation.certificate),
     )
     .await;
     run.end(r)?;
 
     run.begin(Step::Finish)?;
-    let r = match client.call(&Request::Finish, client.timeouts().response).await {
-        Ok(Response::Finished) => Ok(((), json!({ "link": client.stats() }))),
-        Ok(other) => Err(errors::link(Step::Finish, unexpected("an end of session", &other))),
-        Err(e) => Err(errors::link(Step::Finish, e)),
-    };
+    let r = dialect.finish().await.map(|detail| ((), detail)).map_err(|e| e.at(Step::Finish));
     run.end(r)?;
 
     // Printed last, so that no label exists for a run that did not pass.
     run.begin(Step::Label)?;
-    let r = label(run, &uid, &info, &installation);
+    let r = label(run, &uid, &board, &installation);
     run.end(r)
 }
 
-/// How this board's CSR is bound to the session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum CsrBinding {
-    /// The board puts a station challenge into its CSR.
-    Challenge,
-    /// The board cannot (built to the original protocol).
-    None,
-}
-
-impl CsrBinding {
-    fn of(info: &DeviceInfo) -> CsrBinding {
-        if info.capabilities & capability::CSR_CHALLENGE != 0 {
-            CsrBinding::Challenge
-        } else {
-            CsrBinding::None
-        }
-    }
+/// `keygen`, `csr` and `sign` for a new key, revoking `supersede` first.
+async fn fresh_key<D: Dialect>(
+    run: &mut Run<'_>,
+    dialect: &mut D,
+    uid: &Uid,
+    board: &BoardFacts,
+    binding: CsrBinding,
+    supersede: &[String],
+) -> Result<Installation, Failure> {
+    run.begin(Step::Keygen)?;
+    let r = bounded(run.station.timeouts, Step::Keygen, keygen(dialect, board.has_key)).await;
+    let public_key = run.end(r)?;
+    let csr = csr_step(run, dialect, Some(public_key), binding).await?;
+    sign_step(run, uid, &csr, supersede)
 }
 
 /// The `csr` step: bind, read and verify the board's CSR (read-only, so retried once).
-async fn csr_step<L: Link>(
+async fn csr_step<D: Dialect>(
     run: &mut Run<'_>,
-    client: &mut DeviceClient<L>,
+    dialect: &mut D,
     expected_key: Option<Vec<u8>>,
     binding: CsrBinding,
 ) -> Result<VerifiedCsr, Failure> {
     let allowed = run.station.leaf_profile.key_algorithms.clone();
-    read_step(run, Step::Csr, client, async |c| csr(c, expected_key.clone(), &allowed, binding).await).await
+    read_step(run, Step::Csr, dialect, async |d| csr(d, expected_key.clone(), &allowed, binding).await).await
 }
 
-async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> StepResult<(DeviceInfo, Uid, Plan)> {
-    let hello = Request::Hello { min_version: hallmark_protocol::MIN_PROTOCOL_VERSION, max_version: PROTOCOL_VERSION };
-    let info = match client.call(&hello, client.timeouts().response).await {
-        Ok(Response::Hello(info)) => info,
-        Ok(other) => return Err(errors::link(Step::Identify, unexpected("its description", &other))),
-        Err(e) => return Err(errors::link(Step::Identify, e)),
-    };
-    if info.protocol_version != PROTOCOL_VERSION {
-        return Err(Failure::new(
-            FailureCode::UnsupportedProtocol,
-            format!("The board chose protocol version {}, which this station does not speak.", info.protocol_version),
-            "Update the station or the firmware.",
-        ));
-    }
-    let hardware_id = hex::encode_upper(&info.hardware_id);
+async fn identify<D: Dialect>(run: &mut Run<'_>, dialect: &mut D) -> StepResult<Identified> {
+    let (board, capabilities) = dialect.identify().await.map_err(|e| e.at(Step::Identify))?;
+    let hardware_id = hex::encode_upper(&board.hardware_id);
     if let Some(chip) = &run.chip_uid {
-        if chip != &info.hardware_id {
+        if chip != &board.hardware_id {
             return Err(Failure::new(
                 FailureCode::UidCollision,
                 format!(
@@ -241,22 +223,21 @@ async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> S
             ));
         }
     }
-    let firmware = sanitize(&info.firmware_version);
+    let firmware = sanitize(&board.firmware_version);
     run.report.hardware_id = Some(hardware_id.clone());
-    run.report.model = Some(sanitize(&info.model));
+    run.report.model = Some(sanitize(&board.model));
     run.report.firmware_version = Some(firmware.clone());
     run.report.sbom =
         run.station.config.config.firmware(&firmware).map(|f| json!({ "sbom": f.sbom, "sha256": f.sbom_sha256 }));
-    let needed = capability::KEYGEN_P256 | capability::SELFTEST_SIGN;
-    if info.capabilities & needed != needed {
+    if !capabilities.generates_p256 {
         return Err(Failure::new(
             FailureCode::KeyUnsupported,
-            "The board's firmware cannot generate a P-256 key or sign a self-test.",
+            "The board's firmware cannot generate a P-256 key.",
             "Flash provisioning-capable firmware.",
         ));
     }
     if run.station.config.config.certificate.csr_binding == hallmark_config::CsrBinding::Required
-        && CsrBinding::of(&info) == CsrBinding::None
+        && capabilities.csr_binding == CsrBinding::None
     {
         return Err(Failure::new(
             FailureCode::CsrNotBound,
@@ -264,45 +245,51 @@ async fn identify<L: Link>(run: &mut Run<'_>, client: &mut DeviceClient<L>) -> S
              Nothing was generated or issued.",
             "Flash firmware with CSR binding, or ask the line engineer.",
         )
-        .with_detail(format!("capabilities {:#x} lack CSR_CHALLENGE", info.capabilities)));
+        .with_detail(format!("{}: {} offers no CSR challenge", dialect.name(), board.detail)));
     }
-    let uid = assign_uid(run, &info, &hardware_id)?;
+    // The self-test is checked now, so that a board that could not prove its new
+    // identity is refused before anything is generated or issued.
+    selftest_step::choose(run.station, &capabilities)?;
+    let uid = assign_uid(run, &board, &hardware_id)?;
     run.report.uid = Some(uid.to_string());
-    let installed_fingerprint = if info.has_certificate {
-        let der = client.read_object(ObjectId::Certificate).await.map_err(|e| errors::link(Step::Identify, e))?;
-        Some(fingerprint(&der))
+    let issued = run.store.certificates(uid.as_str()).map_err(errors::log_failed)?;
+    let installed_fingerprint = if board.has_certificate {
+        dialect.installed_fingerprint(&issued).await.map_err(|e| e.at(Step::Identify))?
     } else {
         None
     };
-    let issued = run.store.certificates(uid.as_str()).map_err(errors::log_failed)?;
     let store = run.store;
     let passed_since = |serial: &str| store.passed_since(uid.as_str(), serial).map_err(errors::log_failed);
     let plan = plan::decide(&Facts {
         uid: uid.as_str(),
         issued: &issued,
         installed_fingerprint: installed_fingerprint.as_deref(),
-        board_has_key: info.has_key,
+        board_has_key: board.has_key,
         policy: run.station.config.config.reprovision.policy,
         passed_since: &passed_since,
     })?;
     run.report.plan = Some(plan.name().to_string());
-    let detail = json!({
+    let mut detail = json!({
         "uid": uid.as_str(),
         "hardware_id": hardware_id,
         "model": run.report.model,
         "firmware_version": firmware,
         "sbom": run.report.sbom,
-        "protocol_version": info.protocol_version,
-        "capabilities": info.capabilities,
-        "csr_binding": CsrBinding::of(&info) == CsrBinding::Challenge,
-        "has_key": info.has_key,
+        "dialect": dialect.name(),
+        "csr_binding": capabilities.csr_binding == CsrBinding::Challenge,
+        "has_key": board.has_key,
         "installed_fingerprint": installed_fingerprint,
         "plan": plan,
     });
-    Ok(((info, uid, plan), detail))
+    if let (Some(detail), Some(extra)) = (detail.as_object_mut(), board.detail.as_object()) {
+        for (k, v) in extra {
+            detail.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    Ok((Identified { board, capabilities, uid, plan }, detail))
 }
 
-fn assign_uid(run: &Run<'_>, info: &DeviceInfo, hardware_id: &str) -> Result<Uid, Failure> {
+fn assign_uid(run: &Run<'_>, board: &BoardFacts, hardware_id: &str) -> Result<Uid, Failure> {
     let uid_invalid = |e: crate::uid::UidError| {
         Failure::new(
             FailureCode::UidInvalid,
@@ -313,7 +300,7 @@ fn assign_uid(run: &Run<'_>, info: &DeviceInfo, hardware_id: &str) -> Result<Uid
     let config = &run.station.config.config;
     let choice = scheme::choose(
         &config.uid,
-        &info.hardware_id,
+        &board.hardware_id,
         run.request.scanned_uid.as_deref(),
         time::OffsetDateTime::now_utc(),
     )
@@ -324,15 +311,14 @@ fn assign_uid(run: &Run<'_>, info: &DeviceInfo, hardware_id: &str) -> Result<Uid
     Uid::parse(&assigned.uid).map_err(uid_invalid)
 }
 
-async fn keygen<L: Link>(client: &mut DeviceClient<L>, info: &DeviceInfo) -> StepResult<Vec<u8>> {
-    let req = Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 };
-    let (algorithm, public_key) = match client.call(&req, client.timeouts().keygen).await {
-        Ok(Response::KeyGenerated { algorithm, public_key }) => (algorithm, public_key),
-        Ok(other) => return Err(errors::link(Step::Keygen, unexpected("a public key", &other))),
-        Err(e) => return Err(errors::link(Step::Keygen, e)),
-    };
-    check_public_key(algorithm, &public_key)?;
-    Ok((public_key.clone(), json!({ "public_key": hex::encode(&public_key), "replaced_key": info.has_key })))
+async fn keygen<D: Dialect>(dialect: &mut D, replaced_key: bool) -> StepResult<Vec<u8>> {
+    let key = dialect.generate_key().await.map_err(|e| e.at(Step::Keygen))?;
+    check_public_key(key.algorithm, &key.public_key)?;
+    let mut detail = json!({ "public_key": hex::encode(&key.public_key), "replaced_key": replaced_key });
+    if !key.detail.is_null() {
+        detail["device"] = key.detail;
+    }
+    Ok((key.public_key, detail))
 }
 
 /// A key the station asked for (P-256) as a valid uncompressed point, checked when it
@@ -386,25 +372,19 @@ fn with_article(words: &str) -> String {
 
 /// Binds (when the board can), reads and verifies the CSR; `expected_key` is the key
 /// the board just generated.
-async fn csr<L: Link>(
-    client: &mut DeviceClient<L>,
+async fn csr<D: Dialect>(
+    dialect: &mut D,
     expected_key: Option<Vec<u8>>,
     allowed: &[CertKeyAlgorithm],
     binding: CsrBinding,
 ) -> StepResult<VerifiedCsr> {
-    let challenge = match binding {
-        CsrBinding::Challenge => {
-            let challenge: [u8; NONCE_LEN] = rand::random();
-            match client.call(&Request::CsrChallenge { challenge }, client.timeouts().response).await {
-                Ok(Response::ChallengeAccepted) => {}
-                Ok(other) => return Err(errors::link(Step::Csr, unexpected("a challenge acknowledgement", &other))),
-                Err(e) => return Err(errors::link(Step::Csr, e)),
-            }
-            Some(hex::encode(challenge))
-        }
+    let challenge: Option<[u8; NONCE_LEN]> = match binding {
+        CsrBinding::Challenge => Some(rand::random()),
         CsrBinding::None => None,
     };
-    let der = client.read_object(ObjectId::Csr).await.map_err(|e| errors::link(Step::Csr, e))?;
+    let der =
+        dialect.certificate_request(challenge.as_ref().map(|c| c.as_slice())).await.map_err(|e| e.at(Step::Csr))?;
+    let challenge = challenge.map(hex::encode);
     let csr = VerifiedCsr::from_der(&der).map_err(errors::csr)?;
     if !allowed.contains(&csr.algorithm) {
         return Err(errors::csr(hallmark_ca::CaError::CsrAlgorithm(csr.algorithm.words().to_string())));
@@ -572,283 +552,34 @@ fn reuse(run: &mut Run<'_>, cert: &IssuedCertificate) -> Result<Installation, Fa
     })
 }
 
-async fn install<L: Link>(client: &mut DeviceClient<L>, inst: &Installation) -> StepResult<()> {
-    let fail = |e| errors::link(Step::Install, e);
-    client.write_object(ObjectId::Certificate, &inst.certificate).await.map_err(fail)?;
-    client.write_object(ObjectId::Chain, &inst.chain).await.map_err(fail)?;
-    client.write_object(ObjectId::TrustAnchor, &inst.trust_anchor).await.map_err(fail)?;
-    let sha = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
-    let commit = Request::CommitInstall {
-        certificate_sha256: sha(&inst.certificate),
-        chain_sha256: sha(&inst.chain),
-        trust_anchor_sha256: sha(&inst.trust_anchor),
-    };
-    match client.call(&commit, client.timeouts().response).await {
-        Ok(Response::Installed) => {}
-        Ok(other) => return Err(fail(unexpected("an install confirmation", &other))),
-        Err(e) => return Err(fail(e)),
-    }
-    let detail = json!({
-        "serial": inst.serial, "certificate_len": inst.certificate.len(), "chain_len": inst.chain.len(),
-        "trust_anchor_len": inst.trust_anchor.len(),
-    });
+async fn install<D: Dialect>(dialect: &mut D, inst: &Installation) -> StepResult<()> {
+    let detail = dialect.install(inst).await.map_err(|e| e.at(Step::Install))?;
     Ok(((), detail))
 }
 
-async fn readback<L: Link>(client: &mut DeviceClient<L>, inst: &Installation) -> StepResult<()> {
-    let expected = [
-        (ObjectId::Certificate, &inst.certificate, "certificate"),
-        (ObjectId::Chain, &inst.chain, "chain"),
-        (ObjectId::TrustAnchor, &inst.trust_anchor, "trust anchor"),
-    ];
+async fn readback<D: Dialect>(dialect: &mut D, inst: &Installation) -> StepResult<()> {
+    let read_back = dialect.read_back(inst).await.map_err(|e| e.at(Step::Readback))?;
     let mut detail = serde_json::Map::new();
-    for (object, written, name) in expected {
-        let read = client.read_object(object).await.map_err(|e| errors::link(Step::Readback, e))?;
-        if &read != written {
+    for item in read_back {
+        if !item.matches() {
+            let read = match item.read_len {
+                Some(n) => format!("{n} bytes read"),
+                None => "a different digest read".to_string(),
+            };
             return Err(Failure::new(
                 FailureCode::ReadbackMismatch,
                 format!(
-                    "The board returned a different {name} than was written ({} bytes read, {} written). Its storage \
-                     may be faulty.",
-                    read.len(),
-                    written.len()
+                    "The board returned a different {} than was written ({read}, {} written). Its storage may be \
+                     faulty.",
+                    item.name, item.written_len
                 ),
                 "Set the board aside for engineering.",
-            ));
+            )
+            .with_detail(format!("{}: wrote sha256 {}, read {}", item.name, item.written_sha256, item.read_sha256)));
         }
-        detail.insert(format!("{}_sha256", name.replace(' ', "_")), json!(hex::encode(Sha256::digest(&read))));
+        detail.insert(format!("{}_sha256", item.name.replace(' ', "_")), json!(item.read_sha256));
     }
     Ok(((), serde_json::Value::Object(detail)))
-}
-
-/// The self-test step's deadline: the usual one, plus the broker's window twice
-/// (the station's subscribe, then the board's connect and publish) in broker mode.
-fn selftest_deadline(station: &super::Station) -> std::time::Duration {
-    let base = step_deadline(Step::Selftest, &station.timeouts);
-    match &station.config.config.selftest.broker {
-        Some(b) if station.config.config.selftest.mode == hallmark_config::SelftestMode::Broker => {
-            base + std::time::Duration::from_millis(2 * b.timeout_ms as u64)
-        }
-        _ => base,
-    }
-}
-
-/// Runs the configured self-test against the installed `certificate`; also used on
-/// its own to re-check a provisioned board.
-pub(crate) async fn self_test<L: Link>(
-    client: &mut DeviceClient<L>,
-    station: &super::Station,
-    info: &DeviceInfo,
-    uid: &str,
-    certificate: &[u8],
-) -> StepResult<()> {
-    use hallmark_config::SelftestMode;
-    let offers_link = info.capabilities & capability::SELFTEST_TLS_LINK != 0;
-    let mode = station.config.config.selftest.mode;
-    let lacks = |what: &str, mode: &str| {
-        Err(Failure::new(
-            FailureCode::SelftestFailed,
-            format!("The station is set to the {what} self-test, but this board's firmware does not offer it."),
-            format!("Flash firmware that does, or set [selftest] mode = \"auto\" (now {mode:?})."),
-        )
-        .with_reason("unsupported"))
-    };
-    match (mode, offers_link) {
-        (SelftestMode::Broker, _) => return broker_self_test(client, station, info, uid, certificate, lacks).await,
-        (SelftestMode::Link, false) => return lacks("TLS link", "link"),
-        (SelftestMode::Link | SelftestMode::Auto, true) => {
-            return match selftest::tls_link(client, &station.ca, certificate).await {
-                Ok(evidence) => Ok(((), json!({ "mode": "link", "evidence": evidence }))),
-                Err(selftest::LinkFailure::Link(e)) => Err(errors::link(Step::Selftest, e)),
-                Err(selftest::LinkFailure::Unsupported(detail)) => {
-                    lacks("TLS link", "link").map_err(|f| f.with_detail(detail))
-                }
-                Err(selftest::LinkFailure::Refused(why)) => Err(Failure::new(
-                    FailureCode::SelftestFailed,
-                    format!(
-                        "The board could not complete a mutual-TLS handshake with its new identity: {}.",
-                        sanitize(&why)
-                    ),
-                    "Set it aside for engineering.",
-                )
-                .with_reason("tls-refused")),
-            };
-        }
-        _ => {}
-    }
-    let nonce: [u8; NONCE_LEN] = rand::random();
-    let signature = match client.call(&Request::SelfTest { nonce }, client.timeouts().response).await {
-        Ok(Response::SelfTest { signature }) => signature,
-        Ok(other) => return Err(errors::link(Step::Selftest, unexpected("a self-test signature", &other))),
-        Err(e) => return Err(errors::link(Step::Selftest, e)),
-    };
-    selftest::verify_possession(certificate, &nonce, &signature).map_err(|why| {
-        Failure::new(
-            FailureCode::SelftestFailed,
-            format!("The board could not prove it holds the key of its new certificate ({why})."),
-            "Set it aside for engineering.",
-        )
-        .with_reason("wrong-key")
-    })?;
-    Ok(((), json!({ "mode": "possession", "nonce": hex::encode(nonce) })))
-}
-
-async fn broker_self_test<L: Link>(
-    client: &mut DeviceClient<L>,
-    station: &super::Station,
-    info: &DeviceInfo,
-    uid: &str,
-    certificate: &[u8],
-    lacks: impl Fn(&str, &str) -> StepResult<()>,
-) -> StepResult<()> {
-    let Some(broker) = &station.config.config.selftest.broker else {
-        // The configuration is validated at load: broker mode always has a broker.
-        return lacks("broker", "broker");
-    };
-    if info.capabilities & capability::SELFTEST_BROKER == 0 {
-        return lacks("broker", "broker");
-    }
-    match selftest::broker_test(client, &station.ca, &station.station_id, broker, uid).await {
-        Ok(evidence) => {
-            Ok(((), json!({ "mode": "broker", "peer_fingerprint": fingerprint(certificate), "evidence": evidence })))
-        }
-        Err(selftest::BrokerFailure::Link(e)) => Err(errors::link(Step::Selftest, e)),
-        Err(selftest::BrokerFailure::Station(e)) => {
-            // Station-side text (socket, TLS, our own hints): bounded, no control characters.
-            let detail: String = e.to_string().chars().filter(|c| !c.is_control()).take(400).collect();
-            Err(Failure::new(
-                FailureCode::BrokerUnavailable,
-                format!(
-                    "The station could not use the self-test broker at {}: {detail}. The board is not at fault.",
-                    broker.address
-                ),
-                "Check that the broker runs, trusts this station's CA and lets the station read the self-test \
-                 topics, then run the board again.",
-            )
-            .with_reason(e.outcome.name()))
-        }
-        Err(selftest::BrokerFailure::Board { reason, detail }) => Err(Failure::new(
-            FailureCode::SelftestFailed,
-            broker_what(reason, &broker.address, &detail),
-            "Set the board aside for engineering.",
-        )
-        .with_reason(reason)),
-    }
-}
-
-/// What happened when the board failed at the broker.
-fn broker_what(reason: &str, address: &str, detail: &str) -> String {
-    let what = match reason {
-        "revoked" => "the broker refused the board's certificate as revoked",
-        "unknown-ca" => "the broker does not know the CA of the certificate the board presented",
-        "expired" => "the broker refused the board's certificate as expired",
-        "not-authorized" => {
-            "the broker refused the board's publish: its certificate CN (the broker username) does not own the topic"
-        }
-        "timeout" => "the broker did not answer the board in time",
-        "unreachable" => "the board could not reach the broker",
-        "broker-untrusted" => "the board does not trust the broker's certificate",
-        "not-delivered" => "the board's message never reached the station",
-        _ => "the board could not prove its identity at the broker",
-    };
-    format!("Self-test at the broker {address} failed: {what} ({detail}).")
-}
-
-/// The label's fields for this board; `certificate` is `None` before signing, when
-/// the certificate's fields take the widest values they can have.
-fn label_data(run: &Run<'_>, uid: &Uid, info: &DeviceInfo, certificate: Option<&Installation>) -> LabelData {
-    let (serial, fingerprint) = match certificate {
-        Some(inst) => {
-            let fp = fingerprint(&inst.certificate);
-            (inst.serial.to_uppercase(), fp.get(..16).unwrap_or(&fp).to_uppercase())
-        }
-        // Serials are 16 random bytes (32 hex digits); the label shows 16 of the
-        // fingerprint's. 'D' is the widest hex digit in the label font.
-        None => ("D".repeat(32), "D".repeat(16)),
-    };
-    LabelData::new()
-        .with("uid", uid.as_str())
-        .with("serial", serial)
-        .with("hardware_id", hex::encode_upper(&info.hardware_id))
-        .with("model", sanitize(&info.model))
-        .with("firmware", sanitize(&info.firmware_version))
-        .with("date", time::OffsetDateTime::now_utc().date().to_string())
-        .with("cert_fingerprint", fingerprint)
-        .with("station", run.station.station_id.clone())
-        .with("operator", run.request.operator.clone().unwrap_or_default())
-}
-
-/// The `label-check` step: the label lays out with this board's real values before
-/// anything is generated or signed for it.
-fn label_check(run: &mut Run<'_>, uid: &Uid, info: &DeviceInfo) -> StepResult<()> {
-    let data = label_data(run, uid, info, None);
-    let template = &run.station.label_template;
-    match template.validate(&data) {
-        Ok(()) => Ok(((), json!({ "template": template.name }))),
-        Err(e) => Err(label_unfit(&e, &template.name)),
-    }
-}
-
-fn label_unfit(e: &LabelError, template: &str) -> Failure {
-    Failure::new(
-        FailureCode::LabelFailed,
-        format!("This board's label cannot be made with the template \"{template}\": {e}. Nothing was issued."),
-        "Call the line engineer to give the label more room or a fit rule (shrink, wrap, truncate).",
-    )
-    .with_detail(format!("{e:?}"))
-}
-
-fn label(run: &mut Run<'_>, uid: &Uid, info: &DeviceInfo, installation: &Installation) -> StepResult<()> {
-    let station = run.station;
-    let data = label_data(run, uid, info, Some(installation));
-    let short_run = run.report.run_id.get(..8).unwrap_or_default().to_string();
-    let (path, pdf, job) = produce_label(station, &data, &format!("{uid}-{short_run}"))?;
-    run.report.label_pdf = Some(path.display().to_string());
-    run.report.label_print = job.clone();
-    let detail = json!({
-        "path": path.display().to_string(), "sha256": hex::encode(Sha256::digest(&pdf)),
-        "template": station.label_template.name, "fields": data.values(), "print": job,
-    });
-    Ok(((), detail))
-}
-
-/// Keeps the label as a PDF in the data directory and prints it on the configured
-/// printer; also used for reprints.
-pub(crate) fn produce_label(
-    station: &super::Station,
-    data: &LabelData,
-    name: &str,
-) -> Result<(std::path::PathBuf, Vec<u8>, Option<crate::printer::PrintJob>), Failure> {
-    let label_failed = |what: &str, detail: String| {
-        Failure::new(
-            FailureCode::LabelFailed,
-            format!("The label could not be produced: {what}."),
-            "Call the line engineer.",
-        )
-        .with_detail(detail)
-    };
-    let pdf = render_pdf(&station.label_template, data)
-        .map_err(|e| label_failed("the template could not be drawn", e.to_string()))?;
-    let dir = station.data_dir.labels_dir();
-    let unsaved = "its PDF could not be saved in the data directory";
-    std::fs::create_dir_all(&dir).map_err(|e| label_failed(unsaved, format!("{}: {e}", dir.display())))?;
-    let path = dir.join(format!("{name}.pdf"));
-    std::fs::write(&path, &pdf).map_err(|e| label_failed(unsaved, format!("{}: {e}", path.display())))?;
-    let job = match &station.config.config.label.printer {
-        Some(printer) => {
-            Some(crate::printer::print(printer, &station.label_template, data, name, station.data_dir.path()).map_err(
-                |e| {
-                    Failure::new(
-                        FailureCode::PrintFailed,
-                        format!("The label did not print ({e})."),
-                        "Fix the printer, then run the board again: it resumes without signing anything new.",
-                    )
-                },
-            )?)
-        }
-        None => None,
-    };
-    Ok((path, pdf, job))
 }
 
 /// The log holds a certificate the station cannot use: it was changed outside the
