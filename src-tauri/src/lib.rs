@@ -118,7 +118,7 @@ fn start_station(app: tauri::AppHandle, options: &Options) -> AppState {
         data_dir: data_dir.clone(),
         config: ConfigChoice::Given { config: Box::new(source.config.clone()), file: Some(source.file.clone()) },
         overrides: Overrides::default(),
-        probes: std::sync::Arc::new(hallmark_station::probe::ProbeRs),
+        probes: std::sync::Arc::new(hallmark_station::probe::SystemProbes),
     };
     let secrets = GivenSecrets { passphrase: Some(passphrase), ..GivenSecrets::from_env() };
     let build = Box::new(move || Station::open(open, &secrets));

@@ -59,7 +59,7 @@ fn main() {
         station_id: config.config.station.id.clone(),
         timeouts: Timeouts::default(),
         config,
-        probes: std::sync::Arc::new(hallmark_station::probe::ProbeRs),
+        probes: std::sync::Arc::new(hallmark_station::probe::SystemProbes),
         clock: std::sync::Arc::new(hallmark_station::clock::SystemClock),
     };
     let store = Store::open(&station.data_dir.log_path()).expect("log");

@@ -18,8 +18,10 @@ pub enum Command {
     Provision(ProvisionArgs),
     /// Run a simulated board on a pseudo-terminal; prints the port path as the first
     /// line on stdout and serves until killed.
+    #[cfg(feature = "demo")]
     Sim(SimArgs),
     /// Start a fresh simulated board and provision it end to end (the demo).
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
     /// Run every slot of the station configuration in parallel, each with its own
     /// board; one JSON line per finished run with --json.

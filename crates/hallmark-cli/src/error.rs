@@ -14,6 +14,7 @@ pub enum CliError {
     Store(#[from] hallmark_store::StoreError),
     #[error("{0}")]
     Label(#[from] hallmark_label::LabelError),
+    #[cfg(feature = "demo")]
     #[error("{0}")]
     Sim(#[from] hallmark_sim::SimError),
     #[error("{0}")]

@@ -139,7 +139,7 @@ fn station(dir: &std::path::Path) -> Station {
         station_id: "lossy".into(),
         timeouts: Timeouts { response: Duration::from_millis(200), keygen: Duration::from_millis(500), attempts: 3 },
         config: LoadedConfig::embedded_default(),
-        probes: Arc::new(hallmark_station::probe::ProbeRs),
+        probes: Arc::new(hallmark_station::probe::SystemProbes),
         clock: Arc::new(hallmark_station::clock::SystemClock),
     }
 }

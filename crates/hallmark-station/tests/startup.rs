@@ -16,7 +16,7 @@ fn options(dir: &Path, config: Option<&Path>) -> OpenOptions {
         data_dir: DataDir::at(dir),
         config: ConfigChoice::Resolve(config.map(Path::to_path_buf)),
         overrides: Overrides::default(),
-        probes: std::sync::Arc::new(hallmark_station::probe::ProbeRs),
+        probes: std::sync::Arc::new(hallmark_station::probe::SystemProbes),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod ca;
+#[cfg(feature = "demo")]
 mod demo;
 mod label;
 mod log;
@@ -9,6 +10,7 @@ mod probe;
 mod provision;
 mod run;
 mod selftest;
+#[cfg(feature = "demo")]
 mod sim;
 
 use crate::args::{Cli, Command};
@@ -18,7 +20,9 @@ use std::process::ExitCode;
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Provision(a) => provision::run(a),
+        #[cfg(feature = "demo")]
         Command::Sim(a) => sim::run(a),
+        #[cfg(feature = "demo")]
         Command::Demo(a) => demo::run(a),
         Command::Run(a) => run::run(a),
         Command::Ca { command } => ca::run(command),

@@ -30,7 +30,7 @@ impl Bench {
             data_dir: data.clone(),
             config: ConfigChoice::Resolve(None),
             overrides: Overrides::default(),
-            probes: std::sync::Arc::new(crate::probe::ProbeRs),
+            probes: std::sync::Arc::new(crate::probe::SystemProbes),
         };
         let secrets = GivenSecrets { passphrase: Some(PASSPHRASE.into()), token_pin: None };
         let (station, _) = Station::open(options, &secrets).unwrap();

@@ -1,15 +1,23 @@
 //! Provisioning through a debug probe (SWD): attach to the chip, optionally flash the
 //! production image, read the chip's unique id from its registers, and carry the
 //! provisioning protocol over RTT. Everything above the probe goes through
-//! [`ProbeBackend`] and [`RttPort`], which the real probe ([`ProbeRs`]) and the
-//! in-memory simulation ([`memory`]) both implement.
+//! [`ProbeBackend`] and [`RttPort`], which the real probe (`ProbeRs`, with the
+//! `probe-rs` feature) and the in-memory simulation ([`memory`]) both implement.
+//! [`SystemProbes`] is the backend a station uses for real boards: probe-rs, or,
+//! in a build without probe support, one that refuses probe slots in words.
 
+#[cfg(feature = "probe-rs")]
 mod hw;
 pub mod memory;
+#[cfg(not(feature = "probe-rs"))]
+mod none;
 pub mod rtt;
 pub mod uid;
 
-pub use hw::{check_chip, list_probes, ProbeRs};
+#[cfg(feature = "probe-rs")]
+pub use hw::{check_chip, list_probes, ProbeRs, ProbeRs as SystemProbes};
+#[cfg(not(feature = "probe-rs"))]
+pub use none::{check_chip, list_probes, NoProbes as SystemProbes};
 pub use rtt::{rtt_link, RttPort, RttTiming};
 
 use serde::Serialize;

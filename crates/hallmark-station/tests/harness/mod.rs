@@ -37,7 +37,7 @@ impl Bench {
             data_dir: DataDir::at(dir.path()),
             config: ConfigChoice::Resolve(None),
             overrides: Overrides::default(),
-            probes: std::sync::Arc::new(hallmark_station::probe::ProbeRs),
+            probes: std::sync::Arc::new(hallmark_station::probe::SystemProbes),
         };
         let secrets = GivenSecrets { passphrase: Some("in-process bench passphrase".into()), token_pin: None };
         let (station, _) = Station::open(options, &secrets).expect("the bench station starts");
