@@ -15,12 +15,12 @@ echo "== cargo clippy -D warnings" >&2
 cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 
 echo "== a station built without probe support or the simulator links neither" >&2
-cargo clippy -p hallmark-cli -p hallmark-station --no-default-features --quiet -- -D warnings
+cargo clippy -p hallmark-cli -p hallmark-station -p hallmark-device --no-default-features --quiet -- -D warnings
 if cargo tree -p hallmark-cli --no-default-features -e normal --prefix none | grep -E '^(probe-rs|hallmark-sim) '; then
     echo "hallmark-cli --no-default-features still links the crates above" >&2
     exit 1
 fi
-cargo test --quiet -p hallmark-station --no-default-features --lib probe::
+cargo test --quiet -p hallmark-device --no-default-features --lib probe::
 
 echo "== device crates build for thumbv7em-none-eabihf (no_std)" >&2
 cargo build --quiet -p hallmark-protocol -p hallmark-agent --features hallmark-agent/software-keys \

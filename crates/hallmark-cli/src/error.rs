@@ -30,3 +30,9 @@ pub enum CliError {
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
 }
+
+impl From<hallmark_station::transport::PortError> for CliError {
+    fn from(e: hallmark_station::transport::PortError) -> CliError {
+        CliError::Setup(e.into())
+    }
+}

@@ -1,8 +1,9 @@
-//! Hallmark station core, free of any GUI.
+//! Hallmark station core, free of any GUI: running the station (start-up,
+//! administration, the CA's state and CRL, printers, slots) and the run pipeline that
+//! decides what happens to each board. Talking to the board itself (links, client,
+//! dialects, probes, self-tests, the failure contract) is `hallmark-device`,
+//! re-exported here under the same module names.
 //!
-//! - [`transport`]: opening links to boards (serial ports today).
-//! - [`client::DeviceClient`]: request/response over a link with deadlines,
-//!   retransmission and strict checking of everything the device sends.
 //! - [`pipeline::Provisioner`]: one run, step by step, logged before each action.
 //! - [`report::RunReport`]: what a run produced (the CLI's `--json` contract).
 //! - [`startup`]: `Station::open`, the one start-up every front end uses.
@@ -15,27 +16,22 @@ pub mod admin;
 pub mod assemble;
 pub mod broker_files;
 pub mod ca_status;
-pub mod client;
 pub mod clock;
 pub mod crl;
 pub mod datadir;
-pub mod dialect;
 pub mod engineer;
-mod failure;
 pub mod fixture;
 pub mod pipeline;
 pub mod presence;
 pub mod printer;
-pub mod probe;
 pub mod profile;
 pub mod report;
-pub mod selftest;
 mod setup_error;
 pub mod startup;
-pub mod transport;
 mod uid;
 
-pub use failure::{Failure, FailureCode};
+// Talking to one board is `hallmark-device`'s; its modules keep their paths here.
+pub use hallmark_device::{client, dialect, probe, selftest, transport, Failure, FailureCode};
 pub use setup_error::SetupError;
 pub use uid::Uid;
 

@@ -7,21 +7,9 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SetupError {
-    /// Not a serial port name.
-    #[error("{0:?} is not a serial port name (expected e.g. /dev/ttyUSB0)")]
-    PortName(String),
-    /// The serial port could not be opened.
-    #[error("cannot open {port}: {source}")]
-    PortOpen {
-        /// The port.
-        port: String,
-        /// Why.
-        #[source]
-        source: tokio_serial::Error,
-    },
-    /// The serial ports could not be listed.
-    #[error("cannot list the serial ports: {0}")]
-    PortList(#[source] tokio_serial::Error),
+    /// A serial port cannot be named, opened or listed.
+    #[error(transparent)]
+    Port(#[from] crate::transport::PortError),
     /// A slot's link is not usable.
     #[error("slot {slot}: {source}")]
     Slot {

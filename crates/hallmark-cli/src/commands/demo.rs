@@ -17,7 +17,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
     state.save(&state_path)?;
     let mut board = Board::new(state, Some(state_path.clone()), Vec::new())?;
     let mut pty = Pty::open()?;
-    let port = PortName::parse(&pty.path.display().to_string()).map_err(CliError::Setup)?;
+    let port = PortName::parse(&pty.path.display().to_string())?;
     eprintln!("Simulated board {} on {}", board.state().hardware_id, port.as_str());
     // The board runs on its own thread, like a separate device on the other end of
     // the cable; it ends with the process.

@@ -25,7 +25,7 @@ impl Observer for ConsoleObserver {
 
 pub fn run(args: ProvisionArgs) -> Result<ExitCode, CliError> {
     let port = match (&args.port, &args.probe) {
-        (Some(port), _) => LinkTarget::Serial(PortName::parse(port).map_err(CliError::Setup)?),
+        (Some(port), _) => LinkTarget::Serial(PortName::parse(port)?),
         (None, Some(selector)) => {
             let chip = args.chip.clone().unwrap_or_default();
             hallmark_station::probe::check_chip(&chip).map_err(|e| CliError::Usage(e.to_string()))?;

@@ -8,7 +8,7 @@ use hallmark_station::transport::PortName;
 use std::process::ExitCode;
 
 pub fn run(args: SelftestArgs) -> Result<ExitCode, CliError> {
-    let port = PortName::parse(&args.port).map_err(CliError::Setup)?;
+    let port = PortName::parse(&args.port)?;
     let station = open_station(&args.station)?;
     let store = open_store(&station.data_dir)?;
     let actor =

@@ -86,7 +86,9 @@ impl LinkTarget {
                 bin_base: slot.bin_base,
                 allow_erase_all: slot.allow_erase_all,
             }),
-            None => LinkTarget::Serial(PortName::parse(&slot.port).map_err(|e| e.in_slot(&slot.name))?),
+            None => LinkTarget::Serial(
+                PortName::parse(&slot.port).map_err(|e| crate::SetupError::from(e).in_slot(&slot.name))?,
+            ),
         })
     }
 }

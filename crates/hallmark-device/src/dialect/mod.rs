@@ -136,9 +136,9 @@ pub enum DeviceError {
 
 impl DeviceError {
     /// The failure of `step`.
-    pub(crate) fn at(self, step: crate::pipeline::Step) -> Failure {
+    pub fn at(self, step: hallmark_store::Step) -> Failure {
         match self {
-            DeviceError::Link(e) => crate::pipeline::errors::link(step, e),
+            DeviceError::Link(e) => crate::failures::link(step, e),
             DeviceError::Refused(f) => f,
         }
     }

@@ -53,10 +53,10 @@ pub fn station_identity(station_id: &str) -> String {
     format!("hallmark-station.{station_id}")
 }
 
-/// The broker as configured.
-pub fn endpoint(broker: &BrokerSection) -> Result<Endpoint, crate::SetupError> {
-    let (host, port) = broker.host_port().map_err(crate::SetupError::Broker)?;
-    Ok(Endpoint { host, port, server_name: broker.server_name().map_err(crate::SetupError::Broker)? })
+/// The broker as configured (the configuration's checks say why not, in words).
+fn endpoint(broker: &BrokerSection) -> Result<Endpoint, String> {
+    let (host, port) = broker.host_port()?;
+    Ok(Endpoint { host, port, server_name: broker.server_name()? })
 }
 
 /// The topic a board publishes its self-test nonce to.
@@ -72,7 +72,7 @@ pub async fn broker_test<L: Link>(
     broker: &BrokerSection,
     uid: &str,
 ) -> Result<BrokerEvidence, BrokerFailure> {
-    let endpoint = endpoint(broker).map_err(|e| BrokerFailure::Station(station_error(e.to_string())))?;
+    let endpoint = endpoint(broker).map_err(|e| BrokerFailure::Station(station_error(e)))?;
     let window = Duration::from_millis(broker.timeout_ms as u64);
     let identity = station_identity(station_id);
     let topic = topic(uid);
@@ -125,11 +125,11 @@ pub async fn broker_test<L: Link>(
             cancel.cancel();
             return Err(match other {
                 Ok(Response::BrokerResult { outcome, detail, .. }) => {
-                    BrokerFailure::Board { reason: outcome.name(), detail: crate::pipeline::errors::sanitize(&detail) }
+                    BrokerFailure::Board { reason: outcome.name(), detail: crate::failures::sanitize(&detail) }
                 }
                 Ok(Response::Error { code, detail }) => BrokerFailure::Board {
                     reason: "device-error",
-                    detail: format!("{} {}", code.name(), crate::pipeline::errors::sanitize(&detail)),
+                    detail: format!("{} {}", code.name(), crate::failures::sanitize(&detail)),
                 },
                 Ok(other) => BrokerFailure::Link(unexpected("a broker test result", &other)),
                 Err(e) => BrokerFailure::Link(e),

@@ -1,7 +1,27 @@
 //! Serial ports via tokio-serial (USB-UART adapters, and pseudo-terminals for the
 //! simulated board).
 
-use crate::SetupError;
+/// A serial port that cannot be named, opened or listed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PortError {
+    /// Not a serial port name.
+    #[error("{0:?} is not a serial port name (expected e.g. /dev/ttyUSB0)")]
+    Name(String),
+    /// The serial port could not be opened.
+    #[error("cannot open {port}: {source}")]
+    Open {
+        /// The port.
+        port: String,
+        /// Why.
+        #[source]
+        source: tokio_serial::Error,
+    },
+    /// The serial ports could not be listed.
+    #[error("cannot list the serial ports: {0}")]
+    List(#[source] tokio_serial::Error),
+}
+
 use serde::Serialize;
 use std::fmt;
 use tokio_serial::{SerialPortBuilderExt, SerialStream};
@@ -12,9 +32,9 @@ pub struct PortName(String);
 
 impl PortName {
     /// Parses a port name: non-empty, no control characters, at most 255 bytes.
-    pub fn parse(s: &str) -> Result<PortName, SetupError> {
+    pub fn parse(s: &str) -> Result<PortName, PortError> {
         if s.is_empty() || s.len() > 255 || s.chars().any(char::is_control) {
-            return Err(SetupError::PortName(s.to_string()));
+            return Err(PortError::Name(s.to_string()));
         }
         Ok(PortName(s.to_string()))
     }
@@ -35,11 +55,11 @@ impl fmt::Display for PortName {
 pub const DEFAULT_BAUD: u32 = 115_200;
 
 /// Opens a port exclusively (no other program can open it while the run lasts).
-pub fn open_serial(port: &PortName, baud: u32) -> Result<SerialStream, SetupError> {
+pub fn open_serial(port: &PortName, baud: u32) -> Result<SerialStream, PortError> {
     tokio_serial::new(port.as_str(), baud)
         .timeout(std::time::Duration::from_millis(100))
         .open_native_async()
-        .map_err(|source| SetupError::PortOpen { port: port.to_string(), source })
+        .map_err(|source| PortError::Open { port: port.to_string(), source })
 }
 
 /// A port found on this machine.
@@ -52,8 +72,8 @@ pub struct PortInfo {
 }
 
 /// Lists serial ports (pseudo-terminals are never listed; pass their path directly).
-pub fn list_ports() -> Result<Vec<PortInfo>, SetupError> {
-    let ports = tokio_serial::available_ports().map_err(SetupError::PortList)?;
+pub fn list_ports() -> Result<Vec<PortInfo>, PortError> {
+    let ports = tokio_serial::available_ports().map_err(PortError::List)?;
     Ok(ports
         .into_iter()
         .map(|p| {
