@@ -2,9 +2,10 @@
 
 use crate::{CaError, KeyAlgorithm};
 use x509_parser::cri_attributes::ParsedCriAttribute;
+use x509_parser::der_parser::asn1_rs::Tag;
 use x509_parser::oid_registry::{
     OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521, OID_PKCS1_RSAENCRYPTION,
-    OID_PKCS9_CHALLENGE_PASSWORD, OID_SIG_ED25519,
+    OID_PKCS9_CHALLENGE_PASSWORD, OID_SIG_ECDSA_WITH_SHA256, OID_SIG_ED25519,
 };
 use x509_parser::prelude::*;
 
@@ -27,9 +28,10 @@ pub struct VerifiedCsr {
 impl VerifiedCsr {
     /// Parses `der`, verifies its signature and identifies the key (P-256, P-384 or
     /// Ed25519; whether it is allowed is the profile's call). Subject, attributes
-    /// and requested extensions are ignored on purpose. Real-world encodings such as
-    /// ecdsa-with-SHA256 with NULL parameters (nRF91 modems) are accepted when the
-    /// signature verifies.
+    /// and requested extensions are ignored on purpose. One real-world encoding is
+    /// accepted: ecdsa-with-SHA256 with NULL parameters (nRF91 modem firmware 1.3.x
+    /// and 2.0.x), when the signature verifies; any other signature-algorithm
+    /// parameters are refused.
     pub fn from_der(der: &[u8]) -> Result<VerifiedCsr, CaError> {
         let (rest, csr) = X509CertificationRequest::from_der(der).map_err(|e| CaError::CsrMalformed(e.to_string()))?;
         if !rest.is_empty() {
@@ -77,6 +79,7 @@ impl VerifiedCsr {
                 detail: format!("public key of {} bytes starting {:02x?}", public_key.len(), public_key.first()),
             });
         }
+        check_signature_parameters(&csr.signature_algorithm)?;
         csr.verify_signature().map_err(|_| CaError::CsrSignature)?;
         let mut challenge = None;
         for attribute in csr.certification_request_info.attributes() {
@@ -90,4 +93,21 @@ impl VerifiedCsr {
         }
         Ok(VerifiedCsr { spki_der: spki.raw.to_vec(), public_key, algorithm, challenge, raw: der.to_vec() })
     }
+}
+
+/// ECDSA and Ed25519 signature algorithms take no parameters (RFC 5758, RFC 8410).
+/// nRF91 modems write an explicit NULL for ecdsa-with-SHA256: that exact quirk is
+/// tolerated, nothing looser.
+fn check_signature_parameters(algorithm: &AlgorithmIdentifier<'_>) -> Result<(), CaError> {
+    let Some(parameters) = &algorithm.parameters else { return Ok(()) };
+    let null = parameters.tag() == Tag::Null && parameters.data.is_empty();
+    if null && algorithm.algorithm == OID_SIG_ECDSA_WITH_SHA256 {
+        return Ok(());
+    }
+    Err(CaError::CsrMalformed(format!(
+        "signature algorithm {} carries parameters (tag {}, {} bytes); only ecdsa-with-SHA256 with NULL is tolerated",
+        algorithm.algorithm.to_id_string(),
+        parameters.tag().0,
+        parameters.data.len()
+    )))
 }

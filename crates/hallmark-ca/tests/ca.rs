@@ -146,22 +146,61 @@ fn key_algorithms_follow_the_profile() {
     assert!(ca.issue(dev(), &csr, &allowed, OffsetDateTime::now_utc()).is_ok());
 }
 
-#[test]
-fn ecdsa_signature_algorithm_with_null_parameters_is_accepted() {
-    // nRF91 modems encode ecdsa-with-SHA256 with explicit NULL parameters. The
-    // signature covers only the request info, so rewriting the algorithm keeps it valid.
-    let (der, key) = greedy_csr();
+/// `der` with its outer signature algorithm (ecdsa-with-SHA256, no parameters)
+/// replaced by `replacement`. The signature covers only the request info, so it
+/// still verifies.
+fn with_signature_algorithm(der: &[u8], replacement: &[u8]) -> Vec<u8> {
     let plain: &[u8] = &[0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02];
-    let with_null: &[u8] = &[0x30, 0x0C, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02, 0x05, 0x00];
     let at = der.windows(plain.len()).rposition(|w| w == plain).unwrap();
     let mut body = der[4..].to_vec(); // strip the outer SEQUENCE header (length < 64 KiB: 30 82 xx xx)
     assert_eq!(&der[..2], &[0x30, 0x82]);
     let at_body = at - 4;
-    body.splice(at_body..at_body + plain.len(), with_null.iter().copied());
-    let mut nrf = vec![0x30, 0x82, (body.len() >> 8) as u8, body.len() as u8];
-    nrf.extend(body);
+    body.splice(at_body..at_body + plain.len(), replacement.iter().copied());
+    let mut out = vec![0x30, 0x82, (body.len() >> 8) as u8, body.len() as u8];
+    out.extend(body);
+    out
+}
+
+#[test]
+fn ecdsa_signature_algorithm_with_null_parameters_is_accepted() {
+    // nRF91 modems encode ecdsa-with-SHA256 with explicit NULL parameters.
+    let (der, key) = greedy_csr();
+    let with_null: &[u8] = &[0x30, 0x0C, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02, 0x05, 0x00];
+    let nrf = with_signature_algorithm(&der, with_null);
     let csr = VerifiedCsr::from_der(&nrf).expect("NULL parameters are tolerated when the signature verifies");
     assert_eq!(csr.public_key, key.public_key_raw());
+}
+
+#[test]
+fn signature_algorithm_parameters_other_than_null_are_refused() {
+    let (der, _) = greedy_csr();
+    // INTEGER 0 where nothing (or NULL) belongs.
+    let integer: &[u8] = &[0x30, 0x0D, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02, 0x02, 0x01, 0x00];
+    match VerifiedCsr::from_der(&with_signature_algorithm(&der, integer)) {
+        Err(CaError::CsrMalformed(why)) => assert!(why.contains("carries parameters"), "{why}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // NULL with a non-empty body is not NULL.
+    let fat_null: &[u8] = &[0x30, 0x0D, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02, 0x05, 0x01, 0x00];
+    assert!(VerifiedCsr::from_der(&with_signature_algorithm(&der, fat_null)).is_err());
+}
+
+#[test]
+fn a_csr_from_a_real_nrf91_modem_verifies_and_is_certified() {
+    use base64::Engine as _;
+    // `fixtures/README.md`: an AT%KEYGEN answer from a real modem, published by Nordic.
+    let keygen = include_str!("fixtures/nrf91-keygen.txt").trim();
+    let (csr_b64, _attestation) = keygen.split_once('.').expect("CSR.COSE");
+    let der = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(csr_b64).expect("base64url");
+    let csr = VerifiedCsr::from_der(&der).expect("the modem's NULL-parameter CSR verifies");
+    assert_eq!(csr.algorithm, KeyAlgorithm::P256);
+    let (_dir, ca) = new_ca();
+    let device = Device { uid: "50363154-3931-44f0-8022-121b6401627d", hardware_id: "352656100000000" };
+    let cert = ca.issue(device, &csr, &LeafProfile::default(), OffsetDateTime::now_utc()).expect("issued");
+    let (_, parsed) = X509Certificate::from_der(&cert.der).expect("certificate parses");
+    assert_eq!(parsed.public_key().subject_public_key.data.as_ref(), csr.public_key.as_slice());
+    let cn = parsed.subject().iter_common_name().next().and_then(|c| c.as_str().ok());
+    assert_eq!(cn, Some("50363154-3931-44f0-8022-121b6401627d"));
 }
 
 #[test]
