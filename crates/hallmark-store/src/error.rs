@@ -55,6 +55,14 @@ pub enum StoreError {
         /// Prefix + date part.
         stem: String,
     },
+    /// A step's detail could not be serialised (a bug: the types serialise by design).
+    #[error("the {step} detail could not be written as JSON: {source}")]
+    Detail {
+        /// The step.
+        step: crate::Step,
+        /// Cause.
+        source: serde_json::Error,
+    },
     /// Asked for a run that does not exist.
     #[error("no run with id {0} in the log")]
     UnknownRun(String),

@@ -21,6 +21,7 @@ mod query;
 mod record;
 mod schema;
 mod stats;
+mod step_event;
 mod store;
 
 pub use audit::{CrlRow, RevocationRow};
@@ -33,6 +34,10 @@ pub use onboarding::OnboardingRecord;
 pub use query::{Page, RunFilter};
 pub use record::{Identity, Step};
 pub use stats::{HourRow, ParetoRow, Statistics};
+pub use step_event::{
+    Connected, CsrVerified, Finished, Identified, Installed, KeyGenerated, LabelChecked, Labelled, LinkState,
+    PlanRecord, ReadBack, Retried, SelfTested, Signed, StepEvent, StepEventError,
+};
 pub use store::{
     AssignedUid, CertificateRecord, EventRecord, InterruptedRun, IssuedCertificate, Phase, RevokedBy, RunEnd,
     RunFailure, RunId, RunStart, Store, UidChoice,

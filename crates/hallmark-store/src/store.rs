@@ -1,7 +1,7 @@
 //! Opening the log and appending to it.
 
 use crate::chain::{event_hash, HashInput, GENESIS};
-use crate::{now_rfc3339, schema, ChainReport, StoreError};
+use crate::{now_rfc3339, schema, ChainReport, Step, StepEvent, StepEventError, StoreError};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -242,6 +242,34 @@ impl Store {
         insert_event(&tx, run, &uuid, event)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Appends the `start` event of `step` (before the step acts).
+    pub fn start_step(&self, run: RunId, step: Step) -> Result<(), StoreError> {
+        let event = EventRecord {
+            step: step.as_str(),
+            phase: Phase::Start,
+            outcome: None,
+            duration_us: None,
+            detail: Value::Object(serde_json::Map::new()),
+        };
+        self.append_event(run, &event)
+    }
+
+    /// Appends the `end` event of the step `event` ends, with `outcome` (`PASS`,
+    /// `FAIL`, `INTERRUPTED`) and its duration: the one place a step's detail is
+    /// serialised.
+    pub fn end_step(&self, run: RunId, outcome: &str, duration_us: i64, event: &StepEvent) -> Result<(), StoreError> {
+        let step = event.step();
+        let detail = event.to_detail().map_err(|source| StoreError::Detail { step, source })?;
+        let event = EventRecord {
+            step: step.as_str(),
+            phase: Phase::End,
+            outcome: Some(outcome),
+            duration_us: Some(duration_us),
+            detail,
+        };
+        self.append_event(run, &event)
     }
 
     /// Records an issued certificate (and a chained event saying so) before the
@@ -520,9 +548,15 @@ impl Store {
         )?)
     }
 
-    /// The end detail of `step` in the latest passing run of `uid` that passed it: the
-    /// run's id and the detail (for the label step: template, fields, print job).
-    pub fn last_passed_step(&self, uid: &str, step: crate::Step) -> Result<Option<(String, Value)>, StoreError> {
+    /// The end event of `step` in the latest passing run of `uid` that passed it: the
+    /// run's id and the event (for the label step: template, fields, print job), or
+    /// why its detail could not be read as one (a log older than the event's shape).
+    #[allow(clippy::type_complexity)]
+    pub fn last_passed_step(
+        &self,
+        uid: &str,
+        step: Step,
+    ) -> Result<Option<(String, Result<StepEvent, StepEventError>)>, StoreError> {
         let row: Option<(String, String)> = self
             .conn
             .query_row(
@@ -535,7 +569,10 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        Ok(row.map(|(run, detail)| (run, serde_json::from_str(&detail).unwrap_or_default())))
+        Ok(row.map(|(run, detail)| {
+            let detail = serde_json::from_str(&detail).unwrap_or_default();
+            (run, StepEvent::parse(step, &detail))
+        }))
     }
 
     /// Every certificate issued for `uid`, oldest first, with revocation state.

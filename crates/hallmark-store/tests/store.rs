@@ -394,7 +394,10 @@ fn version_4_log_upgrades_and_its_killed_run_is_closed_with_its_board() {
     // The label of the passing run is found through the step's typed name.
     let (run, label) = store.last_passed_step("19E64CC81DB2C24B", hallmark_store::Step::Label).unwrap().unwrap();
     assert_eq!(run, pass.run_id);
-    assert!(label["fields"].is_object(), "{label}");
+    match label.expect("the v4 label detail reads as a label event") {
+        hallmark_store::StepEvent::Labelled(label) => assert_eq!(label.fields["uid"], "19E64CC81DB2C24B"),
+        other => panic!("not a label event: {other:?}"),
+    }
     assert_eq!(store.verify_chain().unwrap().first_broken_event, None, "migration never touches history");
 }
 

@@ -2,15 +2,14 @@
 //! before anything is signed; `label` prints it last, once the run has passed.
 
 use super::errors::sanitize;
+use super::steps::StepResult;
 use super::{Run, Station};
 use crate::dialect::{BoardFacts, Installation};
 use crate::{Failure, FailureCode, Uid};
 use hallmark_ca::fingerprint;
 use hallmark_label::{render_pdf, LabelData, LabelError};
-use serde_json::json;
+use hallmark_store::{LabelChecked, Labelled};
 use sha2::{Digest, Sha256};
-
-type StepResult<T> = Result<(T, serde_json::Value), Failure>;
 
 /// The label's fields for this board; `certificate` is `None` before signing, when
 /// the certificate's fields take the widest values they can have.
@@ -38,11 +37,11 @@ fn label_data(run: &Run<'_>, uid: &Uid, board: &BoardFacts, certificate: Option<
 
 /// The `label-check` step: the label lays out with this board's real values before
 /// anything is generated or signed for it.
-pub(super) fn label_check(run: &mut Run<'_>, uid: &Uid, board: &BoardFacts) -> StepResult<()> {
+pub(super) fn label_check(run: &mut Run<'_>, uid: &Uid, board: &BoardFacts) -> StepResult<(), LabelChecked> {
     let data = label_data(run, uid, board, None);
     let template = &run.station.label_template;
     match template.validate(&data) {
-        Ok(()) => Ok(((), json!({ "template": template.name }))),
+        Ok(()) => Ok(((), LabelChecked { template: template.name.clone() })),
         Err(e) => Err(label_unfit(&e, &template.name)),
     }
 }
@@ -56,18 +55,27 @@ fn label_unfit(e: &LabelError, template: &str) -> Failure {
     .with_detail(format!("{e:?}"))
 }
 
-pub(super) fn label(run: &mut Run<'_>, uid: &Uid, board: &BoardFacts, installation: &Installation) -> StepResult<()> {
+pub(super) fn label(
+    run: &mut Run<'_>,
+    uid: &Uid,
+    board: &BoardFacts,
+    installation: &Installation,
+) -> StepResult<(), Labelled> {
     let station = run.station;
     let data = label_data(run, uid, board, Some(installation));
     let short_run = run.report.run_id.get(..8).unwrap_or_default().to_string();
     let (path, pdf, job) = produce_label(station, &data, &format!("{uid}-{short_run}"))?;
     run.report.label_pdf = Some(path.display().to_string());
     run.report.label_print = job.clone();
-    let detail = json!({
-        "path": path.display().to_string(), "sha256": hex::encode(Sha256::digest(&pdf)),
-        "template": station.label_template.name, "fields": data.values(), "print": job,
-    });
-    Ok(((), detail))
+    let labelled = Labelled {
+        path: path.display().to_string(),
+        sha256: hex::encode(Sha256::digest(&pdf)),
+        template: station.label_template.name.clone(),
+        fields: data.values().clone(),
+        // A print job is strings and numbers: serialising it cannot fail.
+        print: job.and_then(|j| serde_json::to_value(j).ok()),
+    };
+    Ok(((), labelled))
 }
 
 /// Keeps the label as a PDF in the data directory and prints it on the configured

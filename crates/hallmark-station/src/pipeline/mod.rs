@@ -26,8 +26,8 @@ use hallmark_ca::{IssuingCa, LeafProfile};
 use hallmark_config::LoadedConfig;
 use hallmark_label::Template;
 pub use hallmark_store::Step;
-use hallmark_store::{EventRecord, Phase, RunEnd, RunId, RunStart, Store};
-use serde_json::{json, Value};
+use hallmark_store::{Connected, LinkState, RunEnd, RunId, RunStart, StepEvent, Store};
+use serde_json::json;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -182,8 +182,12 @@ impl Station {
         let started = Instant::now();
         let work = async {
             run.begin(Step::Connect)?;
-            let detail = json!({ "port": request.port.to_string(), "link": "open", "dialect": dialect.name() });
-            run.end(Ok(((), detail)))?;
+            let connected = Connected::Link {
+                port: request.port.to_string(),
+                link: LinkState::Open,
+                dialect: dialect.name().to_string(),
+            };
+            run.end(Ok(((), connected)))?;
             steps::provision(&mut run, &mut dialect).await
         };
         let result = cancellable(work, cancel).await;
@@ -251,14 +255,7 @@ pub(crate) fn step_deadline(step: Step, t: &Timeouts) -> Duration {
 impl Run<'_> {
     /// Logs the start of `step` (before it acts).
     pub(crate) fn begin(&mut self, step: Step) -> Result<(), Failure> {
-        let event = EventRecord {
-            step: step.as_str(),
-            phase: Phase::Start,
-            outcome: None,
-            duration_us: None,
-            detail: json!({}),
-        };
-        self.store.append_event(self.id, &event).map_err(errors::log_failed)?;
+        self.store.start_step(self.id, step).map_err(errors::log_failed)?;
         self.current = Some((step, Instant::now()));
         self.observer.step_started(step);
         Ok(())
@@ -278,27 +275,30 @@ impl Run<'_> {
         self.store.record_identity(self.id, &identity).map_err(errors::log_failed)
     }
 
-    /// Logs the end of the current step with its result and detail.
-    pub(crate) fn end<T>(&mut self, result: Result<(T, Value), Failure>) -> Result<T, Failure> {
-        let (outcome, detail) = match &result {
-            Ok((_, detail)) => ("PASS", detail.clone()),
-            Err(f) => ("FAIL", json!({ "failure": f })),
-        };
-        self.close_step(outcome, detail)?;
-        result.map(|(v, _)| v)
+    /// Logs the end of the current step with its result: the step's typed event, or
+    /// the failure.
+    pub(crate) fn end<T, E: Into<StepEvent>>(&mut self, result: Result<(T, E), Failure>) -> Result<T, Failure> {
+        match result {
+            Ok((v, event)) => {
+                self.close_step("PASS", |_| event.into())?;
+                Ok(v)
+            }
+            Err(f) => {
+                self.close_step("FAIL", |step| StepEvent::failed(step, failure_json(Some(&f))))?;
+                Err(f)
+            }
+        }
     }
 
-    fn close_step(&mut self, outcome: &str, detail: Value) -> Result<(), Failure> {
+    /// Logs the end of the current step, if one is open, with the event `event` makes
+    /// for it.
+    fn close_step(&mut self, outcome: &str, event: impl FnOnce(Step) -> StepEvent) -> Result<(), Failure> {
         let Some((step, started)) = self.current.take() else { return Ok(()) };
         let us = started.elapsed().as_micros() as i64;
-        let event = EventRecord {
-            step: step.as_str(),
-            phase: Phase::End,
-            outcome: Some(outcome),
-            duration_us: Some(us),
-            detail,
-        };
-        let logged = self.store.append_event(self.id, &event).map_err(errors::log_failed);
+        let event = event(step);
+        // Each step's code builds its own event type: a mismatch is a bug in this crate.
+        debug_assert_eq!(event.step(), step, "the event ends the step that is open");
+        let logged = self.store.end_step(self.id, outcome, us, &event).map_err(errors::log_failed);
         let report =
             StepReport { name: step.as_str().to_string(), outcome: outcome.to_string(), ms: us as f64 / 1000.0 };
         self.observer.step_ended(&report);
@@ -313,8 +313,7 @@ impl Run<'_> {
         };
         // A step cut short by cancellation still gets its end event.
         if self.current.is_some() {
-            let detail = json!({ "failure": failure });
-            self.close_step(outcome.as_str(), detail)?;
+            self.close_step(outcome.as_str(), |step| StepEvent::failed(step, failure_json(failure.as_ref())))?;
         }
         self.report.outcome = outcome;
         self.report.failure = failure;
@@ -339,6 +338,12 @@ impl Run<'_> {
         self.store.end_run(self.id, &end).map_err(errors::log_failed)?;
         Ok(self.report)
     }
+}
+
+/// A failure as a failed step's event records it (`null` for none).
+fn failure_json(failure: Option<&Failure>) -> serde_json::Value {
+    // A `Failure` is strings and a code: serialising it cannot fail.
+    serde_json::to_value(failure).unwrap_or_default()
 }
 
 /// 128 random bits as a UUID-shaped string (version 4 layout).

@@ -49,6 +49,20 @@ impl Plan {
     }
 }
 
+/// The plan as the log records it: the store's mirror of this type (the store cannot
+/// name the station's types), field for field.
+impl From<&Plan> for hallmark_store::PlanRecord {
+    fn from(plan: &Plan) -> Self {
+        use hallmark_store::PlanRecord;
+        match plan.clone() {
+            Plan::Fresh { supersede } => PlanRecord::Fresh { supersede },
+            Plan::ResumeInstall { serial } => PlanRecord::ResumeInstall { serial },
+            Plan::Reverify { serial } => PlanRecord::Reverify { serial },
+            Plan::Reissue { supersede } => PlanRecord::Reissue { supersede },
+        }
+    }
+}
+
 /// What is known at `identify`.
 pub struct Facts<'a> {
     /// The UID.
@@ -145,6 +159,23 @@ pub fn decide(f: &Facts<'_>) -> Result<Plan, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_logs_plan_record_serialises_as_the_plan() {
+        let serials = || vec!["01".to_string(), "02".to_string()];
+        for plan in [
+            Plan::Fresh { supersede: vec![] },
+            Plan::Fresh { supersede: serials() },
+            Plan::ResumeInstall { serial: "01".into() },
+            Plan::Reverify { serial: "01".into() },
+            Plan::Reissue { supersede: serials() },
+        ] {
+            let record = hallmark_store::PlanRecord::from(&plan);
+            let json = serde_json::to_value(&plan).expect("plan serialises");
+            assert_eq!(serde_json::to_value(&record).expect("record serialises"), json, "{}", plan.name());
+            assert_eq!(json["plan"], plan.name());
+        }
+    }
 
     fn cert(serial: &str, revoked: Option<&str>) -> IssuedCertificate {
         IssuedCertificate {

@@ -11,9 +11,9 @@ use crate::dialect::{Dialect, HallmarkV1};
 use crate::transport::PortName;
 use crate::{Failure, FailureCode};
 use hallmark_ca::fingerprint;
-use hallmark_store::Store;
+use hallmark_store::{SelfTested, Store};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The result of a re-check (`hallmark selftest --json`).
 #[derive(Clone, Debug, Serialize)]
@@ -32,8 +32,8 @@ pub struct RecheckReport {
     pub issued_by_station: bool,
     /// The log's revocation reason, if revoked.
     pub revoked: Option<String>,
-    /// What the self-test proved.
-    pub selftest: Option<Value>,
+    /// What the self-test proved (as the `selftest` step records it).
+    pub selftest: Option<SelfTested>,
     /// Why it failed.
     pub failure: Option<Failure>,
 }
@@ -67,7 +67,7 @@ impl Station {
         Ok(report)
     }
 
-    async fn recheck(&self, store: &Store, port: &PortName, report: &mut RecheckReport) -> Result<Value, Failure> {
+    async fn recheck(&self, store: &Store, port: &PortName, report: &mut RecheckReport) -> Result<SelfTested, Failure> {
         let mut dialect = HallmarkV1::new(connect_serial(port, self.timeouts)?);
         let (board, capabilities) = dialect.identify().await.map_err(|e| e.at(Step::Identify))?;
         if !board.has_certificate {

@@ -8,7 +8,7 @@ use super::Station;
 use crate::printer::PrintJob;
 use crate::{Failure, FailureCode};
 use hallmark_label::LabelData;
-use hallmark_store::Store;
+use hallmark_store::{StepEvent, Store};
 use serde::Serialize;
 use serde_json::json;
 
@@ -28,7 +28,7 @@ pub struct Reprint {
 impl Station {
     /// Reprints the label of `uid`'s latest passing run.
     pub fn reprint(&self, store: &Store, uid: &str, actor: &str) -> Result<Reprint, Failure> {
-        let (run_id, detail) =
+        let (run_id, event) =
             store.last_passed_step(uid, super::Step::Label).map_err(errors::log_failed)?.ok_or_else(|| {
                 Failure::new(
                     FailureCode::LabelFailed,
@@ -36,14 +36,20 @@ impl Station {
                     "Check the UID.",
                 )
             })?;
-        let fields = detail["fields"].as_object().ok_or_else(|| {
-            Failure::new(
-                FailureCode::LabelFailed,
-                format!("Run {run_id} of {uid} predates recorded label fields."),
-                "Provision the board again to relabel it.",
-            )
-        })?;
-        let data = fields.iter().fold(LabelData::new(), |d, (k, v)| d.with(k, v.as_str().unwrap_or_default()));
+        let labelled = match event {
+            Ok(StepEvent::Labelled(labelled)) => labelled,
+            // Logs from before the label's fields were recorded.
+            other => {
+                let why = other.map_or_else(|e| e.to_string(), |e| format!("a {} event", e.step()));
+                return Err(Failure::new(
+                    FailureCode::LabelFailed,
+                    format!("Run {run_id} of {uid} predates recorded label fields."),
+                    "Provision the board again to relabel it.",
+                )
+                .with_detail(why));
+            }
+        };
+        let data = labelled.fields.iter().fold(LabelData::new(), |d, (k, v)| d.with(k, v.as_str()));
         store
             .append_audit(actor, "label-reprint", &json!({ "uid": uid, "run_id": run_id, "station": self.station_id }))
             .map_err(errors::log_failed)?;

@@ -3,15 +3,14 @@
 //! board's dialect offers; the test and its evidence are recorded by name.
 
 use super::errors::{self, sanitize};
+use super::steps::StepResult;
 use super::{step_deadline, Station, Step};
 use crate::dialect::{Capabilities, Dialect};
 use crate::selftest::{self, BrokerFailure, LinkFailure};
 use crate::{Failure, FailureCode};
 use hallmark_ca::fingerprint;
 use hallmark_protocol::NONCE_LEN;
-use serde_json::json;
-
-type StepResult<T> = Result<(T, serde_json::Value), Failure>;
+use hallmark_store::SelfTested;
 
 /// The self-test step's deadline: the usual one, plus the broker's window twice
 /// (the station's subscribe, then the board's connect and publish) in broker mode.
@@ -77,11 +76,11 @@ pub(crate) async fn self_test<D: Dialect>(
     station: &Station,
     uid: &str,
     certificate: &[u8],
-) -> StepResult<()> {
+) -> StepResult<(), SelfTested> {
     match chosen(station, capabilities)? {
         Chosen::Broker => broker_self_test(dialect, station, uid, certificate).await,
         Chosen::Link => match dialect.tls_link(&station.ca, certificate).await {
-            Ok(evidence) => Ok(((), json!({ "mode": "link", "evidence": evidence }))),
+            Ok(evidence) => Ok(((), SelfTested::Link { evidence: evidence_json(&evidence) })),
             Err(LinkFailure::Link(e)) => Err(errors::link(Step::Selftest, e)),
             Err(LinkFailure::Unsupported(detail)) => Err(lacks("TLS link", "link").with_detail(detail)),
             Err(LinkFailure::Refused(why)) => Err(Failure::new(
@@ -105,7 +104,7 @@ pub(crate) async fn self_test<D: Dialect>(
                 )
                 .with_reason("wrong-key")
             })?;
-            Ok(((), json!({ "mode": "possession", "nonce": hex::encode(nonce) })))
+            Ok(((), SelfTested::Possession { nonce: hex::encode(nonce) }))
         }
     }
 }
@@ -115,15 +114,16 @@ async fn broker_self_test<D: Dialect>(
     station: &Station,
     uid: &str,
     certificate: &[u8],
-) -> StepResult<()> {
+) -> StepResult<(), SelfTested> {
     let Some(broker) = &station.config.config.selftest.broker else {
         // The configuration is validated at load: broker mode always has a broker.
         return Err(lacks("broker", "broker"));
     };
     match dialect.broker_test(&station.ca, &station.station_id, broker, uid).await {
-        Ok(evidence) => {
-            Ok(((), json!({ "mode": "broker", "peer_fingerprint": fingerprint(certificate), "evidence": evidence })))
-        }
+        Ok(evidence) => Ok((
+            (),
+            SelfTested::Broker { peer_fingerprint: fingerprint(certificate), evidence: evidence_json(&evidence) },
+        )),
         Err(BrokerFailure::Link(e)) => Err(errors::link(Step::Selftest, e)),
         Err(BrokerFailure::Station(e)) => {
             // Station-side text (socket, TLS, our own hints): bounded, no control characters.
@@ -146,6 +146,12 @@ async fn broker_self_test<D: Dialect>(
         )
         .with_reason(reason)),
     }
+}
+
+/// A self-test's evidence as the log keeps it.
+fn evidence_json(evidence: &impl serde::Serialize) -> serde_json::Value {
+    // Evidence is strings and numbers: serialising it cannot fail.
+    serde_json::to_value(evidence).unwrap_or_default()
 }
 
 /// What happened when the board failed at the broker.

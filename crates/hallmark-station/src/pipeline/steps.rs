@@ -12,19 +12,23 @@ use crate::uid::scheme;
 use crate::{Failure, FailureCode, Uid};
 use hallmark_ca::{Device, KeyAlgorithm as CertKeyAlgorithm, VerifiedCsr};
 use hallmark_protocol::{KeyAlgorithm, NONCE_LEN};
-use hallmark_store::{CertificateRecord, IssuedCertificate, RevokedBy};
-use serde_json::json;
+use hallmark_store::{
+    CertificateRecord, Connected, CsrVerified, Finished, Installed, IssuedCertificate, KeyGenerated, ReadBack, Retried,
+    RevokedBy, Signed, StepEvent,
+};
 use sha2::{Digest, Sha256};
 use std::future::Future;
 
-type StepResult<T> = Result<(T, serde_json::Value), Failure>;
+/// A step's value and the event its end records.
+pub(super) type StepResult<T, E = StepEvent> = Result<(T, E), Failure>;
 
 /// Runs every step on the request's link.
 pub(crate) async fn all(run: &mut Run<'_>) -> Result<(), Failure> {
     run.begin(Step::Connect)?;
     match &run.request.port {
         LinkTarget::Serial(port) => {
-            let connected = connect_serial(port, run.station.timeouts).map(|c| (c, json!({ "port": port.as_str() })));
+            let connected = connect_serial(port, run.station.timeouts)
+                .map(|c| (c, Connected::Serial { port: port.as_str().to_string() }));
             let client = run.end(connected)?;
             provision(run, &mut HallmarkV1::new(client)).await
         }
@@ -44,7 +48,7 @@ pub(crate) async fn all(run: &mut Run<'_>) -> Result<(), Failure> {
 async fn attach_probe(
     station: &super::Station,
     target: &ProbeTarget,
-) -> StepResult<(Box<dyn crate::probe::RttPort>, Option<Vec<u8>>)> {
+) -> StepResult<(Box<dyn crate::probe::RttPort>, Option<Vec<u8>>), Connected> {
     let deadline = step_deadline(Step::Connect, &station.timeouts);
     let probes = station.probes.clone();
     let t = target.clone();
@@ -56,46 +60,53 @@ async fn attach_probe(
         Ok(id) => (Some(id.clone()), None),
         Err(e) => (None, Some(e.to_string())),
     };
-    let detail = json!({
-        "probe": attached.probe, "selector": target.selector, "chip": target.chip,
-        "chip_uid": uid.as_ref().map(hex::encode_upper), "chip_uid_note": uid_note, "flash": attached.flashed,
-    });
-    Ok(((attached.port, uid), detail))
+    let connected = Connected::Probe {
+        probe: attached.probe,
+        selector: target.selector.clone(),
+        chip: target.chip.clone(),
+        chip_uid: uid.as_ref().map(hex::encode_upper),
+        chip_uid_note: uid_note,
+        // A flash record is strings and numbers: serialising it cannot fail.
+        flash: attached.flashed.and_then(|f| serde_json::to_value(f).ok()),
+    };
+    Ok(((attached.port, uid), connected))
 }
 
 /// Runs `work` as step `name` with the step's overall deadline.
-async fn bounded<T>(timeouts: Timeouts, name: Step, work: impl Future<Output = StepResult<T>>) -> StepResult<T> {
+async fn bounded<T, E>(
+    timeouts: Timeouts,
+    name: Step,
+    work: impl Future<Output = StepResult<T, E>>,
+) -> StepResult<T, E> {
     bounded_by(step_deadline(name, &timeouts), name, work).await
 }
 
 /// Runs `work` as step `name` within `deadline`.
-async fn bounded_by<T>(
+async fn bounded_by<T, E>(
     deadline: std::time::Duration,
     name: Step,
-    work: impl Future<Output = StepResult<T>>,
-) -> StepResult<T> {
+    work: impl Future<Output = StepResult<T, E>>,
+) -> StepResult<T, E> {
     match tokio::time::timeout(deadline, work).await {
         Ok(r) => r,
         Err(_) => Err(errors::link(name, LinkError::Timeout { waited: deadline })),
     }
 }
 
-/// Runs a read-only step, retrying it once on a link fault: reading twice is safe.
-async fn read_step<D: Dialect, T>(
+/// Runs a read-only step, retrying it once on a link fault: reading twice is safe,
+/// and its event says it read twice.
+async fn read_step<D: Dialect, T, E: Retried + Into<StepEvent>>(
     run: &mut Run<'_>,
     name: Step,
     dialect: &mut D,
-    f: impl AsyncFn(&mut D) -> StepResult<T>,
+    f: impl AsyncFn(&mut D) -> StepResult<T, E>,
 ) -> Result<T, Failure> {
     run.begin(name)?;
     let t = run.station.timeouts;
     let mut result = bounded(t, name, f(dialect)).await;
-    let retryable = |r: &StepResult<T>| matches!(r, Err(f) if matches!(f.code, FailureCode::LinkCorrupt | FailureCode::DeviceTimeout));
+    let retryable = |r: &StepResult<T, E>| matches!(r, Err(f) if matches!(f.code, FailureCode::LinkCorrupt | FailureCode::DeviceTimeout));
     if retryable(&result) {
-        result = bounded(t, name, f(dialect)).await.map(|(v, mut d)| {
-            d["retried"] = json!(true);
-            (v, d)
-        });
+        result = bounded(t, name, f(dialect)).await.map(|(v, e)| (v, e.retried()));
     }
     run.end(result)
 }
@@ -171,7 +182,7 @@ pub(crate) async fn provision<D: Dialect>(run: &mut Run<'_>, dialect: &mut D) ->
     run.end(r)?;
 
     run.begin(Step::Finish)?;
-    let r = dialect.finish().await.map(|detail| ((), detail)).map_err(|e| e.at(Step::Finish));
+    let r = dialect.finish().await.map(|detail| ((), Finished { detail })).map_err(|e| e.at(Step::Finish));
     run.end(r)?;
 
     // Printed last, so that no label exists for a run that did not pass.
@@ -207,7 +218,10 @@ async fn csr_step<D: Dialect>(
     read_step(run, Step::Csr, dialect, async |d| csr(d, expected_key.clone(), &allowed, binding).await).await
 }
 
-async fn identify<D: Dialect>(run: &mut Run<'_>, dialect: &mut D) -> StepResult<Identified> {
+async fn identify<D: Dialect>(
+    run: &mut Run<'_>,
+    dialect: &mut D,
+) -> StepResult<Identified, hallmark_store::Identified> {
     let (board, capabilities) = dialect.identify().await.map_err(|e| e.at(Step::Identify))?;
     let hardware_id = hex::encode_upper(&board.hardware_id);
     if let Some(chip) = &run.chip_uid {
@@ -224,11 +238,16 @@ async fn identify<D: Dialect>(run: &mut Run<'_>, dialect: &mut D) -> StepResult<
         }
     }
     let firmware = sanitize(&board.firmware_version);
+    let model = sanitize(&board.model);
     run.report.hardware_id = Some(hardware_id.clone());
-    run.report.model = Some(sanitize(&board.model));
+    run.report.model = Some(model.clone());
     run.report.firmware_version = Some(firmware.clone());
-    run.report.sbom =
-        run.station.config.config.firmware(&firmware).map(|f| json!({ "sbom": f.sbom, "sha256": f.sbom_sha256 }));
+    run.report.sbom = run
+        .station
+        .config
+        .config
+        .firmware(&firmware)
+        .map(|f| serde_json::json!({ "sbom": f.sbom, "sha256": f.sbom_sha256 }));
     if !capabilities.generates_p256 {
         return Err(Failure::new(
             FailureCode::KeyUnsupported,
@@ -269,24 +288,21 @@ async fn identify<D: Dialect>(run: &mut Run<'_>, dialect: &mut D) -> StepResult<
         passed_since: &passed_since,
     })?;
     run.report.plan = Some(plan.name().to_string());
-    let mut detail = json!({
-        "uid": uid.as_str(),
-        "hardware_id": hardware_id,
-        "model": run.report.model,
-        "firmware_version": firmware,
-        "sbom": run.report.sbom,
-        "dialect": dialect.name(),
-        "csr_binding": capabilities.csr_binding == CsrBinding::Challenge,
-        "has_key": board.has_key,
-        "installed_fingerprint": installed_fingerprint,
-        "plan": plan,
-    });
-    if let (Some(detail), Some(extra)) = (detail.as_object_mut(), board.detail.as_object()) {
-        for (k, v) in extra {
-            detail.entry(k.clone()).or_insert_with(|| v.clone());
-        }
+    let identified = hallmark_store::Identified {
+        uid: uid.as_str().to_string(),
+        hardware_id,
+        model,
+        firmware_version: firmware,
+        sbom: run.report.sbom.clone(),
+        dialect: Some(dialect.name().to_string()),
+        csr_binding: capabilities.csr_binding == CsrBinding::Challenge,
+        has_key: board.has_key,
+        installed_fingerprint,
+        plan: (&plan).into(),
+        extra: Default::default(),
     }
-    Ok((Identified { board, capabilities, uid, plan }, detail))
+    .with_extra(&board.detail);
+    Ok((Identified { board, capabilities, uid, plan }, identified))
 }
 
 fn assign_uid(run: &Run<'_>, board: &BoardFacts, hardware_id: &str) -> Result<Uid, Failure> {
@@ -311,14 +327,15 @@ fn assign_uid(run: &Run<'_>, board: &BoardFacts, hardware_id: &str) -> Result<Ui
     Uid::parse(&assigned.uid).map_err(uid_invalid)
 }
 
-async fn keygen<D: Dialect>(dialect: &mut D, replaced_key: bool) -> StepResult<Vec<u8>> {
+async fn keygen<D: Dialect>(dialect: &mut D, replaced_key: bool) -> StepResult<Vec<u8>, KeyGenerated> {
     let key = dialect.generate_key().await.map_err(|e| e.at(Step::Keygen))?;
     check_public_key(key.algorithm, &key.public_key)?;
-    let mut detail = json!({ "public_key": hex::encode(&key.public_key), "replaced_key": replaced_key });
-    if !key.detail.is_null() {
-        detail["device"] = key.detail;
-    }
-    Ok((key.public_key, detail))
+    let generated = KeyGenerated {
+        public_key: hex::encode(&key.public_key),
+        replaced_key,
+        device: Some(key.detail).filter(|d| !d.is_null()),
+    };
+    Ok((key.public_key, generated))
 }
 
 /// A key the station asked for (P-256) as a valid uncompressed point, checked when it
@@ -377,7 +394,7 @@ async fn csr<D: Dialect>(
     expected_key: Option<Vec<u8>>,
     allowed: &[CertKeyAlgorithm],
     binding: CsrBinding,
-) -> StepResult<VerifiedCsr> {
+) -> StepResult<VerifiedCsr, CsrVerified> {
     let challenge: Option<[u8; NONCE_LEN]> = match binding {
         CsrBinding::Challenge => Some(rand::random()),
         CsrBinding::None => None,
@@ -413,11 +430,14 @@ async fn csr<D: Dialect>(
             }));
         }
     }
-    let detail = json!({
-        "csr_sha256": hex::encode(Sha256::digest(&der)), "csr_len": der.len(), "bound": challenge.is_some(),
-        "key_sha256": hallmark_store::key_sha256(&csr.spki_der),
-    });
-    Ok((csr, detail))
+    let verified = CsrVerified {
+        csr_sha256: hex::encode(Sha256::digest(&der)),
+        csr_len: der.len(),
+        bound: challenge.is_some(),
+        key_sha256: hallmark_store::key_sha256(&csr.spki_der),
+        retried: false,
+    };
+    Ok((csr, verified))
 }
 
 /// The `sign` step: revoke what this certificate supersedes, then sign.
@@ -427,7 +447,7 @@ fn sign_step(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[Strin
     run.end(r)
 }
 
-fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -> StepResult<Installation> {
+fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -> StepResult<Installation, Signed> {
     let (station, store) = (run.station, run.store);
     // Whatever would stop the signing is checked before anything is revoked.
     let now = station.clock.now();
@@ -497,17 +517,19 @@ fn sign(run: &mut Run<'_>, uid: &Uid, csr: &VerifiedCsr, supersede: &[String]) -
             other => errors::log_failed(other),
         })?;
     set_certificate(run, &cert.pem, &cert.serial_hex, &cert.fingerprint);
-    let detail = json!({
-        "serial": cert.serial_hex, "fingerprint": cert.fingerprint, "not_after": rfc3339(cert.not_after),
-        "superseded": supersede,
-    });
+    let signed = Signed {
+        serial: cert.serial_hex.clone(),
+        fingerprint: cert.fingerprint.clone(),
+        not_after: rfc3339(cert.not_after),
+        superseded: supersede.to_vec(),
+    };
     let installation = Installation {
         serial: cert.serial_hex,
         certificate: cert.der,
         chain: station.ca.chain_der(),
         trust_anchor: station.ca.root_der().to_vec(),
     };
-    Ok((installation, detail))
+    Ok((installation, signed))
 }
 
 fn set_certificate(run: &mut Run<'_>, pem: &str, serial: &str, fingerprint: &str) {
@@ -552,14 +574,14 @@ fn reuse(run: &mut Run<'_>, cert: &IssuedCertificate) -> Result<Installation, Fa
     })
 }
 
-async fn install<D: Dialect>(dialect: &mut D, inst: &Installation) -> StepResult<()> {
+async fn install<D: Dialect>(dialect: &mut D, inst: &Installation) -> StepResult<(), Installed> {
     let detail = dialect.install(inst).await.map_err(|e| e.at(Step::Install))?;
-    Ok(((), detail))
+    Ok(((), Installed { detail }))
 }
 
-async fn readback<D: Dialect>(dialect: &mut D, inst: &Installation) -> StepResult<()> {
+async fn readback<D: Dialect>(dialect: &mut D, inst: &Installation) -> StepResult<(), ReadBack> {
     let read_back = dialect.read_back(inst).await.map_err(|e| e.at(Step::Readback))?;
-    let mut detail = serde_json::Map::new();
+    let mut digests = std::collections::BTreeMap::new();
     for item in read_back {
         if !item.matches() {
             let read = match item.read_len {
@@ -577,9 +599,9 @@ async fn readback<D: Dialect>(dialect: &mut D, inst: &Installation) -> StepResul
             )
             .with_detail(format!("{}: wrote sha256 {}, read {}", item.name, item.written_sha256, item.read_sha256)));
         }
-        detail.insert(format!("{}_sha256", item.name.replace(' ', "_")), json!(item.read_sha256));
+        digests.insert(format!("{}_sha256", item.name.replace(' ', "_")), item.read_sha256);
     }
-    Ok(((), serde_json::Value::Object(detail)))
+    Ok(((), ReadBack { digests, retried: false }))
 }
 
 /// The log holds a certificate the station cannot use: it was changed outside the
