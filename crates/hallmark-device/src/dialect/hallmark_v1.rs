@@ -57,6 +57,7 @@ fn capabilities_of(info: &DeviceInfo) -> Capabilities {
             possession: has(capability::SELFTEST_SIGN),
             tls_link: has(capability::SELFTEST_TLS_LINK),
             broker: has(capability::SELFTEST_BROKER),
+            attested_key: false,
         },
     }
 }

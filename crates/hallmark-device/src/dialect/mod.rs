@@ -15,8 +15,10 @@
 //! and optional steps rather than of objects and requests.
 
 mod hallmark_v1;
+pub mod nrf91;
 
 pub use hallmark_v1::HallmarkV1;
+pub use nrf91::{Nrf91At, Nrf91Options};
 
 use crate::client::LinkError;
 use crate::selftest::{BrokerEvidence, BrokerFailure, LinkEvidence, LinkFailure};
@@ -62,6 +64,10 @@ pub struct SelfTests {
     pub tls_link: bool,
     /// Connects to the configured broker with its new identity.
     pub broker: bool,
+    /// Cannot prove possession on request, but its key was generated with an
+    /// attestation the station checked, it lists the key, and the certificate is for
+    /// the attested key (AT-command modems).
+    pub attested_key: bool,
 }
 
 /// What a board can do, known after [`Dialect::identify`].
@@ -197,6 +203,13 @@ pub trait Dialect {
         broker: &BrokerSection,
         uid: &str,
     ) -> Result<BrokerEvidence, BrokerFailure>;
+
+    /// The evidence that `certificate` is for the key the board generated and
+    /// attested, for a board whose self-test is [`SelfTests::attested_key`].
+    async fn attested_key(&mut self, certificate: &[u8]) -> Result<Value, DeviceError> {
+        let _ = certificate;
+        Err(unsupported(self.name(), "an attested key"))
+    }
 
     /// Ends the session; returns the detail to log (link statistics).
     async fn finish(&mut self) -> Result<Value, DeviceError>;
