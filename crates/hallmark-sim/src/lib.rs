@@ -6,6 +6,7 @@
 
 mod board;
 mod faults;
+pub mod modem;
 mod pty;
 mod state;
 pub mod tls;
