@@ -232,11 +232,13 @@ fn a_board_that_offers_tls_but_has_none_fails_as_unsupported() {
     let r =
         fail(&station, &sim, &[FAST, &["--config", config.to_str().unwrap()]].concat(), "SELFTEST_FAILED", "selftest");
     assert_eq!(r["failure"]["reason"], "unsupported", "{r}");
-    // A board that does not offer it at all gets the same reason.
+    // A board that does not offer it at all gets the same reason, at identify: it is
+    // refused before anything is generated or issued for it.
     let sim = Sim::start(&station.board_state("notls-2"), &["no-tls"]);
     let r =
-        fail(&station, &sim, &[FAST, &["--config", config.to_str().unwrap()]].concat(), "SELFTEST_FAILED", "selftest");
+        fail(&station, &sim, &[FAST, &["--config", config.to_str().unwrap()]].concat(), "SELFTEST_FAILED", "identify");
     assert_eq!(r["failure"]["reason"], "unsupported", "{r}");
+    assert!(r["cert_serial"].is_null(), "{r}");
 }
 
 #[test]
