@@ -342,6 +342,14 @@ pub enum SelfTested {
         /// The nonce, hex.
         nonce: String,
     },
+    /// The board cannot sign on request (an AT-command modem): its key was generated
+    /// with an attestation checked at `keygen`, it still lists that key, and the
+    /// certificate is for it.
+    #[serde(rename = "attested-key")]
+    AttestedKey {
+        /// What the dialect checked (the attestation, the key's listing).
+        evidence: Value,
+    },
     /// The board published at the broker with its new identity.
     Broker {
         /// Fingerprint of the certificate the board presented.

@@ -30,6 +30,9 @@ enum Chosen {
     Link,
     Possession,
     Broker,
+    /// A board that cannot prove possession on request (an AT-command modem): its
+    /// attested key, checked as the dialect can.
+    AttestedKey,
 }
 
 /// The self-test this board will run, or why it cannot: checked at `identify`, so a
@@ -45,10 +48,11 @@ fn chosen(station: &Station, capabilities: &Capabilities) -> Result<Chosen, Fail
     match mode {
         SelftestMode::Auto if offers.tls_link => Ok(Chosen::Link),
         SelftestMode::Auto if offers.possession => Ok(Chosen::Possession),
+        SelftestMode::Auto if offers.attested_key => Ok(Chosen::AttestedKey),
         SelftestMode::Link if offers.tls_link => Ok(Chosen::Link),
         SelftestMode::Possession if offers.possession => Ok(Chosen::Possession),
         SelftestMode::Broker if offers.broker => Ok(Chosen::Broker),
-        SelftestMode::Auto => Err(lacks("link or possession", "auto")),
+        SelftestMode::Auto => Err(lacks("link, possession or attested-key", "auto")),
         SelftestMode::Link => Err(lacks("TLS link", "link")),
         SelftestMode::Possession => Err(lacks("possession", "possession")),
         SelftestMode::Broker => Err(lacks("broker", "broker")),
@@ -93,6 +97,10 @@ pub(crate) async fn self_test<D: Dialect>(
             )
             .with_reason("tls-refused")),
         },
+        Chosen::AttestedKey => {
+            let evidence = dialect.attested_key(certificate).await.map_err(|e| e.at(Step::Selftest))?;
+            Ok(((), SelfTested::AttestedKey { evidence }))
+        }
         Chosen::Possession => {
             let nonce: [u8; NONCE_LEN] = rand::random();
             let signature = dialect.sign_nonce(&nonce).await.map_err(|e| e.at(Step::Selftest))?;
