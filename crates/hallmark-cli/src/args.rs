@@ -190,12 +190,22 @@ pub struct RunArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct SimArgs {
+    /// What the simulated board speaks: Hallmark's agent, or an nRF91 modem's AT
+    /// commands.
+    #[arg(long, value_enum, default_value = "hallmark")]
+    pub dialect: DialectArg,
+    /// Pace the simulated line at this baud rate (nrf91-at; a pseudo-terminal has none).
+    #[arg(long, value_name = "BAUD")]
+    pub baud: Option<u32>,
     /// The board's "flash" (JSON). Created as a fresh board if missing.
     /// Default: <data dir>/sim/board.json.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Misbehave on purpose: slow-keygen[=MS], drop-after=STEP, corrupt-frames=RATE,
-    /// bad-csr-signature, csr-wrong-key, oversized-frame, silent. Repeatable.
+    /// bad-csr-signature, csr-wrong-key, oversized-frame, silent. Repeatable. For
+    /// nrf91-at: modem-on, key-missing, storage-full, malformed-keygen,
+    /// attestation-mismatch, plain-csr, wrong-readback, old-firmware, shell, garbage,
+    /// silent.
     #[arg(long = "fault", value_name = "FAULT")]
     pub faults: Vec<String>,
     /// Data directory (only used for the default state path).
@@ -305,6 +315,16 @@ pub enum LogCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A device dialect on the command line.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DialectArg {
+    /// Hallmark's own agent (protocol v1).
+    Hallmark,
+    /// An nRF91 modem over AT commands.
+    #[value(name = "nrf91-at")]
+    Nrf91At,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

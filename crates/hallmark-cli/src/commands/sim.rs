@@ -1,6 +1,6 @@
 //! `hallmark sim`.
 
-use crate::args::SimArgs;
+use crate::args::{DialectArg, SimArgs};
 use crate::error::CliError;
 use crate::setup::data_dir;
 use hallmark_sim::{Board, BoardState, Fault, Pty, ServeEnd};
@@ -8,6 +8,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 pub fn run(args: SimArgs) -> Result<ExitCode, CliError> {
+    if args.dialect == DialectArg::Nrf91At {
+        return modem(args);
+    }
     let faults = args.faults.iter().map(|f| f.parse::<Fault>()).collect::<Result<Vec<_>, _>>()?;
     let state_path = match args.state {
         Some(p) => p,
@@ -34,4 +37,30 @@ pub fn run(args: SimArgs) -> Result<ExitCode, CliError> {
         ServeEnd::Eof => Ok(ExitCode::SUCCESS),
         ServeEnd::Io(e) => Err(CliError::Usage(format!("sim: pty failed: {e}"))),
     }
+}
+
+/// `hallmark sim --dialect nrf91-at`: a simulated nRF91 modem on a pseudo-terminal.
+fn modem(args: SimArgs) -> Result<ExitCode, CliError> {
+    use hallmark_sim::modem::{Modem, ModemFault, ModemState};
+    let faults = args.faults.iter().map(|f| f.parse::<ModemFault>()).collect::<Result<Vec<_>, _>>()?;
+    let state_path = match args.state {
+        Some(p) => p,
+        None => data_dir(args.data_dir)?.path().join("sim").join("modem.json"),
+    };
+    let state = ModemState::load_or_create(&state_path)?;
+    let mut modem = Modem::new(state, Some(state_path.clone()), faults.clone());
+    let mut pty = Pty::open()?;
+    // The first stdout line is the contract: the port to open.
+    println!("{}", pty.path.display());
+    std::io::stdout().flush().ok();
+    eprintln!(
+        "sim: nRF91 modem IMEI {} ({}), state {}, faults {:?}, {}",
+        modem.state().imei,
+        modem.state().firmware,
+        state_path.display(),
+        faults,
+        args.baud.map(|b| format!("paced at {b} baud")).unwrap_or_else(|| "unpaced".into())
+    );
+    modem.serve(&mut pty.master, args.baud);
+    Ok(ExitCode::SUCCESS)
 }

@@ -50,7 +50,9 @@ fn with_null_parameters(der: &[u8]) -> Result<Vec<u8>, String> {
     };
     let mut body = der[body_start..].to_vec();
     body.splice(at - header..at - header + PLAIN.len(), WITH_NULL.iter().copied());
-    let mut out = if body.len() < 256 { vec![0x30, 0x81, body.len() as u8] } else {
+    let mut out = if body.len() < 256 {
+        vec![0x30, 0x81, body.len() as u8]
+    } else {
         vec![0x30, 0x82, (body.len() >> 8) as u8, body.len() as u8]
     };
     out.extend(body);
@@ -69,7 +71,7 @@ fn attestation(uuid: &[u8], sec_tag: u32, csr_sha256: &[u8]) -> Vec<u8> {
     bytes(&mut payload, csr_sha256);
     bytes(&mut payload, &nonce);
     let protected = [0xA1, 0x01, 0x26]; // {1: -7} ES256
-    // Sig_structure = ["Signature1", protected, h'', payload] (RFC 9052).
+                                        // Sig_structure = ["Signature1", protected, h'', payload] (RFC 9052).
     let mut to_sign = vec![0x84, 0x6A];
     to_sign.extend_from_slice(b"Signature1");
     bytes(&mut to_sign, &protected);

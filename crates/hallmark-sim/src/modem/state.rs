@@ -38,6 +38,24 @@ impl ModemState {
         }
     }
 
+    /// Reads the state at `path`, or creates a fresh modem there.
+    pub fn load_or_create(path: &std::path::Path) -> Result<ModemState, crate::SimError> {
+        let err = |why: String| crate::SimError::State { path: path.display().to_string(), why };
+        match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| err(e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let state = ModemState::fresh();
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+                }
+                let json = serde_json::to_vec_pretty(&state).map_err(|e| err(e.to_string()))?;
+                std::fs::write(path, json).map_err(|e| err(e.to_string()))?;
+                Ok(state)
+            }
+            Err(e) => Err(err(e.to_string())),
+        }
+    }
+
     /// The key under which a credential is kept.
     pub fn slot(tag: u32, kind: u8) -> String {
         format!("{tag}/{kind}")
