@@ -35,23 +35,7 @@ fn provisions_a_board_and_everything_checks_out() {
 
     // openssl verifies the certificate against the chain we shipped.
     let tmp = tempfile::tempdir().unwrap();
-    let chain_pem = r["chain_pem"].as_str().unwrap();
-    let blocks: Vec<&str> = chain_pem.split_inclusive("-----END CERTIFICATE-----\n").collect();
-    assert_eq!(blocks.len(), 2, "chain = issuing CA then root");
-    let (cert, issuing, root) =
-        (tmp.path().join("cert.pem"), tmp.path().join("issuing.pem"), tmp.path().join("root.pem"));
-    std::fs::write(&cert, r["cert_pem"].as_str().unwrap()).unwrap();
-    std::fs::write(&issuing, blocks[0]).unwrap();
-    std::fs::write(&root, blocks[1]).unwrap();
-    let verify = run_ok(
-        Command::new("openssl")
-            .args(["verify", "-x509_strict", "-purpose", "sslclient", "-CAfile"])
-            .arg(&root)
-            .arg("-untrusted")
-            .arg(&issuing)
-            .arg(&cert),
-    );
-    assert!(verify.trim().ends_with(": OK"), "{verify}");
+    let cert = openssl_verifies(&r, tmp.path());
 
     // The profile, as openssl prints it.
     let text = run_ok(Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(&cert));

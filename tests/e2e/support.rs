@@ -25,11 +25,21 @@ pub struct Sim {
 
 impl Sim {
     pub fn start(state: &Path, faults: &[&str]) -> Sim {
+        let faults: Vec<String> = faults.iter().flat_map(|f| ["--fault".to_string(), f.to_string()]).collect();
+        Sim::start_args(state, &faults.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// A simulated nRF91 modem (`--dialect nrf91-at`) with `faults`.
+    pub fn modem(state: &Path, faults: &[&str]) -> Sim {
+        let mut args = vec!["--dialect", "nrf91-at"];
+        args.extend(faults.iter().flat_map(|f| ["--fault", *f]));
+        Sim::start_args(state, &args)
+    }
+
+    /// `hallmark sim --state <state> <args>`.
+    pub fn start_args(state: &Path, args: &[&str]) -> Sim {
         let mut cmd = hallmark();
-        cmd.arg("sim").arg("--state").arg(state);
-        for f in faults {
-            cmd.arg("--fault").arg(f);
-        }
+        cmd.arg("sim").arg("--state").arg(state).args(args);
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn hallmark sim");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
@@ -183,6 +193,28 @@ pub fn run_ok(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// openssl verifies the report's certificate as a TLS client certificate against the
+/// chain the station shipped (issuing CA, then root); returns the certificate's file.
+pub fn openssl_verifies(report: &Value, dir: &Path) -> PathBuf {
+    let chain_pem = report["chain_pem"].as_str().unwrap();
+    let blocks: Vec<&str> = chain_pem.split_inclusive("-----END CERTIFICATE-----\n").collect();
+    assert_eq!(blocks.len(), 2, "chain = issuing CA then root");
+    let (cert, issuing, root) = (dir.join("cert.pem"), dir.join("issuing.pem"), dir.join("root.pem"));
+    std::fs::write(&cert, report["cert_pem"].as_str().unwrap()).unwrap();
+    std::fs::write(&issuing, blocks[0]).unwrap();
+    std::fs::write(&root, blocks[1]).unwrap();
+    let verify = run_ok(
+        Command::new("openssl")
+            .args(["verify", "-x509_strict", "-purpose", "sslclient", "-CAfile"])
+            .arg(&root)
+            .arg("-untrusted")
+            .arg(&issuing)
+            .arg(&cert),
+    );
+    assert!(verify.trim().ends_with(": OK"), "{verify}");
+    cert
 }
 
 pub fn step_names(report: &Value) -> Vec<String> {

@@ -109,6 +109,20 @@ pub struct ProvisionArgs {
     /// Permit irreversible operations (chip erase, unlocking a protected chip).
     #[arg(long, requires = "probe")]
     pub allow_erase_all: bool,
+    /// What the board on --port speaks: Hallmark's agent, or an nRF91 modem's AT
+    /// commands.
+    #[arg(long, value_enum, default_value = "hallmark", requires = "port")]
+    pub dialect: DialectArg,
+    /// The modem's sec tag for the identity (nrf91-at; required there).
+    #[arg(long, value_name = "TAG")]
+    pub sec_tag: Option<u32>,
+    /// How AT commands are written (nrf91-at): auto, plain or shell.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub at_mode: AtModeArg,
+    /// CA certificate (PEM) the modem is to trust for its broker (nrf91-at; default:
+    /// the station's root).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// Print one JSON object with the run's result on stdout.
     #[arg(long)]
     pub json: bool,
@@ -315,6 +329,17 @@ pub enum LogCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// How AT commands are written, on the command line.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtModeArg {
+    /// Plain AT first, then Nordic's shell.
+    Auto,
+    /// `AT+CGSN`.
+    Plain,
+    /// `at AT+CGSN`.
+    Shell,
 }
 
 /// A device dialect on the command line.

@@ -48,6 +48,14 @@ pub struct SlotEdit {
     pub allow_erase_all: bool,
     /// Start when a board answers.
     pub auto_start: bool,
+    /// `hallmark` or `nrf91-at`.
+    pub dialect: String,
+    /// The modem's sec tag (`nrf91-at`).
+    pub sec_tag: Option<u32>,
+    /// CA certificate file for the modem's broker (`nrf91-at`; empty for the station's root).
+    pub ca_file: String,
+    /// `auto`, `plain` or `shell` (`nrf91-at`).
+    pub at_mode: String,
 }
 
 /// The UID scheme.
@@ -177,6 +185,10 @@ fn slot_edit(s: &SlotConfig) -> SlotEdit {
         flash: s.flash.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         allow_erase_all: s.allow_erase_all,
         auto_start: s.auto_start,
+        dialect: s.dialect.name().into(),
+        sec_tag: s.sec_tag,
+        ca_file: s.ca_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        at_mode: s.at_mode.name().into(),
     }
 }
 
@@ -251,6 +263,17 @@ pub fn apply_edit(text: &str, origin: &str, edit: &ConfigEdit) -> Result<String,
             t["allow_erase_all"] = value(true);
         }
         t["auto_start"] = value(s.auto_start);
+        // The default dialect is not written, so files without modems stay as they were.
+        if !matches!(s.dialect.trim(), "" | "hallmark") {
+            t["dialect"] = value(s.dialect.trim());
+        }
+        if let Some(tag) = s.sec_tag {
+            t["sec_tag"] = value(i64::from(tag));
+        }
+        set_text(&mut t, "ca_file", &s.ca_file);
+        if !matches!(s.at_mode.trim(), "" | "auto") {
+            t["at_mode"] = value(s.at_mode.trim());
+        }
         slots.push(t);
     }
     replace_keeping_place(&mut doc, "slot", slots);
@@ -352,7 +375,7 @@ fn replace_keeping_place(doc: &mut DocumentMut, key: &str, mut new: ArrayOfTable
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{LoadedConfig, EXAMPLE};
+    use crate::{AtModeSetting, DialectKind, LoadedConfig, EXAMPLE};
 
     fn edited(f: impl FnOnce(&mut ConfigEdit)) -> Result<LoadedConfig, ConfigError> {
         let mut e = ConfigEdit::from_config(&LoadedConfig::embedded_default().config);
@@ -383,6 +406,23 @@ mod tests {
                 flash: String::new(),
                 allow_erase_all: false,
                 auto_start: true,
+                dialect: "hallmark".into(),
+                sec_tag: None,
+                ca_file: String::new(),
+                at_mode: "auto".into(),
+            });
+            e.slots.push(SlotEdit {
+                name: "M".into(),
+                port: "/dev/ttyACM0".into(),
+                probe: String::new(),
+                chip: String::new(),
+                flash: String::new(),
+                allow_erase_all: false,
+                auto_start: false,
+                dialect: "nrf91-at".into(),
+                sec_tag: Some(42),
+                ca_file: "broker-ca.pem".into(),
+                at_mode: "shell".into(),
             });
             e.slots.remove(0);
             e.uid = UidEdit {
@@ -402,9 +442,19 @@ mod tests {
         .unwrap()
         .config;
         let names: Vec<_> = c.slot.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["B", "C"]);
+        assert_eq!(names, ["B", "C", "M"]);
         assert_eq!(c.slot[1].probe.as_deref(), Some("0d28:0204"));
         assert!(c.slot[1].auto_start);
+        assert_eq!(c.slot[1].dialect, DialectKind::Hallmark);
+        let modem = &c.slot[2];
+        assert_eq!(
+            (modem.dialect, modem.sec_tag, modem.at_mode),
+            (DialectKind::Nrf91At, Some(42), AtModeSetting::Shell)
+        );
+        assert_eq!(modem.ca_file.as_deref(), Some(std::path::Path::new("broker-ca.pem")));
+        // And back: the form shows what the file says.
+        let back = ConfigEdit::from_config(&c);
+        assert_eq!((back.slots[2].dialect.as_str(), back.slots[2].sec_tag), ("nrf91-at", Some(42)));
         assert!(matches!(c.uid, UidScheme::Sequence { width: 6, check: CheckCharacter::Iso7064Mod3736, .. }));
         assert_eq!(c.reprovision.policy, ReprovisionPolicy::Reissue);
         assert_eq!(c.selftest.mode, SelftestMode::Broker);

@@ -107,6 +107,29 @@ mod tests {
     }
 
     #[test]
+    fn modem_slots_need_a_sec_tag_and_a_serial_port() {
+        let slot = |extra: &str| format!("{EXAMPLE}\n[[slot]]\nname = \"M\"\nport = \"/dev/ttyACM0\"\n{extra}");
+        let ok =
+            LoadedConfig::parse(&slot("dialect = \"nrf91-at\"\nsec_tag = 42\nat_mode = \"shell\"\n"), "t").unwrap();
+        let m = ok.config.slot.last().unwrap();
+        assert_eq!((m.dialect, m.sec_tag, m.at_mode), (DialectKind::Nrf91At, Some(42), AtModeSetting::Shell));
+        for (extra, words) in [
+            ("dialect = \"nrf91-at\"\n", "needs sec_tag"),
+            ("dialect = \"nrf91-at\"\nsec_tag = 2147483648\n", "reserved"),
+            ("sec_tag = 42\n", "are for dialect"),
+            ("dialect = \"nrf92\"\nsec_tag = 1\n", "nrf92"),
+        ] {
+            let e = LoadedConfig::parse(&slot(extra), "t").unwrap_err().to_string();
+            assert!(e.contains(words), "{extra}: {e}");
+        }
+        let probe = format!(
+            "{EXAMPLE}\n[[slot]]\nname = \"P\"\nprobe = \"0d28:0204\"\nchip = \"nRF9160_xxAA\"\ndialect = \"nrf91-at\"\nsec_tag = 1\n"
+        );
+        let e = LoadedConfig::parse(&probe, "t").unwrap_err().to_string();
+        assert!(e.contains("not a probe"), "{e}");
+    }
+
+    #[test]
     fn broker_mode_needs_a_usable_broker() {
         let broker = |section: &str| {
             EXAMPLE.replacen("[selftest]\nmode = \"auto\"", &format!("[selftest]\nmode = \"broker\"\n{section}"), 1)

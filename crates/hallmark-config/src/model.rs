@@ -78,7 +78,69 @@ pub struct SlotConfig {
     /// Start a run as soon as a board answers on the port.
     #[serde(default)]
     pub auto_start: bool,
+    /// What the slot's board speaks: `hallmark` (the agent, the default) or
+    /// `nrf91-at` (an nRF91 modem over AT commands; serial slots only).
+    #[serde(default)]
+    pub dialect: DialectKind,
+    /// The modem's sec tag the identity goes into (`nrf91-at`; required there).
+    #[serde(default)]
+    pub sec_tag: Option<u32>,
+    /// The CA certificate (PEM) the modem is to trust for its broker, written as
+    /// credential type 0 (`nrf91-at`; default: the station's root).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// How AT commands are written (`nrf91-at`): `auto` (detected), `plain`, `shell`.
+    #[serde(default)]
+    pub at_mode: AtModeSetting,
 }
+
+/// What a slot's board speaks.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DialectKind {
+    /// Hallmark's agent (protocol v1).
+    #[default]
+    Hallmark,
+    /// An nRF91 modem over AT commands.
+    Nrf91At,
+}
+
+impl DialectKind {
+    /// The name in the configuration file.
+    pub fn name(self) -> &'static str {
+        match self {
+            DialectKind::Hallmark => "hallmark",
+            DialectKind::Nrf91At => "nrf91-at",
+        }
+    }
+}
+
+/// How AT commands are written to a modem.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum AtModeSetting {
+    /// Plain AT first, then Nordic's shell (`at <command>`).
+    #[default]
+    Auto,
+    /// `AT+CGSN`.
+    Plain,
+    /// `at AT+CGSN` (firmware running Nordic's shell).
+    Shell,
+}
+
+impl AtModeSetting {
+    /// The name in the configuration file.
+    pub fn name(self) -> &'static str {
+        match self {
+            AtModeSetting::Auto => "auto",
+            AtModeSetting::Plain => "plain",
+            AtModeSetting::Shell => "shell",
+        }
+    }
+}
+
+/// Sec tags from 2147483648 up are reserved for the modem's own use.
+pub const MAX_SEC_TAG: u32 = 2_147_483_647;
 
 /// `[uid]`: the UID scheme.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -475,6 +537,41 @@ impl StationConfig {
                     return Err(format!("slot {:?}: chip and flash are for probe slots", s.name))
                 }
                 _ => {}
+            }
+            match s.dialect {
+                DialectKind::Nrf91At if s.probe.is_some() => {
+                    return Err(format!("slot {:?}: an nrf91-at slot is a serial port, not a probe", s.name))
+                }
+                DialectKind::Nrf91At if s.auto_start => {
+                    return Err(format!(
+                        "slot {:?}: auto_start watches Hallmark boards; start nrf91-at slots by hand",
+                        s.name
+                    ))
+                }
+                DialectKind::Nrf91At => match s.sec_tag {
+                    None => {
+                        return Err(format!(
+                            "slot {:?}: an nrf91-at slot needs sec_tag = <the modem's sec tag for the identity>",
+                            s.name
+                        ))
+                    }
+                    Some(tag) if tag > MAX_SEC_TAG => {
+                        return Err(format!(
+                            "slot {:?}: sec_tag {tag} is reserved for the modem (use 0 to {MAX_SEC_TAG})",
+                            s.name
+                        ))
+                    }
+                    Some(_) => {}
+                },
+                DialectKind::Hallmark
+                    if s.sec_tag.is_some() || s.ca_file.is_some() || s.at_mode != AtModeSetting::Auto =>
+                {
+                    return Err(format!(
+                        "slot {:?}: sec_tag, ca_file and at_mode are for dialect = \"nrf91-at\" slots",
+                        s.name
+                    ))
+                }
+                DialectKind::Hallmark => {}
             }
         }
         match &self.uid {

@@ -71,6 +71,10 @@ mod tests {
             bin_base: None,
             allow_erase_all: false,
             auto_start: false,
+            dialect: hallmark_config::DialectKind::Hallmark,
+            sec_tag: None,
+            ca_file: None,
+            at_mode: hallmark_config::AtModeSetting::Auto,
         }
     }
 

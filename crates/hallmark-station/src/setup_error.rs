@@ -54,6 +54,14 @@ pub enum SetupError {
         /// What is wrong, in words.
         problem: String,
     },
+    /// The CA certificate a modem slot is to install cannot be used.
+    #[error("the modem CA certificate {path} cannot be used: {why}")]
+    ModemCa {
+        /// The file.
+        path: String,
+        /// Why.
+        why: String,
+    },
     /// The CA or the log could not be read for the CA status.
     #[error("{0}")]
     CaStatus(String),

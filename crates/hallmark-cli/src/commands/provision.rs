@@ -1,10 +1,11 @@
 //! `hallmark provision`.
 
-use crate::args::ProvisionArgs;
+use crate::args::{AtModeArg, DialectArg, ProvisionArgs};
 use crate::commands::runtime;
 use crate::error::{CliError, EXIT_FAIL};
 use crate::setup::{open_station, open_store};
-use hallmark_station::pipeline::{LinkTarget, Observer, RunRequest, Silent, Station};
+use hallmark_config::AtModeSetting;
+use hallmark_station::pipeline::{LinkTarget, ModemTarget, Observer, RunRequest, Silent, Station};
 use hallmark_station::probe::ProbeTarget;
 use hallmark_station::report::{Outcome, RunReport, StepReport};
 use hallmark_station::transport::PortName;
@@ -25,6 +26,20 @@ impl Observer for ConsoleObserver {
 
 pub fn run(args: ProvisionArgs) -> Result<ExitCode, CliError> {
     let port = match (&args.port, &args.probe) {
+        (Some(port), _) if args.dialect == DialectArg::Nrf91At => {
+            let Some(sec_tag) = args.sec_tag else {
+                return Err(CliError::Usage("--dialect nrf91-at needs --sec-tag <the modem's sec tag>".into()));
+            };
+            let at_mode = match args.at_mode {
+                AtModeArg::Auto => AtModeSetting::Auto,
+                AtModeArg::Plain => AtModeSetting::Plain,
+                AtModeArg::Shell => AtModeSetting::Shell,
+            };
+            LinkTarget::Modem(ModemTarget::new(PortName::parse(port)?, sec_tag, at_mode, args.ca_file.as_deref())?)
+        }
+        (Some(_), _) if args.sec_tag.is_some() || args.ca_file.is_some() || args.at_mode != AtModeArg::Auto => {
+            return Err(CliError::Usage("--sec-tag, --at-mode and --ca-file are for --dialect nrf91-at".into()))
+        }
         (Some(port), _) => LinkTarget::Serial(PortName::parse(port)?),
         (None, Some(selector)) => {
             let chip = args.chip.clone().unwrap_or_default();

@@ -75,7 +75,10 @@ async fn slot_loop(
         return true;
     }
     let LinkTarget::Serial(port) = &request.port else {
-        eprintln!("[{}] auto_start watches serial ports only: run probe slots with --once", slot.name);
+        eprintln!(
+            "[{}] auto_start watches Hallmark boards on serial ports only: run probe slots with --once",
+            slot.name
+        );
         return true;
     };
     loop {

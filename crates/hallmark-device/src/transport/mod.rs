@@ -5,7 +5,7 @@
 
 mod serial;
 
-pub use serial::{list_ports, open_serial, PortError, PortInfo, PortName, DEFAULT_BAUD};
+pub use serial::{list_ports, open_modem, open_serial, PortError, PortInfo, PortName, DEFAULT_BAUD};
 
 /// A byte stream to one board.
 pub trait Link: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}

@@ -62,6 +62,16 @@ pub fn open_serial(port: &PortName, baud: u32) -> Result<SerialStream, PortError
         .map_err(|source| PortError::Open { port: port.to_string(), source })
 }
 
+/// Opens a modem's line: 115200 baud with RTS/CTS flow control, as nRF91 modems
+/// and Nordic's tools use it.
+pub fn open_modem(port: &PortName) -> Result<SerialStream, PortError> {
+    tokio_serial::new(port.as_str(), DEFAULT_BAUD)
+        .flow_control(tokio_serial::FlowControl::Hardware)
+        .timeout(std::time::Duration::from_millis(100))
+        .open_native_async()
+        .map_err(|source| PortError::Open { port: port.to_string(), source })
+}
+
 /// A port found on this machine.
 #[derive(Clone, Debug, Serialize)]
 pub struct PortInfo {

@@ -7,12 +7,14 @@
 
 pub(crate) mod errors;
 mod label_step;
+mod modem;
 pub mod plan;
 mod recheck;
 mod reprint;
 mod selftest_step;
 mod steps;
 
+pub use modem::ModemTarget;
 pub use recheck::RecheckReport;
 pub use reprint::{Reprint, TestPrint};
 
@@ -64,6 +66,8 @@ pub enum LinkTarget {
     Serial(PortName),
     /// A debug probe: SWD attach, RTT link.
     Probe(ProbeTarget),
+    /// An nRF91 modem on a serial port, spoken to in AT commands.
+    Modem(ModemTarget),
 }
 
 impl std::fmt::Display for LinkTarget {
@@ -71,6 +75,7 @@ impl std::fmt::Display for LinkTarget {
         match self {
             LinkTarget::Serial(p) => write!(f, "{p}"),
             LinkTarget::Probe(t) => write!(f, "{t}"),
+            LinkTarget::Modem(t) => write!(f, "{}", t.port),
         }
     }
 }
@@ -86,9 +91,17 @@ impl LinkTarget {
                 bin_base: slot.bin_base,
                 allow_erase_all: slot.allow_erase_all,
             }),
-            None => LinkTarget::Serial(
-                PortName::parse(&slot.port).map_err(|e| crate::SetupError::from(e).in_slot(&slot.name))?,
-            ),
+            None => {
+                let in_slot = |e: crate::SetupError| e.in_slot(&slot.name);
+                let port = PortName::parse(&slot.port).map_err(|e| in_slot(e.into()))?;
+                match (slot.dialect, slot.sec_tag) {
+                    (hallmark_config::DialectKind::Nrf91At, Some(sec_tag)) => LinkTarget::Modem(
+                        ModemTarget::new(port, sec_tag, slot.at_mode, slot.ca_file.as_deref()).map_err(in_slot)?,
+                    ),
+                    // The configuration's checks give every modem slot a sec tag.
+                    _ => LinkTarget::Serial(port),
+                }
+            }
         })
     }
 }

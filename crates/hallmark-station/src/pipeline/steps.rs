@@ -32,6 +32,18 @@ pub(crate) async fn all(run: &mut Run<'_>) -> Result<(), Failure> {
             let client = run.end(connected)?;
             provision(run, &mut HallmarkV1::new(client)).await
         }
+        LinkTarget::Modem(target) => {
+            let connected = super::modem::connect_modem(&target.port).map(|line| {
+                let connected = Connected::Link {
+                    port: target.port.to_string(),
+                    link: hallmark_store::LinkState::Open,
+                    dialect: "nrf91-at".into(),
+                };
+                (line, connected)
+            });
+            let line = run.end(connected)?;
+            provision(run, &mut crate::dialect::Nrf91At::new(line, target.options.clone())).await
+        }
         LinkTarget::Probe(target) => {
             let target = target.clone();
             let connected = attach_probe(run.station, &target).await;
