@@ -14,12 +14,25 @@ import type { SlotEdit } from "./bindings/SlotEdit";
 export function blankSlot(existing: SlotEdit[]): SlotEdit {
   const used = new Set(existing.map((s) => s.name));
   const name = "ABCDEFGHIJKLMNOPQRSTUVWXYZ".split("").find((c) => !used.has(c)) ?? `S${existing.length + 1}`;
-  return { name, port: "", probe: "", chip: "", flash: "", allow_erase_all: false, auto_start: false };
+  return { name, port: "", probe: "", chip: "", flash: "", allow_erase_all: false, auto_start: false, dialect: "hallmark", sec_tag: null, ca_file: "", at_mode: "auto" };
 }
 
-/** Clears the fields the other transport uses, so a slot is either serial or probe. */
-export function setTransport(slot: SlotEdit, transport: "serial" | "probe"): SlotEdit {
-  return transport === "serial" ? { ...slot, probe: "", chip: "", flash: "", allow_erase_all: false } : { ...slot, port: "" };
+export type Transport = "serial" | "probe" | "modem";
+
+/** A slot's transport: a Hallmark board on a serial port, on a debug probe, or an nRF91 modem (AT). */
+export function transportOf(slot: SlotEdit): Transport {
+  if (slot.dialect === "nrf91-at") return "modem";
+  return slot.probe !== "" || slot.chip !== "" ? "probe" : "serial";
+}
+
+/** Clears the fields the other transports use, so a slot is exactly one of them. */
+export function setTransport(slot: SlotEdit, transport: Transport): SlotEdit {
+  const hallmark = { dialect: "hallmark", sec_tag: null, ca_file: "", at_mode: "auto" };
+  switch (transport) {
+    case "serial": return { ...slot, ...hallmark, probe: "", chip: "", flash: "", allow_erase_all: false };
+    case "probe": return { ...slot, ...hallmark, port: "" };
+    case "modem": return { ...slot, probe: "", chip: "", flash: "", allow_erase_all: false, auto_start: false, dialect: "nrf91-at" };
+  }
 }
 
 export class ConfigForm {
@@ -27,7 +40,7 @@ export class ConfigForm {
   edit: ConfigEdit | null = null;
   message: { ok?: string; error?: string } | null = null;
   /** The transport chosen for a slot row before its probe or port is typed. */
-  private transports = new WeakMap<SlotEdit, "serial" | "probe">();
+  private transports = new WeakMap<SlotEdit, Transport>();
 
   constructor(private root: HTMLElement, private unlocked: () => boolean, private saved: () => void) {}
 
@@ -66,21 +79,31 @@ export class ConfigForm {
     const slots = h("table", { id: "config-slots", class: "slots" },
       h("thead", {}, h("tr", {}, ...[t("eng.slot.name"), t("eng.slot.transport"), t("eng.slot.port"), t("eng.slot.chip"), t("eng.slot.auto"), ""].map((c) => h("th", {}, c)))),
       h("tbody", {}, ...e.slots.map((s, i) => {
-        const probe = (this.transports.get(s) ?? (s.probe !== "" || s.chip !== "" ? "probe" : "serial")) === "probe";
+        const transport = this.transports.get(s) ?? transportOf(s);
+        const probe = transport === "probe";
+        const modem = transport === "modem";
         return h("tr", { "data-slot": s.name },
           h("td", {}, h("input", { id: `slot-${i}-name`, value: s.name, "aria-label": t("eng.slot.name"), oninput: (ev: Event) => (s.name = (ev.target as HTMLInputElement).value) })),
           h("td", {}, h("select", { id: `slot-${i}-transport`, "aria-label": t("eng.slot.transport"), onchange: (ev: Event) => {
-            const transport = (ev.target as HTMLSelectElement).value as "serial" | "probe";
+            const transport = (ev.target as HTMLSelectElement).value as Transport;
             e.slots[i] = setTransport(s, transport);
             this.transports.set(e.slots[i], transport);
             again();
           } },
-            h("option", { value: "serial", selected: !probe }, t("eng.slot.serial")), h("option", { value: "probe", selected: probe }, t("eng.slot.probe")))),
+            h("option", { value: "serial", selected: transport === "serial" }, t("eng.slot.serial")), h("option", { value: "probe", selected: probe }, t("eng.slot.probe")),
+            h("option", { value: "modem", selected: modem }, t("eng.slot.modem")))),
           h("td", {}, probe
             ? h("input", { id: `slot-${i}-probe`, value: s.probe, placeholder: "VID:PID[:SERIAL]", "aria-label": t("eng.slot.selector"), oninput: (ev: Event) => (s.probe = (ev.target as HTMLInputElement).value) })
             : h("input", { id: `slot-${i}-port`, value: s.port, placeholder: "/dev/ttyUSB0", "aria-label": t("eng.slot.port"), oninput: (ev: Event) => (s.port = (ev.target as HTMLInputElement).value) })),
-          h("td", {}, probe ? h("input", { id: `slot-${i}-chip`, value: s.chip, placeholder: "nRF52840_xxAA", "aria-label": t("eng.slot.chip"), oninput: (ev: Event) => (s.chip = (ev.target as HTMLInputElement).value) }) : "—"),
-          h("td", {}, h("input", { id: `slot-${i}-auto`, type: "checkbox", checked: s.auto_start, "aria-label": t("eng.slot.auto"), onchange: (ev: Event) => (s.auto_start = (ev.target as HTMLInputElement).checked) })),
+          h("td", {}, probe
+            ? h("input", { id: `slot-${i}-chip`, value: s.chip, placeholder: "nRF52840_xxAA", "aria-label": t("eng.slot.chip"), oninput: (ev: Event) => (s.chip = (ev.target as HTMLInputElement).value) })
+            : modem
+              ? h("input", { id: `slot-${i}-sec-tag`, type: "number", min: "0", max: "2147483647", value: s.sec_tag === null ? "" : String(s.sec_tag), placeholder: t("eng.slot.sec_tag"), "aria-label": t("eng.slot.sec_tag"), oninput: (ev: Event) => {
+                const v = (ev.target as HTMLInputElement).value.trim();
+                s.sec_tag = v === "" ? null : Number(v);
+              } })
+              : "—"),
+          h("td", {}, modem ? "—" : h("input", { id: `slot-${i}-auto`, type: "checkbox", checked: s.auto_start, "aria-label": t("eng.slot.auto"), onchange: (ev: Event) => (s.auto_start = (ev.target as HTMLInputElement).checked) })),
           h("td", {}, h("button", { type: "button", class: "secondary", id: `slot-${i}-remove`, onclick: () => { e.slots.splice(i, 1); again(); } }, t("eng.slot.remove"))));
       })));
     const u = e.uid;

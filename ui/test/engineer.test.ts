@@ -4,7 +4,7 @@ vi.mock("@tauri-apps/api/core", () => ({ invoke: vi.fn() }));
 vi.mock("@tauri-apps/api/event", () => ({ listen: vi.fn() }));
 
 import { gutterLines, lineRange } from "../src/engineer";
-import { blankSlot, ConfigForm, setTransport } from "../src/config-form";
+import { blankSlot, ConfigForm, setTransport, transportOf } from "../src/config-form";
 import { applyEvent, type Tile } from "../src/tiles";
 import type { ConfigView } from "../src/bindings/ConfigView";
 
@@ -27,7 +27,7 @@ const view: ConfigView = {
   origin: "demo", file: "/tmp/station.toml", hash: "ab".repeat(32),
   edit: {
     station_id: "bench-1",
-    slots: [{ name: "A", port: "/dev/pts/3", probe: "", chip: "", flash: "", allow_erase_all: false, auto_start: false }],
+    slots: [{ name: "A", port: "/dev/pts/3", probe: "", chip: "", flash: "", allow_erase_all: false, auto_start: false, dialect: "hallmark", sec_tag: null, ca_file: "", at_mode: "auto" }],
     uid: { scheme: "hardware-id", prefix: "", date: "", width: 6, check: "none" },
     reprovision: "refuse",
     selftest: { mode: "auto", broker_address: "", broker_server_name: "", broker_timeout_ms: 5000 },
@@ -43,6 +43,27 @@ describe("configuration form", () => {
     expect(probe.port).toBe("");
     const serial = setTransport({ ...probe, probe: "0d28:0204", chip: "nRF52840_xxAA" }, "serial");
     expect([serial.probe, serial.chip]).toEqual(["", ""]);
+    const modem = setTransport({ ...serial, auto_start: true }, "modem");
+    expect([modem.dialect, modem.auto_start, transportOf(modem)]).toEqual(["nrf91-at", false, "modem"]);
+    const back = setTransport({ ...modem, sec_tag: 42, ca_file: "ca.pem" }, "serial");
+    expect([back.dialect, back.sec_tag, back.ca_file, transportOf(back)]).toEqual(["hallmark", null, "", "serial"]);
+  });
+
+  it("shows a modem slot with its sec tag and keeps what the form does not show", () => {
+    const root = document.createElement("div");
+    const form = new ConfigForm(root, () => true, () => {});
+    form.view = view;
+    form.edit = structuredClone(view.edit);
+    form.edit.slots.push({ name: "M", port: "/dev/ttyACM0", probe: "", chip: "", flash: "", allow_erase_all: false, auto_start: false, dialect: "nrf91-at", sec_tag: 42, ca_file: "broker-ca.pem", at_mode: "shell" });
+    form.render();
+    // The option marked selected (the test DOM computes <select>.value from the first options appended).
+    expect(root.querySelector<HTMLOptionElement>("#slot-1-transport option[selected]")!.value).toBe("modem");
+    const tag = root.querySelector<HTMLInputElement>("#slot-1-sec-tag")!;
+    expect(tag.value).toBe("42");
+    tag.value = "7";
+    tag.dispatchEvent(new Event("input"));
+    expect(form.edit.slots[1]).toMatchObject({ sec_tag: 7, ca_file: "broker-ca.pem", at_mode: "shell", dialect: "nrf91-at" });
+    expect(root.querySelector("#slot-1-auto")).toBeNull();
   });
 
   it("is read-only until the engineer role is unlocked, and shows broker fields only in broker mode", () => {

@@ -42,7 +42,11 @@ pub fn slot_link(slot: &SlotConfig) -> SlotLink {
         Some(probe) => (format!("probe {probe}"), LinkState::Probe),
         None => {
             let state = if port_exists(&slot.port) { LinkState::Connected } else { LinkState::NoFixture };
-            (slot.port.clone(), state)
+            let link = match slot.dialect {
+                hallmark_config::DialectKind::Hallmark => slot.port.clone(),
+                hallmark_config::DialectKind::Nrf91At => format!("{} (nRF91 modem)", slot.port),
+            };
+            (link, state)
         }
     };
     SlotLink { slot: slot.name.clone(), link, state }

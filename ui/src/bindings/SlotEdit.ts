@@ -31,4 +31,20 @@ allow_erase_all: boolean,
 /**
  * Start when a board answers.
  */
-auto_start: boolean, };
+auto_start: boolean, 
+/**
+ * `hallmark` or `nrf91-at`.
+ */
+dialect: string, 
+/**
+ * The modem's sec tag (`nrf91-at`).
+ */
+sec_tag: number | null, 
+/**
+ * CA certificate file for the modem's broker (`nrf91-at`; empty for the station's root).
+ */
+ca_file: string, 
+/**
+ * `auto`, `plain` or `shell` (`nrf91-at`).
+ */
+at_mode: string, };
