@@ -29,6 +29,10 @@ need dbus-launch dbus-x11
 [ -d /usr/share/fonts/truetype/dejavu ] || apt_packages+=(fonts-dejavu-core)
 need node nodejs
 need npm npm
+# The e2e test that lets Nordic's own tools drive the simulated nRF91 modem runs them
+# from a venv (Debian's Python refuses system-wide pip installs; ensurepip comes with
+# python3-venv there).
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || apt_packages+=(python3-venv)
 
 if ((${#apt_packages[@]})); then
     sudo=""
@@ -50,4 +54,18 @@ if [ "${1:-}" = "--dev" ]; then
     done
     # The device-side crates are built for a real MCU target to prove they are no_std.
     rustup target list --installed | grep -q '^thumbv7em-none-eabihf$' || rustup target add thumbv7em-none-eabihf
+
+    # Nordic's nrfcredstore and device_credentials_installer, for tests/e2e/nordic.rs.
+    # `python3` from PATH: Debian's on a fresh machine, a pyenv one on some images.
+    nordic_venv="$(cd "$(dirname "$0")/.." && pwd)/target/nordic-venv"
+    nordic_pins=(nrfcredstore==2.1.0 nrfcloud-utils==3.3.1)
+    [ -x "$nordic_venv/bin/python" ] || python3 -m venv "$nordic_venv"
+    frozen="$("$nordic_venv/bin/python" -m pip freeze 2>/dev/null || true)"
+    for pin in "${nordic_pins[@]}"; do
+        if ! grep -qixF -e "$pin" <<<"$frozen"; then
+            echo "setup: installing ${nordic_pins[*]} into $nordic_venv" >&2
+            "$nordic_venv/bin/python" -m pip install --quiet "${nordic_pins[@]}"
+            break
+        fi
+    done
 fi

@@ -27,5 +27,5 @@ cargo build --quiet -p hallmark-protocol -p hallmark-agent --features hallmark-a
     --target thumbv7em-none-eabihf
 
 echo "== cargo test (the GUI's real-window test under Xvfb)" >&2
-HALLMARK_REQUIRE_GUI_TEST=1 xvfb-run -a -s "-screen 0 1280x800x24" \
+HALLMARK_REQUIRE_GUI_TEST=1 HALLMARK_REQUIRE_NORDIC_TOOLS=1 xvfb-run -a -s "-screen 0 1280x800x24" \
     dbus-run-session -- cargo test --workspace --all-features

@@ -14,6 +14,7 @@ mod happy_path;
 mod hostile;
 mod interruption;
 mod labels;
+mod nordic;
 mod nrf91;
 mod pkcs11;
 mod qa;

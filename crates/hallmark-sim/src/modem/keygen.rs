@@ -16,14 +16,61 @@ pub struct Generated {
     pub body: String,
 }
 
-/// Generates a key in `sec_tag` for the device `uuid`; `null_params` writes the
+/// The most subject attributes `AT%KEYGEN` takes.
+const MAX_ATTRIBUTES: usize = 8;
+/// The longest attribute value (X.520's upper bound for a common name).
+const MAX_ATTRIBUTE_VALUE: usize = 64;
+
+/// Reads `AT%KEYGEN`'s optional `<attributes>`: `"O=Nordic,CN=dev-1"` (without the
+/// quotes), `<name>=<value>` pairs separated by commas, names C, ST, L, O, OU, CN.
+pub fn subject_attributes(text: &str) -> Result<Vec<(rcgen::DnType, String)>, String> {
+    let pairs: Vec<&str> = text.split(',').collect();
+    if pairs.len() > MAX_ATTRIBUTES {
+        return Err(format!("more than {MAX_ATTRIBUTES} attributes"));
+    }
+    pairs
+        .into_iter()
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').ok_or_else(|| format!("not <name>=<value>: {pair}"))?;
+            let kind = match name.trim() {
+                "C" => rcgen::DnType::CountryName,
+                "ST" => rcgen::DnType::StateOrProvinceName,
+                "L" => rcgen::DnType::LocalityName,
+                "O" => rcgen::DnType::OrganizationName,
+                "OU" => rcgen::DnType::OrganizationalUnitName,
+                "CN" => rcgen::DnType::CommonName,
+                other => return Err(format!("unknown attribute {other}")),
+            };
+            if value.is_empty() || value.len() > MAX_ATTRIBUTE_VALUE {
+                return Err(format!("{name} must have 1 to {MAX_ATTRIBUTE_VALUE} characters"));
+            }
+            Ok((kind, value.to_string()))
+        })
+        .collect()
+}
+
+/// Generates a key in `sec_tag` for the device `uuid`; the CSR's subject is
+/// `subject`, or without attributes (`None`) CN=`uuid`; `null_params` writes the
 /// signature algorithm as real firmware does; `attest_other` attests a different
 /// CSR than the one returned.
-pub fn generate(uuid: &str, sec_tag: u32, null_params: bool, attest_other: bool) -> Result<Generated, String> {
+pub fn generate(
+    uuid: &str,
+    sec_tag: u32,
+    subject: Option<&[(rcgen::DnType, String)]>,
+    null_params: bool,
+    attest_other: bool,
+) -> Result<Generated, String> {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string())?;
     let mut params = rcgen::CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params.distinguished_name.push(rcgen::DnType::CommonName, uuid);
+    match subject {
+        None => params.distinguished_name.push(rcgen::DnType::CommonName, uuid),
+        Some(attributes) => {
+            for (kind, value) in attributes {
+                params.distinguished_name.push(kind.clone(), value.as_str());
+            }
+        }
+    }
     let csr = params.serialize_request(&key).map_err(|e| e.to_string())?.der().to_vec();
     let csr = if null_params { with_null_parameters(&csr)? } else { csr };
     let attested = if attest_other { Sha256::digest(b"another CSR").to_vec() } else { Sha256::digest(&csr).to_vec() };
@@ -59,8 +106,7 @@ fn with_null_parameters(der: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// COSE_Sign1 over `[9, uuid, CBOR(sec_tag), sha256, nonce]`, signed with a key made
-/// for the simulator (a real modem signs with Nordic's device identity key).
+/// COSE_Sign1 over `[9, uuid, CBOR(sec_tag), sha256, nonce]`.
 fn attestation(uuid: &[u8], sec_tag: u32, csr_sha256: &[u8]) -> Vec<u8> {
     let nonce: [u8; 16] = rand::random();
     let mut payload = vec![0xD9, 0xD9, 0xF7, 0x85, 0x09];
@@ -70,19 +116,46 @@ fn attestation(uuid: &[u8], sec_tag: u32, csr_sha256: &[u8]) -> Vec<u8> {
     bytes(&mut payload, &tag);
     bytes(&mut payload, csr_sha256);
     bytes(&mut payload, &nonce);
+    cose_sign1(&payload, false)
+}
+
+/// `AT%ATTESTTOKEN`'s answer: `<base64url(device identity message)>.<base64url(COSE_Sign1)>`,
+/// the message `[1, uuid, device type, modem firmware UUID, nonce]` in a self-described
+/// CBOR tag, the COSE_Sign1 over it with the payload detached (as real modems send it).
+pub fn attestation_token(uuid: &str, device_type: u8, firmware_uuid: &[u8; 16]) -> Result<String, String> {
+    let uuid = hex::decode(uuid.replace('-', "")).map_err(|e| e.to_string())?;
+    let nonce: [u8; 16] = rand::random();
+    let mut message = vec![0xD9, 0xD9, 0xF7, 0x85, 0x01];
+    bytes(&mut message, &uuid);
+    uint(&mut message, 0, device_type as u64);
+    bytes(&mut message, firmware_uuid);
+    bytes(&mut message, &nonce);
+    let cose = cose_sign1(&message, true);
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    Ok(format!("{}.{}", b64.encode(message), b64.encode(cose)))
+}
+
+/// COSE_Sign1 (ES256, key id h'21') over `payload`, which it carries or, `detached`,
+/// leaves out (nil). Signed with a key made for the simulator (a real modem signs with
+/// Nordic's device identity key).
+fn cose_sign1(payload: &[u8], detached: bool) -> Vec<u8> {
     let protected = [0xA1, 0x01, 0x26]; // {1: -7} ES256
                                         // Sig_structure = ["Signature1", protected, h'', payload] (RFC 9052).
     let mut to_sign = vec![0x84, 0x6A];
     to_sign.extend_from_slice(b"Signature1");
     bytes(&mut to_sign, &protected);
     bytes(&mut to_sign, &[]);
-    bytes(&mut to_sign, &payload);
+    bytes(&mut to_sign, payload);
     let signer = SigningKey::random(&mut rand_core::OsRng);
     let signature: Signature = signer.sign(&to_sign);
     let mut cose = vec![0xD2, 0x84];
     bytes(&mut cose, &protected);
     cose.extend_from_slice(&[0xA1, 0x04, 0x41, 0x21]); // {4: h'21'} key id
-    bytes(&mut cose, &payload);
+    if detached {
+        cose.push(0xF6); // nil
+    } else {
+        bytes(&mut cose, payload);
+    }
     bytes(&mut cose, &signature.to_bytes());
     cose
 }

@@ -1,7 +1,8 @@
 //! A simulated nRF91 modem speaking AT commands as Nordic's modem firmware does, for
 //! the station's `nrf91-at` dialect and for Nordic's own tools (`nrfcredstore`,
 //! `device_credentials_installer`). It follows the table in `docs/nrf91.md`:
-//! `AT+CMEE`, `AT+CFUN`, `AT+CGSN`, `AT+CGMM`, `AT+CGMR`, `AT%KEYGEN`, `AT%CMNG`.
+//! `AT+CMEE`, `AT+CFUN`, `AT+CGSN`, `AT+CGMM`, `AT+CGMR`, `AT%XMODEMUUID`, `AT%KEYGEN`,
+//! `AT%ATTESTTOKEN`, `AT%CMNG`.
 
 mod faults;
 mod keygen;
@@ -117,6 +118,8 @@ impl Modem {
             "AT+CGSN=1" => return Ok(vec![format!("+CGSN: \"{}\"", self.state.imei)]),
             "AT+CGMM" => return Ok(vec![self.state.model.clone()]),
             "AT+CGMR" => return Ok(vec![self.state.firmware.clone()]),
+            "AT%XMODEMUUID" => return Ok(vec![format!("%XMODEMUUID: {}", uuid_text(&self.firmware_uuid()))]),
+            "AT%ATTESTTOKEN" => return self.attestation_token(),
             _ => {}
         }
         if let Some(mode) = upper.strip_prefix("AT+CFUN=") {
@@ -140,13 +143,49 @@ impl Modem {
         Ok(())
     }
 
+    /// The modem firmware build's UUID (`AT%XMODEMUUID`): fixed per firmware version,
+    /// as a build's is.
+    fn firmware_uuid(&self) -> [u8; 16] {
+        let digest = Sha256::digest(self.state.firmware.as_bytes());
+        let mut uuid = [0u8; 16];
+        uuid.copy_from_slice(&digest[..16]);
+        uuid[6] = (uuid[6] & 0x0F) | 0x40; // version 4
+        uuid[8] = (uuid[8] & 0x3F) | 0x80; // RFC 4122 variant
+        uuid
+    }
+
+    /// `AT%ATTESTTOKEN` (modem firmware 1.3.0 and later): the device identity
+    /// message with its COSE signature.
+    fn attestation_token(&self) -> Result<Vec<String>, Option<u16>> {
+        if self.has(ModemFault::OldFirmware) {
+            return Err(None);
+        }
+        // Nordic's device types (nrfcloud-utils' modem_credentials_parser).
+        let model = self.state.model.to_ascii_lowercase();
+        let device_type = [("9160", 1), ("9161", 4), ("9131", 5), ("9151", 6)]
+            .iter()
+            .find(|(m, _)| model.contains(m))
+            .map_or(0, |&(_, t)| t);
+        let token =
+            keygen::attestation_token(&self.state.uuid, device_type, &self.firmware_uuid()).map_err(|_| None)?;
+        Ok(vec![format!("%ATTESTTOKEN: \"{token}\"")])
+    }
+
     fn keygen(&mut self, args: &str) -> Result<Vec<String>, Option<u16>> {
-        let mut parts = args.split(',');
+        // <sec_tag>,<key_type>,<format>[,"<attributes>"]: the attributes may hold commas.
+        let mut parts = args.splitn(4, ',');
         let tag: u32 = parts.next().and_then(|t| t.trim().parse().ok()).ok_or(None)?;
         let (kind, format) = (parts.next().map(str::trim), parts.next().map(str::trim));
         if kind != Some("2") || format != Some("0") {
             return Err(Some(523));
         }
+        let subject = match parts.next().map(str::trim) {
+            None => None,
+            Some(quoted) => {
+                let text = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"')).ok_or(None)?;
+                Some(keygen::subject_attributes(text).map_err(|_| None)?)
+            }
+        };
         self.offline()?;
         if self.has(ModemFault::MalformedKeygen) {
             return Ok(vec!["%KEYGEN: \"not*base64.at!all\"".into()]);
@@ -154,6 +193,7 @@ impl Modem {
         let generated = keygen::generate(
             &self.state.uuid,
             tag,
+            subject.as_deref(),
             !self.has(ModemFault::PlainCsr),
             self.has(ModemFault::AttestationMismatch),
         )
@@ -256,6 +296,12 @@ impl Modem {
     }
 }
 
+/// 8-4-4-4-12 lower-case hex.
+fn uuid_text(b: &[u8; 16]) -> String {
+    let h = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
 fn parse_slot(slot: &str) -> Option<(u32, u8)> {
     let (t, k) = slot.split_once('/')?;
     Some((t.parse().ok()?, k.parse().ok()?))
@@ -287,6 +333,80 @@ mod tests {
         assert!(list.contains("%CMNG: 17,2,\""), "the key is listed: {list}");
         assert_eq!(say(&mut m, "AT%CMNG=3,17,1"), "OK\r\n");
         assert_eq!(say(&mut m, "AT%CMNG=3,17,1"), "+CME ERROR: 513\r\n");
+    }
+
+    /// The one quoted value of a `<prefix> "<value>"` answer.
+    fn quoted<'a>(answer: &'a str, prefix: &str) -> &'a str {
+        let rest = answer.strip_prefix(prefix).unwrap_or_else(|| panic!("{answer:?} starts with {prefix}"));
+        rest.split('"').nth(1).unwrap()
+    }
+
+    fn b64url(text: &str) -> Vec<u8> {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).unwrap()
+    }
+
+    #[test]
+    fn the_firmware_uuid_is_a_fixed_v4_uuid_per_firmware() {
+        let mut m = Modem::new(ModemState::fresh(), None, vec![]);
+        let answer = say(&mut m, "AT%XMODEMUUID");
+        let uuid = answer.strip_prefix("%XMODEMUUID: ").and_then(|a| a.strip_suffix("\r\nOK\r\n")).unwrap();
+        let groups: Vec<usize> = uuid.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{uuid}");
+        assert!(uuid.bytes().all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{uuid}");
+        assert_eq!(&uuid[14..15], "4", "version 4: {uuid}");
+        let mut other = ModemState::fresh();
+        other.firmware = "mfw_nrf91x1_2.0.1".into();
+        let mut same = Modem::new(ModemState::fresh(), None, vec![]);
+        assert_eq!(say(&mut same, "AT%XMODEMUUID"), answer, "a build's UUID, not the device's");
+        assert_ne!(say(&mut Modem::new(other, None, vec![]), "AT%XMODEMUUID"), answer);
+    }
+
+    #[test]
+    fn the_attestation_token_names_the_device_and_its_firmware() {
+        let state = ModemState::fresh();
+        let uuid = hex::decode(state.uuid.replace('-', "")).unwrap();
+        let mut m = Modem::new(state, None, vec![]);
+        let firmware = say(&mut m, "AT%XMODEMUUID");
+        let firmware = hex::decode(firmware[13..49].replace('-', "")).unwrap();
+        let answer = say(&mut m, "AT%ATTESTTOKEN");
+        assert!(answer.ends_with("\"\r\nOK\r\n"), "{answer}");
+        let (message, cose) = quoted(&answer, "%ATTESTTOKEN: ").split_once('.').unwrap();
+        let (message, cose) = (b64url(message), b64url(cose));
+        // 55799([1, h'<uuid>', 6 (nRF9151 LACA), h'<firmware uuid>', h'<nonce>'])
+        let mut expected = vec![0xD9, 0xD9, 0xF7, 0x85, 0x01, 0x50];
+        expected.extend(&uuid);
+        expected.extend([0x06, 0x50]);
+        expected.extend(&firmware);
+        expected.push(0x50);
+        assert_eq!(&message[..expected.len()], expected.as_slice());
+        assert_eq!(message.len(), expected.len() + 16, "a 16-byte nonce ends it");
+        // 18([h'A10126', {4: h'21'}, nil, h'<64-byte signature>']): the payload is detached.
+        assert_eq!(&cose[..13], &[0xD2, 0x84, 0x43, 0xA1, 0x01, 0x26, 0xA1, 0x04, 0x41, 0x21, 0xF6, 0x58, 0x40]);
+        assert_eq!(cose.len(), 13 + 64);
+        let mut old = Modem::new(ModemState::fresh(), None, vec![ModemFault::OldFirmware]);
+        assert_eq!(say(&mut old, "AT%ATTESTTOKEN"), "ERROR\r\n");
+    }
+
+    #[test]
+    fn keygen_attributes_name_the_csr_subject() {
+        let state = ModemState::fresh();
+        let uuid = state.uuid.clone();
+        let mut m = Modem::new(state, None, vec![]);
+        say(&mut m, "AT+CMEE=1");
+        say(&mut m, "AT+CFUN=4");
+        let csr = |answer: &str| b64url(quoted(answer, "%KEYGEN: ").split('.').next().unwrap());
+        let contains = |der: &[u8], text: &str| der.windows(text.len()).any(|w| w == text.as_bytes());
+        let plain = csr(&say(&mut m, "AT%KEYGEN=7,2,0"));
+        assert!(contains(&plain, &uuid), "without attributes CN is the device UUID");
+        let named = csr(&say(&mut m, "AT%KEYGEN=7,2,0,\"O=Hallmark Test,CN=factory-0042\""));
+        assert!(contains(&named, "factory-0042") && contains(&named, "Hallmark Test"));
+        assert!(!contains(&named, &uuid), "the attributes replace the UUID");
+        let long = format!("AT%KEYGEN=7,2,0,\"CN={}\"", "x".repeat(65));
+        let many = format!("AT%KEYGEN=7,2,0,\"{}\"", ["O=a"; 9].join(","));
+        for bad in ["AT%KEYGEN=7,2,0,\"XX=1\"", "AT%KEYGEN=7,2,0,\"CN\"", "AT%KEYGEN=7,2,0,CN=x", &long, &many] {
+            assert_eq!(say(&mut m, bad), "ERROR\r\n", "{bad}");
+        }
     }
 
     #[test]
