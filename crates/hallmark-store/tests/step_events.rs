@@ -177,7 +177,9 @@ fn cases() -> Vec<(StepEvent, Value)> {
             .into(),
             json!({
                 "path": "/tmp/l.pdf", "sha256": SHA, "template": "T",
-                "fields": { "uid": "19E64CC81DB2C24B", "serial": "58AA4B1CE4FEA71605C1927AD3469166", "operator": "" },
+                // Sorted, as the pipeline writes label fields (a BTreeMap): the string
+                // check below holds whether or not serde_json keeps insertion order.
+                "fields": { "operator": "", "serial": "58AA4B1CE4FEA71605C1927AD3469166", "uid": "19E64CC81DB2C24B" },
                 "print": null,
             }),
         ),
