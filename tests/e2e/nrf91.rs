@@ -61,9 +61,11 @@ fn dialect_flags_are_checked_before_anything_runs() {
     let out = station.provision_output("/dev/null", &["--dialect", "nrf91-at"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--sec-tag"));
-    let out = station.provision_output("/dev/null", &["--sec-tag", "4"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nrf91-at"));
+    for flags in [&["--sec-tag", "4"][..], &["--hardware-id", "uuid"]] {
+        let out = station.provision_output("/dev/null", flags);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("nrf91-at"), "{flags:?}");
+    }
 }
 
 #[test]

@@ -14,7 +14,7 @@ import type { SlotEdit } from "./bindings/SlotEdit";
 export function blankSlot(existing: SlotEdit[]): SlotEdit {
   const used = new Set(existing.map((s) => s.name));
   const name = "ABCDEFGHIJKLMNOPQRSTUVWXYZ".split("").find((c) => !used.has(c)) ?? `S${existing.length + 1}`;
-  return { name, port: "", probe: "", chip: "", flash: "", allow_erase_all: false, auto_start: false, dialect: "hallmark", sec_tag: null, ca_file: "", at_mode: "auto" };
+  return { name, port: "", probe: "", chip: "", flash: "", allow_erase_all: false, auto_start: false, dialect: "hallmark", sec_tag: null, ca_file: "", at_mode: "auto", hardware_id: "imei" };
 }
 
 export type Transport = "serial" | "probe" | "modem";
@@ -27,7 +27,7 @@ export function transportOf(slot: SlotEdit): Transport {
 
 /** Clears the fields the other transports use, so a slot is exactly one of them. */
 export function setTransport(slot: SlotEdit, transport: Transport): SlotEdit {
-  const hallmark = { dialect: "hallmark", sec_tag: null, ca_file: "", at_mode: "auto" };
+  const hallmark = { dialect: "hallmark", sec_tag: null, ca_file: "", at_mode: "auto", hardware_id: "imei" };
   switch (transport) {
     case "serial": return { ...slot, ...hallmark, probe: "", chip: "", flash: "", allow_erase_all: false };
     case "probe": return { ...slot, ...hallmark, port: "" };

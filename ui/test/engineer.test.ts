@@ -27,7 +27,7 @@ const view: ConfigView = {
   origin: "demo", file: "/tmp/station.toml", hash: "ab".repeat(32),
   edit: {
     station_id: "bench-1",
-    slots: [{ name: "A", port: "/dev/pts/3", probe: "", chip: "", flash: "", allow_erase_all: false, auto_start: false, dialect: "hallmark", sec_tag: null, ca_file: "", at_mode: "auto" }],
+    slots: [{ name: "A", port: "/dev/pts/3", probe: "", chip: "", flash: "", allow_erase_all: false, auto_start: false, dialect: "hallmark", sec_tag: null, ca_file: "", at_mode: "auto", hardware_id: "imei" }],
     uid: { scheme: "hardware-id", prefix: "", date: "", width: 6, check: "none" },
     reprovision: "refuse",
     selftest: { mode: "auto", broker_address: "", broker_server_name: "", broker_timeout_ms: 5000 },
@@ -54,7 +54,7 @@ describe("configuration form", () => {
     const form = new ConfigForm(root, () => true, () => {});
     form.view = view;
     form.edit = structuredClone(view.edit);
-    form.edit.slots.push({ name: "M", port: "/dev/ttyACM0", probe: "", chip: "", flash: "", allow_erase_all: false, auto_start: false, dialect: "nrf91-at", sec_tag: 42, ca_file: "broker-ca.pem", at_mode: "shell" });
+    form.edit.slots.push({ name: "M", port: "/dev/ttyACM0", probe: "", chip: "", flash: "", allow_erase_all: false, auto_start: false, dialect: "nrf91-at", sec_tag: 42, ca_file: "broker-ca.pem", at_mode: "shell", hardware_id: "uuid" });
     form.render();
     // The option marked selected (the test DOM computes <select>.value from the first options appended).
     expect(root.querySelector<HTMLOptionElement>("#slot-1-transport option[selected]")!.value).toBe("modem");
@@ -62,7 +62,7 @@ describe("configuration form", () => {
     expect(tag.value).toBe("42");
     tag.value = "7";
     tag.dispatchEvent(new Event("input"));
-    expect(form.edit.slots[1]).toMatchObject({ sec_tag: 7, ca_file: "broker-ca.pem", at_mode: "shell", dialect: "nrf91-at" });
+    expect(form.edit.slots[1]).toMatchObject({ sec_tag: 7, ca_file: "broker-ca.pem", at_mode: "shell", hardware_id: "uuid", dialect: "nrf91-at" });
     expect(root.querySelector("#slot-1-auto")).toBeNull();
   });
 

@@ -119,6 +119,9 @@ pub struct ProvisionArgs {
     /// How AT commands are written (nrf91-at): auto, plain or shell.
     #[arg(long, value_enum, default_value = "auto")]
     pub at_mode: AtModeArg,
+    /// What the modem's hardware id is (nrf91-at): its IMEI or its device UUID.
+    #[arg(long, value_enum, default_value = "imei")]
+    pub hardware_id: ModemIdArg,
     /// CA certificate (PEM) the modem is to trust for its broker (nrf91-at; default:
     /// the station's root).
     #[arg(long, value_name = "FILE")]
@@ -340,6 +343,15 @@ pub enum AtModeArg {
     Plain,
     /// `at AT+CGSN`.
     Shell,
+}
+
+/// What identifies a modem, on the command line.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModemIdArg {
+    /// The IMEI.
+    Imei,
+    /// The device UUID.
+    Uuid,
 }
 
 /// A device dialect on the command line.

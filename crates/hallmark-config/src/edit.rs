@@ -56,6 +56,8 @@ pub struct SlotEdit {
     pub ca_file: String,
     /// `auto`, `plain` or `shell` (`nrf91-at`).
     pub at_mode: String,
+    /// `imei` or `uuid` (`nrf91-at`).
+    pub hardware_id: String,
 }
 
 /// The UID scheme.
@@ -189,6 +191,7 @@ fn slot_edit(s: &SlotConfig) -> SlotEdit {
         sec_tag: s.sec_tag,
         ca_file: s.ca_file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
         at_mode: s.at_mode.name().into(),
+        hardware_id: s.hardware_id.name().into(),
     }
 }
 
@@ -273,6 +276,9 @@ pub fn apply_edit(text: &str, origin: &str, edit: &ConfigEdit) -> Result<String,
         set_text(&mut t, "ca_file", &s.ca_file);
         if !matches!(s.at_mode.trim(), "" | "auto") {
             t["at_mode"] = value(s.at_mode.trim());
+        }
+        if !matches!(s.hardware_id.trim(), "" | "imei") {
+            t["hardware_id"] = value(s.hardware_id.trim());
         }
         slots.push(t);
     }
@@ -410,6 +416,7 @@ mod tests {
                 sec_tag: None,
                 ca_file: String::new(),
                 at_mode: "auto".into(),
+                hardware_id: "imei".into(),
             });
             e.slots.push(SlotEdit {
                 name: "M".into(),
@@ -423,6 +430,7 @@ mod tests {
                 sec_tag: Some(42),
                 ca_file: "broker-ca.pem".into(),
                 at_mode: "shell".into(),
+                hardware_id: "uuid".into(),
             });
             e.slots.remove(0);
             e.uid = UidEdit {
@@ -455,6 +463,7 @@ mod tests {
         // And back: the form shows what the file says.
         let back = ConfigEdit::from_config(&c);
         assert_eq!((back.slots[2].dialect.as_str(), back.slots[2].sec_tag), ("nrf91-at", Some(42)));
+        assert_eq!(back.slots[2].hardware_id, "uuid");
         assert!(matches!(c.uid, UidScheme::Sequence { width: 6, check: CheckCharacter::Iso7064Mod3736, .. }));
         assert_eq!(c.reprovision.policy, ReprovisionPolicy::Reissue);
         assert_eq!(c.selftest.mode, SelftestMode::Broker);

@@ -117,6 +117,8 @@ mod tests {
             ("dialect = \"nrf91-at\"\n", "needs sec_tag"),
             ("dialect = \"nrf91-at\"\nsec_tag = 2147483648\n", "reserved"),
             ("sec_tag = 42\n", "are for dialect"),
+            ("hardware_id = \"uuid\"\n", "are for dialect"),
+            ("dialect = \"nrf91-at\"\nsec_tag = 1\nhardware_id = \"serial\"\n", "serial"),
             ("dialect = \"nrf92\"\nsec_tag = 1\n", "nrf92"),
         ] {
             let e = LoadedConfig::parse(&slot(extra), "t").unwrap_err().to_string();

@@ -92,6 +92,31 @@ pub struct SlotConfig {
     /// How AT commands are written (`nrf91-at`): `auto` (detected), `plain`, `shell`.
     #[serde(default)]
     pub at_mode: AtModeSetting,
+    /// What a modem's hardware id is (`nrf91-at`): `imei` (the default) or `uuid`
+    /// (the device UUID); the `hardware-id` UID scheme makes the UID from it.
+    #[serde(default)]
+    pub hardware_id: ModemIdSetting,
+}
+
+/// What identifies a modem.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModemIdSetting {
+    /// The IMEI.
+    #[default]
+    Imei,
+    /// The device UUID.
+    Uuid,
+}
+
+impl ModemIdSetting {
+    /// The name in the configuration file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModemIdSetting::Imei => "imei",
+            ModemIdSetting::Uuid => "uuid",
+        }
+    }
 }
 
 /// What a slot's board speaks.
@@ -564,10 +589,13 @@ impl StationConfig {
                     Some(_) => {}
                 },
                 DialectKind::Hallmark
-                    if s.sec_tag.is_some() || s.ca_file.is_some() || s.at_mode != AtModeSetting::Auto =>
+                    if s.sec_tag.is_some()
+                        || s.ca_file.is_some()
+                        || s.at_mode != AtModeSetting::Auto
+                        || s.hardware_id != ModemIdSetting::Imei =>
                 {
                     return Err(format!(
-                        "slot {:?}: sec_tag, ca_file and at_mode are for dialect = \"nrf91-at\" slots",
+                        "slot {:?}: sec_tag, ca_file, at_mode and hardware_id are for dialect = \"nrf91-at\" slots",
                         s.name
                     ))
                 }

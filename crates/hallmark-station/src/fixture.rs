@@ -79,6 +79,7 @@ mod tests {
             sec_tag: None,
             ca_file: None,
             at_mode: hallmark_config::AtModeSetting::Auto,
+            hardware_id: hallmark_config::ModemIdSetting::Imei,
         }
     }
 

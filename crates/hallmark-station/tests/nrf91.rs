@@ -111,6 +111,7 @@ fn each_modem_fault_has_its_own_failure_and_signs_nothing_it_should_not() {
         (ModemFault::OldFirmware, "UNSUPPORTED_PROTOCOL", "identify", "older than 1.3.0"),
         (ModemFault::Garbage, "DEVICE_TIMEOUT", "identify", "neither as plain AT"),
         (ModemFault::Silent, "DEVICE_TIMEOUT", "identify", "neither as plain AT"),
+        (ModemFault::OtherUuid, "CSR_INVALID", "keygen", "attestation does not match"),
     ];
     for &(fault, code, step, words) in cases {
         let (failure, steps, serial) = fails(&[fault], options());
@@ -122,6 +123,39 @@ fn each_modem_fault_has_its_own_failure_and_signs_nothing_it_should_not() {
             assert!(serial.is_none(), "{fault:?}: nothing may be signed");
         }
     }
+}
+
+#[test]
+fn a_modem_can_be_identified_by_its_device_uuid() {
+    let mut bench = Bench::new();
+    let store = bench.store();
+    let uuid_mode = || Nrf91Options { hardware_id: hallmark_station::dialect::ModemId::Uuid, ..options() };
+    // A 16-byte id makes a 32-character UID, which the default 50 x 25 mm label
+    // cannot carry as Code 128: refused at label-check, before any key exists.
+    let mut m = modem(&[]);
+    let report = run(&bench, &store, &mut m, uuid_mode()).expect("run");
+    let failure = report.failure.clone().expect("refused");
+    assert_eq!(
+        (failure.code.as_str().as_ref(), report.steps.last().map(|s| s.name.as_str())),
+        ("LABEL_FAILED", Some("label-check"))
+    );
+    assert!(m.state().credentials.is_empty(), "nothing generated");
+    // With station-allocated UIDs another modem passes, known by its UUID (the first
+    // keeps the UID it was given: a board keeps its UID).
+    let mut m = modem(&[]);
+    bench.configure(|t| {
+        t.replace(
+            "scheme = \"hardware-id\"\nprefix = \"\"",
+            "scheme = \"sequence\"\nprefix = \"M\"\ndate = \"YY\"\nwidth = 6\ncheck = \"none\"",
+        )
+    });
+    let report = run(&bench, &store, &mut m, uuid_mode()).expect("run");
+    assert_eq!(report.outcome, Outcome::Pass, "{:?}", report.failure);
+    let uuid_hex = m.state().uuid.replace('-', "").to_uppercase();
+    assert_eq!(report.hardware_id.as_deref(), Some(uuid_hex.as_str()));
+    let identify = end_detail(&store, &report, "identify");
+    assert_eq!(identify["device_uuid"], m.state().uuid);
+    assert_eq!(identify["imei"], m.state().imei, "the IMEI is recorded all the same");
 }
 
 #[test]

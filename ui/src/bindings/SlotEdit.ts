@@ -47,4 +47,8 @@ ca_file: string,
 /**
  * `auto`, `plain` or `shell` (`nrf91-at`).
  */
-at_mode: string, };
+at_mode: string, 
+/**
+ * `imei` or `uuid` (`nrf91-at`).
+ */
+hardware_id: string, };

@@ -1,10 +1,10 @@
 //! `hallmark provision`.
 
-use crate::args::{AtModeArg, DialectArg, ProvisionArgs};
+use crate::args::{AtModeArg, DialectArg, ModemIdArg, ProvisionArgs};
 use crate::commands::runtime;
 use crate::error::{CliError, EXIT_FAIL};
 use crate::setup::{open_station, open_store};
-use hallmark_config::AtModeSetting;
+use hallmark_config::{AtModeSetting, ModemIdSetting};
 use hallmark_station::pipeline::{LinkTarget, ModemTarget, Observer, RunRequest, Silent, Station};
 use hallmark_station::probe::ProbeTarget;
 use hallmark_station::report::{Outcome, RunReport, StepReport};
@@ -35,10 +35,22 @@ pub fn run(args: ProvisionArgs) -> Result<ExitCode, CliError> {
                 AtModeArg::Plain => AtModeSetting::Plain,
                 AtModeArg::Shell => AtModeSetting::Shell,
             };
-            LinkTarget::Modem(ModemTarget::new(PortName::parse(port)?, sec_tag, at_mode, args.ca_file.as_deref())?)
+            let hardware_id = match args.hardware_id {
+                ModemIdArg::Imei => ModemIdSetting::Imei,
+                ModemIdArg::Uuid => ModemIdSetting::Uuid,
+            };
+            let port = PortName::parse(port)?;
+            LinkTarget::Modem(ModemTarget::identified_by(port, sec_tag, at_mode, args.ca_file.as_deref(), hardware_id)?)
         }
-        (Some(_), _) if args.sec_tag.is_some() || args.ca_file.is_some() || args.at_mode != AtModeArg::Auto => {
-            return Err(CliError::Usage("--sec-tag, --at-mode and --ca-file are for --dialect nrf91-at".into()))
+        (Some(_), _)
+            if args.sec_tag.is_some()
+                || args.ca_file.is_some()
+                || args.at_mode != AtModeArg::Auto
+                || args.hardware_id != ModemIdArg::Imei =>
+        {
+            return Err(CliError::Usage(
+                "--sec-tag, --at-mode, --hardware-id and --ca-file are for --dialect nrf91-at".into(),
+            ))
         }
         (Some(port), _) => LinkTarget::Serial(PortName::parse(port)?),
         (None, Some(selector)) => {

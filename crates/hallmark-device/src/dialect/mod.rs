@@ -18,7 +18,7 @@ mod hallmark_v1;
 pub mod nrf91;
 
 pub use hallmark_v1::HallmarkV1;
-pub use nrf91::{Nrf91At, Nrf91Options};
+pub use nrf91::{ModemId, Nrf91At, Nrf91Options};
 
 use crate::client::LinkError;
 use crate::selftest::{BrokerEvidence, BrokerFailure, LinkEvidence, LinkFailure};

@@ -28,12 +28,14 @@ pub enum ModemFault {
     Garbage,
     /// Never answers.
     Silent,
+    /// Generates its key under another device UUID than its attestation token names.
+    OtherUuid,
 }
 
 impl ModemFault {
     /// Every fault's name, for messages.
     pub const NAMES: &'static str = "modem-on, key-missing, storage-full, malformed-keygen, attestation-mismatch, \
-                                     plain-csr, wrong-readback, old-firmware, shell, garbage, silent";
+                                     plain-csr, wrong-readback, old-firmware, shell, garbage, silent, other-uuid";
 }
 
 impl FromStr for ModemFault {
@@ -52,6 +54,7 @@ impl FromStr for ModemFault {
             "shell" => ModemFault::Shell,
             "garbage" => ModemFault::Garbage,
             "silent" => ModemFault::Silent,
+            "other-uuid" => ModemFault::OtherUuid,
             other => return Err(crate::SimError::BadFault(format!("{other} (modem faults: {})", ModemFault::NAMES))),
         })
     }

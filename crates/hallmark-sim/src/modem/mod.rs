@@ -190,8 +190,11 @@ impl Modem {
         if self.has(ModemFault::MalformedKeygen) {
             return Ok(vec!["%KEYGEN: \"not*base64.at!all\"".into()]);
         }
+        // A cloned or swapped modem: its key comes from another device than it claims.
+        let other = "00000000-0000-4000-8000-000000000001";
+        let uuid = if self.has(ModemFault::OtherUuid) { other } else { self.state.uuid.as_str() };
         let generated = keygen::generate(
-            &self.state.uuid,
+            uuid,
             tag,
             subject.as_deref(),
             !self.has(ModemFault::PlainCsr),

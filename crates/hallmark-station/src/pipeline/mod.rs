@@ -96,7 +96,14 @@ impl LinkTarget {
                 let port = PortName::parse(&slot.port).map_err(|e| in_slot(e.into()))?;
                 match (slot.dialect, slot.sec_tag) {
                     (hallmark_config::DialectKind::Nrf91At, Some(sec_tag)) => LinkTarget::Modem(
-                        ModemTarget::new(port, sec_tag, slot.at_mode, slot.ca_file.as_deref()).map_err(in_slot)?,
+                        ModemTarget::identified_by(
+                            port,
+                            sec_tag,
+                            slot.at_mode,
+                            slot.ca_file.as_deref(),
+                            slot.hardware_id,
+                        )
+                        .map_err(in_slot)?,
                     ),
                     // The configuration's checks give every modem slot a sec tag.
                     _ => LinkTarget::Serial(port),

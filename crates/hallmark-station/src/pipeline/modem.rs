@@ -2,10 +2,10 @@
 //! target as configured, and opening its line as the `connect` step.
 
 use crate::dialect::nrf91::at::AtMode;
-use crate::dialect::Nrf91Options;
+use crate::dialect::{ModemId, Nrf91Options};
 use crate::transport::{open_modem, PortName};
 use crate::{Failure, FailureCode, SetupError};
-use hallmark_config::AtModeSetting;
+use hallmark_config::{AtModeSetting, ModemIdSetting};
 use std::path::Path;
 
 /// An nRF91 modem on a serial port.
@@ -23,6 +23,7 @@ impl PartialEq for ModemTarget {
             && self.options.sec_tag == other.options.sec_tag
             && self.options.mode == other.options.mode
             && self.options.broker_ca == other.options.broker_ca
+            && self.options.hardware_id == other.options.hardware_id
     }
 }
 
@@ -37,7 +38,22 @@ impl ModemTarget {
         at_mode: AtModeSetting,
         ca_file: Option<&Path>,
     ) -> Result<ModemTarget, SetupError> {
+        ModemTarget::identified_by(port, sec_tag, at_mode, ca_file, ModemIdSetting::Imei)
+    }
+
+    /// As [`ModemTarget::new`], with the modem's hardware id being `hardware_id`.
+    pub fn identified_by(
+        port: PortName,
+        sec_tag: u32,
+        at_mode: AtModeSetting,
+        ca_file: Option<&Path>,
+        hardware_id: ModemIdSetting,
+    ) -> Result<ModemTarget, SetupError> {
         let mut options = Nrf91Options::for_sec_tag(sec_tag);
+        options.hardware_id = match hardware_id {
+            ModemIdSetting::Imei => ModemId::Imei,
+            ModemIdSetting::Uuid => ModemId::Uuid,
+        };
         options.mode = match at_mode {
             AtModeSetting::Auto => None,
             AtModeSetting::Plain => Some(AtMode::Plain),

@@ -15,6 +15,7 @@ mod cme;
 pub mod cmng;
 mod firmware;
 pub mod keygen;
+pub mod token;
 
 use super::{
     unsupported, BoardFacts, Capabilities, CsrBinding, DeviceError, Dialect, GeneratedKey, Installation, ReadBack,
@@ -36,6 +37,17 @@ use std::time::Duration;
 
 pub use firmware::{ModemFirmware, MIN_FIRMWARE};
 
+/// What identifies a modem as its hardware id (and so its UID under the
+/// `hardware-id` scheme).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ModemId {
+    /// The IMEI (`AT+CGSN`): shown as `0` + its 15 digits.
+    #[default]
+    Imei,
+    /// The device UUID (`AT%ATTESTTOKEN`): its 16 bytes.
+    Uuid,
+}
+
 /// How the station talks to one nRF91 slot.
 #[derive(Clone, Debug)]
 pub struct Nrf91Options {
@@ -46,6 +58,8 @@ pub struct Nrf91Options {
     /// The CA certificate (DER) the modem is to trust for its broker (type 0); `None`
     /// installs the station's root.
     pub broker_ca: Option<Vec<u8>>,
+    /// What the hardware id is.
+    pub hardware_id: ModemId,
     /// Deadline of an ordinary command.
     pub command: Duration,
     /// Deadline of `AT%KEYGEN` (key generation takes seconds on a modem).
@@ -59,6 +73,7 @@ impl Nrf91Options {
             sec_tag,
             mode: None,
             broker_ca: None,
+            hardware_id: ModemId::Imei,
             command: Duration::from_secs(5),
             keygen: Duration::from_secs(30),
         }
@@ -73,13 +88,15 @@ pub struct Nrf91At<L> {
     listed: Vec<Listed>,
     /// The key generated in this session.
     generated: Option<KeygenAnswer>,
+    /// What `AT%ATTESTTOKEN` said at identification, if the modem answered it.
+    token: Option<token::DeviceToken>,
 }
 
 impl<L: Link> Nrf91At<L> {
     /// A modem on `link`.
     pub fn new(link: L, options: Nrf91Options) -> Nrf91At<L> {
         let mode = options.mode.unwrap_or(AtMode::Plain);
-        Nrf91At { at: AtChannel::new(link, mode), options, listed: Vec::new(), generated: None }
+        Nrf91At { at: AtChannel::new(link, mode), options, listed: Vec::new(), generated: None, token: None }
     }
 
     /// Runs `command`; `OK` gives its lines, anything else is a refusal in words.
@@ -125,6 +142,20 @@ impl<L: Link> Nrf91At<L> {
             "Check power, cable and that the modem runs AT command firmware (at_client or serial LTE modem), then \
              run it again.",
         )))
+    }
+
+    /// The device token, if the modem gives one (every modem firmware that can be
+    /// provisioned does; a refusal is recorded as none).
+    async fn device_token(&mut self) -> Result<Option<token::DeviceToken>, DeviceError> {
+        match self.at.command("AT%ATTESTTOKEN", self.options.command).await? {
+            AtOutcome::Ok(lines) => token::parse(&lines).map(Some).map_err(|why| {
+                DeviceError::Link(LinkError::Unexpected {
+                    words: "the modem's attestation token is malformed".into(),
+                    detail: why,
+                })
+            }),
+            AtOutcome::Error | AtOutcome::Cme(_) => Ok(None),
+        }
     }
 
     /// The credentials of the sec tag, as the modem lists them now.
@@ -189,15 +220,29 @@ impl<L: Link> Dialect for Nrf91At<L> {
         let firmware_line = self.one_line("AT+CGMR", "reading the modem firmware").await?;
         let firmware = ModemFirmware::parse(&firmware_line).map_err(DeviceError::Refused)?;
         firmware.check_supported().map_err(DeviceError::Refused)?;
+        self.token = self.device_token().await?;
+        let hardware_id =
+            match (self.options.hardware_id, &self.token) {
+                (ModemId::Imei, _) => imei_bytes(&imei),
+                (ModemId::Uuid, Some(token)) => hex::decode(token.device_uuid.replace('-', "")).unwrap_or_default(),
+                (ModemId::Uuid, None) => return Err(DeviceError::Refused(Failure::new(
+                    FailureCode::UidInvalid,
+                    "The modem did not report its device UUID (AT%ATTESTTOKEN), and this slot identifies modems by \
+                     UUID. Nothing was generated or issued.",
+                    "Check the modem firmware, or ask the line engineer to identify modems by IMEI.",
+                ))),
+            };
         self.listed = self.list().await?;
         let facts = BoardFacts {
-            hardware_id: imei_bytes(&imei),
+            hardware_id,
             model,
             firmware_version: firmware_line.clone(),
             has_key: self.listed(CredentialType::PrivateKey).is_some(),
             has_certificate: self.listed(CredentialType::ClientCertificate).is_some(),
             detail: json!({
                 "imei": imei, "modem_firmware": firmware.to_string(), "sec_tag": self.options.sec_tag,
+                "device_uuid": self.token.as_ref().map(|t| t.device_uuid.clone()),
+                "device_type": self.token.as_ref().map(|t| t.device_type),
                 "at_mode": match self.at.mode() { AtMode::Plain => "plain", AtMode::Shell => "shell" },
                 "credentials": self.listed,
             }),
@@ -245,6 +290,12 @@ impl<L: Link> Dialect for Nrf91At<L> {
         let (public_key, cn) = csr_key_and_cn(&answer.csr).map_err(|why| {
             DeviceError::Refused(cme::keygen_refused(&keygen::KeygenError::Malformed(format!("CSR: {why}"))))
         })?;
+        if let Some(token) = self.token.as_ref().filter(|t| t.device_uuid != answer.attestation.device_uuid) {
+            return Err(DeviceError::Refused(cme::keygen_refused(&keygen::KeygenError::Mismatch(format!(
+                "the key attestation names device {}, the modem reported {} at identification",
+                answer.attestation.device_uuid, token.device_uuid
+            )))));
+        }
         if cn.as_deref() != Some(answer.attestation.device_uuid.as_str()) {
             return Err(DeviceError::Refused(cme::keygen_refused(&keygen::KeygenError::Mismatch(format!(
                 "the CSR names {:?}, the attestation device {}",
