@@ -166,6 +166,11 @@ fn shell_firmware_is_detected_and_plain_csrs_are_accepted_too() {
     let report = run(&bench, &store, &mut m, options()).expect("run");
     assert_eq!(report.outcome, Outcome::Pass, "{:?}", report.failure);
     assert_eq!(end_detail(&store, &report, "identify")["at_mode"], "shell");
+    // A modem that reports an empty tag as "not found" (513) has an empty tag.
+    let mut m = modem(&[ModemFault::CredentialMissing]);
+    let report = run(&bench, &store, &mut m, options()).expect("run");
+    assert_eq!(report.outcome, Outcome::Pass, "{:?}", report.failure);
+    assert_eq!(end_detail(&store, &report, "identify")["has_key"], false);
     // Configured, not detected.
     let mut m = modem(&[ModemFault::Shell]);
     let report = run(&bench, &store, &mut m, Nrf91Options { mode: Some(AtMode::Shell), ..options() }).expect("run");

@@ -30,12 +30,14 @@ pub enum ModemFault {
     Silent,
     /// Generates its key under another device UUID than its attestation token names.
     OtherUuid,
+    /// Answers `+CME ERROR: 513` (not found) when asked to list a tag that holds nothing.
+    CredentialMissing,
 }
 
 impl ModemFault {
     /// Every fault's name, for messages.
     pub const NAMES: &'static str = "modem-on, key-missing, storage-full, malformed-keygen, attestation-mismatch, \
-                                     plain-csr, wrong-readback, old-firmware, shell, garbage, silent, other-uuid";
+                                     plain-csr, wrong-readback, old-firmware, shell, garbage, silent, other-uuid, credential-missing";
 }
 
 impl FromStr for ModemFault {
@@ -55,6 +57,7 @@ impl FromStr for ModemFault {
             "garbage" => ModemFault::Garbage,
             "silent" => ModemFault::Silent,
             "other-uuid" => ModemFault::OtherUuid,
+            "credential-missing" => ModemFault::CredentialMissing,
             other => return Err(crate::SimError::BadFault(format!("{other} (modem faults: {})", ModemFault::NAMES))),
         })
     }

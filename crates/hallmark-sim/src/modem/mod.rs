@@ -245,6 +245,9 @@ impl Modem {
                     }
                     lines.push(format!("%CMNG: {t},{k},\"{}\"", digest.to_ascii_uppercase()));
                 }
+                if lines.is_empty() && tag.is_some() && self.has(ModemFault::CredentialMissing) {
+                    return Err(Some(513));
+                }
                 Ok(lines)
             }
             "3" => {
@@ -421,6 +424,9 @@ mod tests {
 
     #[test]
     fn faults_misbehave() {
+        let mut missing = Modem::new(ModemState::fresh(), None, vec![ModemFault::CredentialMissing]);
+        say(&mut missing, "AT+CMEE=1");
+        assert_eq!(say(&mut missing, "AT%CMNG=1,17"), "+CME ERROR: 513\r\n", "an empty tag is not found");
         let mut m = Modem::new(ModemState::fresh(), None, vec![ModemFault::StorageFull]);
         say(&mut m, "AT+CMEE=1");
         say(&mut m, "AT+CFUN=4");

@@ -72,3 +72,22 @@ fn command_words(command: &str) -> String {
         None => bounded(command),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_say_what_happened_and_keep_credentials_out_of_the_log() {
+        let full = failure(515, "storing the certificate", "AT%CMNG=0,42,1,\"-----BEGIN CERTIFICATE-----\"");
+        assert_eq!(full.code, FailureCode::DeviceError);
+        assert!(full.what.contains("storage is full") && full.what.contains("CME error 515"), "{}", full.what);
+        assert_eq!(full.reason.as_deref(), Some("cme-515"));
+        let detail = full.detail.as_deref().unwrap_or_default();
+        assert!(detail.contains("<27 characters>") && !detail.contains("BEGIN"), "{detail}");
+        assert!(failure(513, "x", "AT").what.contains("not there"));
+        assert!(failure(518, "x", "AT").what.contains("offline"));
+        assert!(failure(999, "x", "AT").what.contains("does not know"));
+        assert_eq!(error("x", "AT").reason.as_deref(), Some("error"));
+    }
+}

@@ -161,7 +161,16 @@ impl<L: Link> Nrf91At<L> {
     /// The credentials of the sec tag, as the modem lists them now.
     async fn list(&mut self) -> Result<Vec<Listed>, DeviceError> {
         let tag = self.options.sec_tag;
-        let lines = self.ok(&format!("AT%CMNG=1,{tag}"), "listing its credentials").await?;
+        let command = format!("AT%CMNG=1,{tag}");
+        let lines = match self.at.command(&command, self.options.command).await? {
+            AtOutcome::Ok(lines) => lines,
+            // Some firmware answers "not found" for a tag that holds nothing.
+            AtOutcome::Cme(cme::NOT_FOUND) => Vec::new(),
+            AtOutcome::Error => return Err(DeviceError::Refused(cme::error("listing its credentials", &command))),
+            AtOutcome::Cme(code) => {
+                return Err(DeviceError::Refused(cme::failure(code, "listing its credentials", &command)))
+            }
+        };
         let listed = cmng::parse_list(&lines).map_err(|why| {
             DeviceError::Link(LinkError::Unexpected {
                 words: "the modem's credential list is unreadable".into(),
