@@ -222,7 +222,7 @@ pub struct SimArgs {
     /// bad-csr-signature, csr-wrong-key, oversized-frame, silent. Repeatable. For
     /// nrf91-at: modem-on, key-missing, storage-full, malformed-keygen,
     /// attestation-mismatch, plain-csr, wrong-readback, old-firmware, shell, garbage,
-    /// silent.
+    /// silent, other-uuid, credential-missing.
     #[arg(long = "fault", value_name = "FAULT")]
     pub faults: Vec<String>,
     /// Data directory (only used for the default state path).
