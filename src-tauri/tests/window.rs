@@ -367,6 +367,46 @@ async fn engineer_changes_the_configuration() {
     .await;
 }
 
+/// Engineer and operator, nRF91: the engineer adds a modem slot (transport, port, sec
+/// tag) and the operator runs the simulated modem on it to PASS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engineer_adds_a_modem_slot_and_the_operator_runs_it() {
+    scenario("engineer_adds_a_modem_slot_and_the_operator_runs_it", &[], |driver| async move {
+        use hallmark_sim::modem::{Modem, ModemState};
+        let mut pty = hallmark_sim::Pty::open().expect("pty");
+        let port = pty.path.display().to_string();
+        let mut modem = Modem::new(ModemState::fresh(), None, Vec::new());
+        std::thread::spawn(move || modem.serve(&mut pty.master, None));
+
+        unlock_engineer(&driver).await;
+        let i = driver.find_all(By::Css("#config-slots tbody tr")).await?.len();
+        click(&driver, "#slot-add").await;
+        let name = attr(&driver, &format!("#slot-{i}-name"), "value").await;
+        click(&driver, &format!("#slot-{i}-transport option[value='modem']")).await;
+        type_into(&driver, &format!("#slot-{i}-port"), &port).await;
+        type_into(&driver, &format!("#slot-{i}-sec-tag"), "42").await;
+        snap(&driver, "11-engineer-modem-slot").await;
+        click(&driver, "#config-save").await;
+        let saved = wait_text(&driver, "#config-status", 30, |t| t.contains("→") || t.contains("CONFIG")).await;
+        assert!(attr(&driver, "#config-status", "class").await.contains("ok"), "save failed: {saved}");
+
+        click(&driver, "#tab-operator").await;
+        wait_text(&driver, &format!("#tile-{name}"), 30, |t| t.contains("nRF91 modem")).await;
+        click(&driver, &format!("#start-{name}")).await;
+        wait_for(&driver, &format!("#tile-{name}[data-state='pass']"), 60).await;
+        snap(&driver, "10-operator-modem").await;
+
+        let data = data_dir_via_export(&driver).await;
+        let config = std::fs::read_to_string(data.join("station.toml")).unwrap();
+        assert!(config.contains("dialect = \"nrf91-at\"") && config.contains("sec_tag = 42"), "{config}");
+        let runs = log_of(&data).runs().unwrap();
+        let run = runs.iter().find(|r| r.slot.as_deref() == Some(name.as_str())).expect("the modem's run");
+        assert_eq!(run.outcome, "PASS", "{run:?}");
+        Ok(())
+    })
+    .await;
+}
+
 /// Engineer, CA: the CA counts the certificate; an unknown UID has nothing to revoke;
 /// revoking the board's UID takes two presses, publishes CRL #1 and is audited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

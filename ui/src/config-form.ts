@@ -77,7 +77,7 @@ export class ConfigForm {
     }
     const again = () => this.render();
     const slots = h("table", { id: "config-slots", class: "slots" },
-      h("thead", {}, h("tr", {}, ...[t("eng.slot.name"), t("eng.slot.transport"), t("eng.slot.port"), t("eng.slot.chip"), t("eng.slot.auto"), ""].map((c) => h("th", {}, c)))),
+      h("thead", {}, h("tr", {}, ...[t("eng.slot.name"), t("eng.slot.transport"), t("eng.slot.port"), t("eng.slot.chip_or_tag"), t("eng.slot.auto"), ""].map((c) => h("th", {}, c)))),
       h("tbody", {}, ...e.slots.map((s, i) => {
         const transport = this.transports.get(s) ?? transportOf(s);
         const probe = transport === "probe";
