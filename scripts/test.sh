@@ -26,6 +26,10 @@ echo "== device crates build for thumbv7em-none-eabihf (no_std)" >&2
 cargo build --quiet -p hallmark-protocol -p hallmark-agent --features hallmark-agent/software-keys \
     --target thumbv7em-none-eabihf
 
+echo "== the agent as Cortex-M4 firmware for QEMU mps2-an386 (64 KiB flash, 16 KiB RAM)" >&2
+(cd firmware/qemu-mps2 && cargo fmt -- --check && cargo clippy --release --quiet -- -D warnings \
+    && cargo build --release --quiet)
+
 echo "== cargo test (the GUI's real-window test under Xvfb)" >&2
-HALLMARK_REQUIRE_GUI_TEST=1 HALLMARK_REQUIRE_NORDIC_TOOLS=1 xvfb-run -a -s "-screen 0 1280x800x24" \
+HALLMARK_REQUIRE_GUI_TEST=1 HALLMARK_REQUIRE_NORDIC_TOOLS=1 HALLMARK_REQUIRE_QEMU=1 xvfb-run -a -s "-screen 0 1280x800x24" \
     dbus-run-session -- cargo test --workspace --all-features

@@ -17,6 +17,7 @@ mod labels;
 mod nordic;
 mod nrf91;
 mod pkcs11;
+mod qemu;
 mod qa;
 mod reprovision;
 mod selftest;
