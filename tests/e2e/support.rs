@@ -137,6 +137,12 @@ impl Station {
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
 
+    /// The log, once the station has created it.
+    pub fn db_if_exists(&self) -> Option<rusqlite::Connection> {
+        let path = self.data_dir().join("hallmark-log.sqlite");
+        path.exists().then(|| rusqlite::Connection::open(path).ok()).flatten()
+    }
+
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.data_dir().join("hallmark-log.sqlite")).unwrap()
     }

@@ -7,8 +7,10 @@
 extern crate alloc;
 
 mod entropy;
+mod host_file;
 #[cfg(feature = "measure")]
 mod measure;
+mod stores;
 mod uart;
 
 use alloc::string::ToString;
@@ -17,7 +19,6 @@ use core::mem::MaybeUninit;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
 use embedded_alloc::LlffHeap as Heap;
-use hallmark_agent::soft::{MemoryCertStore, SoftKeyStore};
 use hallmark_agent::{Agent, DeviceDescription};
 use hallmark_protocol::FrameDecoder;
 use rand_core::RngCore;
@@ -43,15 +44,18 @@ fn main() -> ! {
             cortex_m::asm::wfi();
         }
     };
-    // A fresh emulated chip per boot: its unique id comes from the same source.
-    let mut hardware_id = [0u8; 8];
-    rng.fill_bytes(&mut hardware_id);
+    // The emulated chip's unique id, made from the same source on its first boot.
+    let hardware_id = stores::chip_id(|| {
+        let mut id = [0u8; 8];
+        rng.fill_bytes(&mut id);
+        id
+    });
     let description = DeviceDescription {
-        hardware_id: hardware_id.to_vec(),
+        hardware_id,
         model: "HM-QEMU-MPS2".to_string(),
         firmware_version: env!("CARGO_PKG_VERSION").to_string(),
     };
-    let mut agent = Agent::new(description, SoftKeyStore::default(), MemoryCertStore::default(), rng);
+    let mut agent = Agent::new(description, stores::KeptKey::load(), stores::KeptIdentity::load(), rng);
     let mut decoder = FrameDecoder::new();
     #[cfg(feature = "measure")]
     let mut marks = measure::Marks::paint();
