@@ -21,9 +21,10 @@ pub struct DeviceDescription {
     pub firmware_version: String,
 }
 
-/// The last request and its encoded response, so a retransmitted request (same id,
-/// same body) is answered again without being executed twice.
+/// The last request and its encoded response, so a retransmitted request (same
+/// version, id and body) is answered again without being executed twice.
 struct ReplayCache {
+    version: u8,
     request_id: u16,
     request_body: Vec<u8>,
     response_wire: Vec<u8>,
@@ -34,6 +35,8 @@ struct Staging {
     certificate: Vec<u8>,
     chain: Vec<u8>,
     trust_anchor: Vec<u8>,
+    /// The `total_len` each object's first chunk declared (certificate, chain, anchor).
+    totals: [u32; 3],
 }
 
 /// The device agent. Generic over the board's key store, certificate store and RNG.
@@ -95,7 +98,10 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
     /// Handles one received frame and returns the wire bytes to send back.
     pub fn handle_frame(&mut self, frame: &Frame) -> Vec<u8> {
         if let Some(cache) = &self.replay {
-            if cache.request_id == frame.request_id && cache.request_body == frame.body {
+            if cache.version == frame.version
+                && cache.request_id == frame.request_id
+                && cache.request_body == frame.body
+            {
                 return cache.response_wire.clone();
             }
         }
@@ -109,6 +115,7 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
         };
         let wire = encode_response(frame.request_id, &response);
         self.replay = Some(ReplayCache {
+            version: frame.version,
             request_id: frame.request_id,
             request_body: frame.body.clone(),
             response_wire: wire.clone(),
@@ -229,20 +236,25 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
     }
 
     fn write_object(&mut self, object: ObjectId, offset: u32, total_len: u32, data: &[u8]) -> Response {
-        let slot = match object {
-            ObjectId::Certificate => &mut self.staging.certificate,
-            ObjectId::Chain => &mut self.staging.chain,
-            ObjectId::TrustAnchor => &mut self.staging.trust_anchor,
+        let (slot, declared) = match object {
+            ObjectId::Certificate => (&mut self.staging.certificate, &mut self.staging.totals[0]),
+            ObjectId::Chain => (&mut self.staging.chain, &mut self.staging.totals[1]),
+            ObjectId::TrustAnchor => (&mut self.staging.trust_anchor, &mut self.staging.totals[2]),
             ObjectId::Csr => return error(ErrorCode::BAD_STATE, "the CSR is read-only"),
         };
+        // Also refused when the frame is decoded; kept for callers of `handle`.
         if total_len as usize > MAX_OBJECT {
             return error(ErrorCode::BAD_OFFSET, "object too large");
         }
         if offset == 0 {
             slot.clear();
+            *declared = total_len;
         }
         if offset as usize != slot.len() {
             return error(ErrorCode::BAD_OFFSET, "chunks must arrive in order");
+        }
+        if total_len != *declared {
+            return error(ErrorCode::BAD_OFFSET, "total length changed between chunks");
         }
         slot.extend_from_slice(data);
         Response::Written { received: slot.len() as u32 }

@@ -182,6 +182,36 @@ fn out_of_order_chunk_is_refused() {
 }
 
 #[test]
+fn a_changed_total_length_between_chunks_is_refused() {
+    let mut a = agent();
+    call(&mut a, 1, &Request::Hello { min_version: 1, max_version: 1 });
+    let first =
+        call(&mut a, 2, &Request::WriteObject { object: ObjectId::Chain, offset: 0, total_len: 8, data: vec![1; 4] });
+    assert_eq!(first, Response::Written { received: 4 });
+    let changed =
+        call(&mut a, 3, &Request::WriteObject { object: ObjectId::Chain, offset: 4, total_len: 6, data: vec![1; 2] });
+    assert!(matches!(changed, Response::Error { code: ErrorCode::BAD_OFFSET, .. }), "{changed:?}");
+    // The object as declared still completes.
+    let rest =
+        call(&mut a, 4, &Request::WriteObject { object: ObjectId::Chain, offset: 4, total_len: 8, data: vec![1; 4] });
+    assert_eq!(rest, Response::Written { received: 8 });
+}
+
+#[test]
+fn a_retransmission_in_another_protocol_version_is_not_answered_from_the_cache() {
+    let mut a = agent();
+    call(&mut a, 1, &Request::Hello { min_version: 1, max_version: 1 });
+    let req = Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 };
+    call(&mut a, 2, &req);
+    let other_version = Frame { version: 9, request_id: 2, body: req.to_body() };
+    let wire = a.handle_frame(&other_version);
+    let mut dec = FrameDecoder::new();
+    let got = wire.iter().find_map(|&b| dec.push(b)).expect("one frame").expect("valid frame");
+    let r = Response::from_body(&got.body).expect("response");
+    assert!(matches!(r, Response::Error { code: ErrorCode::UNSUPPORTED_VERSION, .. }), "{r:?}");
+}
+
+#[test]
 fn a_challenge_binds_the_csr_to_the_session_only() {
     let mut a = agent();
     let mut id = 0u16;
