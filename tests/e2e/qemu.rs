@@ -28,6 +28,19 @@ fn ready() -> Result<PathBuf, String> {
     }
 }
 
+/// The image, or `None` after saying why the test skips (a failure under
+/// `HALLMARK_REQUIRE_QEMU`).
+fn image_or_skip() -> Option<PathBuf> {
+    match ready() {
+        Ok(image) => Some(image),
+        Err(why) => {
+            assert!(std::env::var_os("HALLMARK_REQUIRE_QEMU").is_none(), "HALLMARK_REQUIRE_QEMU is set but {why}");
+            eprintln!("SKIPPED (QEMU firmware): {why}");
+            None
+        }
+    }
+}
+
 /// A booted emulated board; QEMU is killed on drop.
 struct Emulated {
     qemu: Child,
@@ -72,14 +85,7 @@ impl Drop for Emulated {
 
 #[test]
 fn the_firmware_on_an_emulated_cortex_m4_is_provisioned_end_to_end() {
-    let image = match ready() {
-        Ok(image) => image,
-        Err(why) => {
-            assert!(std::env::var_os("HALLMARK_REQUIRE_QEMU").is_none(), "HALLMARK_REQUIRE_QEMU is set but {why}");
-            eprintln!("SKIPPED (QEMU firmware): {why}");
-            return;
-        }
-    };
+    let Some(image) = image_or_skip() else { return };
     let station = Station::new();
     let flash = tempfile::tempdir().unwrap();
     let board = Emulated::boot(&image, flash.path());
@@ -105,14 +111,7 @@ fn the_firmware_on_an_emulated_cortex_m4_is_provisioned_end_to_end() {
 
 #[test]
 fn firmware_killed_mid_install_resumes_without_a_second_certificate() {
-    let image = match ready() {
-        Ok(image) => image,
-        Err(why) => {
-            assert!(std::env::var_os("HALLMARK_REQUIRE_QEMU").is_none(), "HALLMARK_REQUIRE_QEMU is set but {why}");
-            eprintln!("SKIPPED (QEMU firmware): {why}");
-            return;
-        }
-    };
+    let Some(image) = image_or_skip() else { return };
     let station = Station::new();
     let flash = tempfile::tempdir().unwrap();
     let board = Emulated::boot(&image, flash.path());
