@@ -5,7 +5,6 @@
 
 use crate::support::*;
 use serde_json::Value;
-use std::process::Stdio;
 
 const MODEM: &[&str] = &["--dialect", "nrf91-at", "--sec-tag", "42"];
 
@@ -83,14 +82,7 @@ fn two_modem_slots_and_a_hallmark_slot_run_in_parallel() {
     }
     let config = station.data_dir().join("mixed.toml");
     std::fs::write(&config, text).unwrap();
-    let out = hallmark()
-        .args(["run", "--once", "--json", "--config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(station.data_dir())
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
+    let out = station.hallmark(&["run", "--once", "--json", "--config", config.to_str().unwrap()]);
     let lines: Vec<Value> =
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(out.status.code(), Some(0), "{lines:?}");

@@ -9,25 +9,13 @@ use hallmark_config::{AtModeSetting, ModemIdSetting};
 use std::path::Path;
 
 /// An nRF91 modem on a serial port.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModemTarget {
     /// The port.
     pub port: PortName,
     /// Sec tag, AT mode, the CA it is to trust, deadlines.
     pub options: Nrf91Options,
 }
-
-impl PartialEq for ModemTarget {
-    fn eq(&self, other: &ModemTarget) -> bool {
-        self.port == other.port
-            && self.options.sec_tag == other.options.sec_tag
-            && self.options.mode == other.options.mode
-            && self.options.broker_ca == other.options.broker_ca
-            && self.options.hardware_id == other.options.hardware_id
-    }
-}
-
-impl Eq for ModemTarget {}
 
 impl ModemTarget {
     /// A modem on `port` whose identity goes into `sec_tag`; `ca_file` (PEM) is the CA

@@ -34,15 +34,16 @@ pub(crate) async fn all(run: &mut Run<'_>) -> Result<(), Failure> {
         }
         LinkTarget::Modem(target) => {
             let connected = super::modem::connect_modem(&target.port).map(|line| {
+                let modem = crate::dialect::Nrf91At::new(line, target.options.clone());
                 let connected = Connected::Link {
                     port: target.port.to_string(),
                     link: hallmark_store::LinkState::Open,
-                    dialect: "nrf91-at".into(),
+                    dialect: modem.name().into(),
                 };
-                (line, connected)
+                (modem, connected)
             });
-            let line = run.end(connected)?;
-            provision(run, &mut crate::dialect::Nrf91At::new(line, target.options.clone())).await
+            let mut modem = run.end(connected)?;
+            provision(run, &mut modem).await
         }
         LinkTarget::Probe(target) => {
             let target = target.clone();

@@ -49,7 +49,7 @@ pub enum ModemId {
 }
 
 /// How the station talks to one nRF91 slot.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Nrf91Options {
     /// The sec tag the identity lives in.
     pub sec_tag: u32,
@@ -101,9 +101,16 @@ impl<L: Link> Nrf91At<L> {
 
     /// Runs `command`; `OK` gives its lines, anything else is a refusal in words.
     async fn ok(&mut self, command: &str, doing: &str) -> Result<Vec<String>, DeviceError> {
+        self.run(command, doing, false).await
+    }
+
+    /// As [`Self::ok`]; with `missing_is_empty`, "not found" (`+CME ERROR: 513`) is an
+    /// empty answer (listing an empty tag, deleting what is not there).
+    async fn run(&mut self, command: &str, doing: &str, missing_is_empty: bool) -> Result<Vec<String>, DeviceError> {
         let deadline = if command.starts_with("AT%KEYGEN") { self.options.keygen } else { self.options.command };
         match self.at.command(command, deadline).await? {
             AtOutcome::Ok(lines) => Ok(lines),
+            AtOutcome::Cme(cme::NOT_FOUND) if missing_is_empty => Ok(Vec::new()),
             AtOutcome::Error => Err(DeviceError::Refused(cme::error(doing, command))),
             AtOutcome::Cme(code) => Err(DeviceError::Refused(cme::failure(code, doing, command))),
         }
@@ -161,16 +168,8 @@ impl<L: Link> Nrf91At<L> {
     /// The credentials of the sec tag, as the modem lists them now.
     async fn list(&mut self) -> Result<Vec<Listed>, DeviceError> {
         let tag = self.options.sec_tag;
-        let command = format!("AT%CMNG=1,{tag}");
-        let lines = match self.at.command(&command, self.options.command).await? {
-            AtOutcome::Ok(lines) => lines,
-            // Some firmware answers "not found" for a tag that holds nothing.
-            AtOutcome::Cme(cme::NOT_FOUND) => Vec::new(),
-            AtOutcome::Error => return Err(DeviceError::Refused(cme::error("listing its credentials", &command))),
-            AtOutcome::Cme(code) => {
-                return Err(DeviceError::Refused(cme::failure(code, "listing its credentials", &command)))
-            }
-        };
+        // Some firmware answers "not found" for a tag that holds nothing.
+        let lines = self.run(&format!("AT%CMNG=1,{tag}"), "listing its credentials", true).await?;
         let listed = cmng::parse_list(&lines).map_err(|why| {
             DeviceError::Link(LinkError::Unexpected {
                 words: "the modem's credential list is unreadable".into(),
@@ -203,13 +202,7 @@ impl<L: Link> Nrf91At<L> {
     /// Deletes a credential; one that is not there is fine.
     async fn delete(&mut self, kind: CredentialType) -> Result<(), DeviceError> {
         let command = format!("AT%CMNG=3,{},{}", self.options.sec_tag, kind.number());
-        match self.at.command(&command, self.options.command).await? {
-            AtOutcome::Ok(_) | AtOutcome::Cme(cme::NOT_FOUND) => Ok(()),
-            AtOutcome::Error => Err(DeviceError::Refused(cme::error("deleting an old credential", &command))),
-            AtOutcome::Cme(code) => {
-                Err(DeviceError::Refused(cme::failure(code, "deleting an old credential", &command)))
-            }
-        }
+        self.run(&command, "deleting an old credential", true).await.map(|_| ())
     }
 }
 
