@@ -1,9 +1,10 @@
 //! Mapping what goes wrong between the station and a board — the link, the board's
-//! own error codes, the debug probe — to a failure code and an operator message
-//! ("what happened, what to do"). Text from the device is untrusted and is sanitised
-//! before it is shown.
+//! own error codes, the debug probe, a possession self-test that did not prove the
+//! key — to a failure code and an operator message ("what happened, what to do").
+//! Text from the device is untrusted and is sanitised before it is shown.
 
 use crate::client::LinkError;
+use crate::selftest::PossessionError;
 use crate::{Failure, FailureCode};
 use hallmark_protocol::ErrorCode;
 use hallmark_store::Step;
@@ -117,6 +118,38 @@ fn error_words(code: ErrorCode) -> &'static str {
         ErrorCode::STORAGE => "its key or certificate storage failed",
         ErrorCode::KEY_MISMATCH => "the certificate is not for its key",
         _ => "an error code this station does not know",
+    }
+}
+
+/// The failure of a possession self-test whose signature did not prove the key of the
+/// certificate (`selftest::verify_possession`).
+pub fn possession(why: PossessionError) -> Failure {
+    const ASIDE: &str = "Set the board aside for engineering.";
+    match why {
+        PossessionError::KeyUnsupported { words, detail } => Failure::new(
+            FailureCode::SelftestFailed,
+            format!(
+                "The board's certificate holds {words}: the possession self-test verifies only ECDSA P-256, \
+                 ECDSA P-384 and Ed25519 keys."
+            ),
+            ASIDE,
+        )
+        .with_reason("key-unsupported")
+        .with_detail(detail),
+        PossessionError::Certificate(why) => Failure::new(
+            FailureCode::SelftestFailed,
+            "The board could not prove it holds the key of its new certificate: the station cannot read that \
+             certificate.",
+            ASIDE,
+        )
+        .with_reason("wrong-key")
+        .with_detail(why),
+        signature @ PossessionError::Signature(_) => Failure::new(
+            FailureCode::SelftestFailed,
+            format!("The board could not prove it holds the key of its new certificate ({signature})."),
+            ASIDE,
+        )
+        .with_reason("wrong-key"),
     }
 }
 

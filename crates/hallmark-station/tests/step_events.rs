@@ -97,3 +97,18 @@ fn a_failed_step_records_its_failure_and_nothing_else() {
     assert_eq!(failure["code"], "CSR_KEY_MISMATCH");
     assert!(failure["what"].is_string() && failure["todo"].is_string(), "{failure}");
 }
+
+#[test]
+fn a_p256_board_passes_the_possession_self_test_and_its_nonce_is_recorded() {
+    let mut bench = Bench::new();
+    bench.configure(|t| t.replace("\nmode = \"auto\"", "\nmode = \"possession\""));
+    let store = bench.store();
+    let report = paused_runtime().block_on(bench.run(&store, &mut board(&[]), None)).expect("run");
+    assert_eq!(report.outcome, Outcome::Pass, "{:?}", report.failure);
+    let ends = step_ends(&store, &report);
+    let Some((_, detail, StepEvent::SelfTested(selftest))) = ends.iter().find(|e| e.0 == Step::Selftest) else {
+        panic!("no selftest event")
+    };
+    let hallmark_store::SelfTested::Possession { nonce } = selftest else { panic!("not possession: {detail}") };
+    assert_eq!(nonce.len(), 64, "the 32-byte nonce in hex: {detail}");
+}

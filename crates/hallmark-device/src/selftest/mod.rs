@@ -7,4 +7,4 @@ mod possession;
 
 pub use broker::{broker_test, station_identity, BrokerEvidence, BrokerFailure};
 pub use link::{tls_link, LinkEvidence, LinkFailure};
-pub use possession::verify_possession;
+pub use possession::{verify_possession, PossessionError};

@@ -3,9 +3,9 @@
 
 use crate::{Failure, FailureCode};
 use hallmark_ca::CaError;
-// Link, device and probe failures are the device crate's: a dialect turns its own
-// errors into failures there.
-pub(crate) use hallmark_device::failures::{link, probe, sanitize};
+// Link, device, probe and possession self-test failures are the device crate's: a
+// dialect turns its own errors into failures there.
+pub(crate) use hallmark_device::failures::{link, possession, probe, sanitize};
 
 pub(crate) fn log_failed(e: hallmark_store::StoreError) -> Failure {
     Failure::new(

@@ -104,14 +104,8 @@ pub(crate) async fn self_test<D: Dialect>(
         Chosen::Possession => {
             let nonce: [u8; NONCE_LEN] = rand::random();
             let signature = dialect.sign_nonce(&nonce).await.map_err(|e| e.at(Step::Selftest))?;
-            selftest::verify_possession(certificate, &nonce, &signature).map_err(|why| {
-                Failure::new(
-                    FailureCode::SelftestFailed,
-                    format!("The board could not prove it holds the key of its new certificate ({why})."),
-                    "Set it aside for engineering.",
-                )
-                .with_reason("wrong-key")
-            })?;
+            // Verified by the rule of the certificate's key type (P-256, P-384, Ed25519).
+            selftest::verify_possession(certificate, &nonce, &signature).map_err(errors::possession)?;
             Ok(((), SelfTested::Possession { nonce: hex::encode(nonce) }))
         }
     }
