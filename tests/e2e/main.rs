@@ -8,6 +8,7 @@ mod broker;
 mod ca;
 mod ca_import;
 mod cli_contract;
+mod conformance;
 mod crash;
 mod faults;
 mod happy_path;

@@ -136,6 +136,29 @@ fn firmware_killed_mid_install_resumes_without_a_second_certificate() {
     openssl_verifies(&r, tmp.path());
 }
 
+#[test]
+fn the_firmware_passes_the_conformance_kit() {
+    let Some(image) = image_or_skip() else { return };
+    let flash = tempfile::tempdir().unwrap();
+    let board = Emulated::boot(&image, flash.path());
+    let out = hallmark()
+        .args(["conformance", "--port", &board.port, "--json", "--answer-ms", "5000"])
+        .output()
+        .expect("run hallmark conformance");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(out.status.code(), Some(0), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(report["model"], "HM-QEMU-MPS2", "the firmware answered, not a simulator");
+    let skipped: Vec<&str> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verdict"] != "PASS")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    // The image has no TLS stack: T1 and T2 check that it refuses those requests.
+    assert!(skipped.is_empty(), "{report}");
+}
+
 fn certificates(db: &rusqlite::Connection) -> i64 {
     db.query_row("SELECT COUNT(*) FROM certificates", [], |row| row.get(0)).unwrap_or(0)
 }

@@ -50,6 +50,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ProbeCommand,
     },
+    /// Check a board's provisioning agent against docs/protocol.md: every request and
+    /// edge case, valid and invalid, one PASS/FAIL/SKIP row each. For firmware teams:
+    /// it installs a throwaway test identity (erase the board afterwards) and refuses
+    /// a board that already holds one. Needs no station set-up. Exit 0 when no row
+    /// failed, 1 when one did, 2 when the board could not be checked at all.
+    Conformance(ConformanceArgs),
     /// List serial ports on this machine.
     Ports {
         /// Print JSON instead of a table.
@@ -219,7 +225,13 @@ pub struct SimArgs {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Misbehave on purpose: slow-keygen[=MS], drop-after=STEP, corrupt-frames=RATE,
-    /// bad-csr-signature, csr-wrong-key, oversized-frame, silent. Repeatable. For
+    /// bad-csr-signature, csr-wrong-key, oversized-frame, silent, wrong-protocol-version,
+    /// no-capabilities, garbage-response, storage-error, readback-mismatch,
+    /// selftest-wrong-key, tls-wrong-key, no-tls, foreign-ca, broker-wrong-topic,
+    /// key-of=FILE, replay-csr=FILE, no-csr-binding, answer-ahead, flood-answers,
+    /// keygen-p384, keygen-compressed, keygen-off-curve, tls-unsupported, garbage-csr,
+    /// reject-install, no-replay-cache, version-error-id-zero, answer-bad-frames.
+    /// Repeatable. For
     /// nrf91-at: modem-on, key-missing, storage-full, malformed-keygen,
     /// attestation-mismatch, plain-csr, wrong-readback, old-firmware, shell, garbage,
     /// silent, other-uuid, credential-missing.
@@ -228,6 +240,31 @@ pub struct SimArgs {
     /// Data directory (only used for the default state path).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ConformanceArgs {
+    /// Serial port of the board (required unless --list).
+    #[arg(long, required_unless_present = "list")]
+    pub port: Option<String>,
+    /// Baud rate of the board's UART.
+    #[arg(long, default_value_t = hallmark_station::transport::DEFAULT_BAUD)]
+    pub baud: u32,
+    /// Deadline for each answer, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub answer_ms: u64,
+    /// Deadline for key generation, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub keygen_ms: u64,
+    /// How long the board must stay silent after a frame it must drop, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 500)]
+    pub quiet_ms: u64,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// List the checks without touching a board.
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(clap::Args, Debug)]

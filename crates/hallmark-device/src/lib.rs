@@ -9,6 +9,7 @@
 //! - [`probe`]: debug probes (probe-rs behind the `probe-rs` feature) and RTT.
 //! - [`client::DeviceClient`]: Hallmark protocol v1 requests with deadlines,
 //!   retransmission and strict checking of everything the device sends.
+//! - [`conformance`]: the conformance kit firmware teams run against their board.
 //! - [`dialect`]: the seam the pipeline talks to boards through.
 //! - [`selftest`]: the connection self-tests a board runs with its new identity.
 //! - [`Failure`], [`FailureCode`]: the one failure contract, and [`failures`] mapping
@@ -17,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod conformance;
 pub mod dialect;
 mod failure;
 pub mod failures;

@@ -52,6 +52,8 @@ pub struct Board {
     /// Last TLS or broker request (id, body) and its answer: a retransmission must
     /// not feed the same TLS bytes twice or connect to the broker again.
     replay: Option<(u16, Vec<u8>, Vec<u8>)>,
+    /// Request ids handed to the agent under `no-replay-cache`, so it never sees one twice.
+    fresh_ids: u16,
 }
 
 impl Board {
@@ -80,6 +82,7 @@ impl Board {
             oversized_sent: false,
             tls: None,
             replay: None,
+            fresh_ids: 0,
         })
     }
 
@@ -154,7 +157,17 @@ impl Board {
                     Ok(frame) => frame,
                     // A real device drops bad frames silently; the station retransmits.
                     Err(e) => {
-                        eprintln!("sim: dropped a bad frame from the station: {e}");
+                        if self.has(|f| matches!(f, Fault::AnswerBadFrames)) {
+                            let refusal = Response::Error {
+                                code: hallmark_protocol::ErrorCode::MALFORMED,
+                                detail: e.to_string(),
+                            };
+                            if let Err(e) = io.write_all(&encode(0, &refusal)).and_then(|()| io.flush()) {
+                                return ServeEnd::Io(e.to_string());
+                            }
+                        } else {
+                            eprintln!("sim: dropped a bad frame from the station: {e}");
+                        }
                         continue;
                     }
                 };
@@ -208,7 +221,10 @@ impl Board {
                 frame.request_id,
                 &Response::Error { code: hallmark_protocol::ErrorCode::MALFORMED, detail: "unknown request".into() },
             ),
-            Some(r @ (Request::TlsStart | Request::TlsData { .. } | Request::BrokerTest { .. })) => {
+            // Without a TLS stack (`no-tls`) these reach the agent, which refuses them.
+            Some(r @ (Request::TlsStart | Request::TlsData { .. } | Request::BrokerTest { .. }))
+                if !self.has(|f| matches!(f, Fault::NoTls)) =>
+            {
                 self.replayable(frame, r)
             }
             Some(Request::CommitInstall { .. }) if self.has(|f| matches!(f, Fault::RejectInstall)) => encode(
@@ -232,16 +248,33 @@ impl Board {
             ),
             Some(request) => {
                 let request = request.clone();
-                let wire = self.agent.handle_frame(frame);
+                let wire = self.agent_answer(frame);
                 self.rewrite(&request, wire)
             }
-            None => self.agent.handle_frame(frame),
+            None => self.agent_answer(frame),
         };
+        if self.has(|f| matches!(f, Fault::VersionErrorIdZero)) {
+            wire = with_request_id(&wire, 0, |r| {
+                matches!(r, Response::Error { code: hallmark_protocol::ErrorCode::UNSUPPORTED_VERSION, .. })
+            });
+        }
         let dropped = self.drop_step(request.as_ref(), &wire);
         self.persist();
         self.maybe_corrupt(&mut wire);
         self.forge_answers(frame.request_id, request.as_ref(), &mut wire);
         Answer { wire, dropped, delay }
+    }
+
+    /// The agent's answer; under `no-replay-cache` the agent gets a request id it has
+    /// never seen, so a retransmission runs again, and the answer gets the real id back.
+    fn agent_answer(&mut self, frame: &Frame) -> Vec<u8> {
+        if !self.has(|f| matches!(f, Fault::NoReplayCache)) {
+            return self.agent.handle_frame(frame);
+        }
+        self.fresh_ids = self.fresh_ids.wrapping_add(1);
+        let renamed = Frame { request_id: self.fresh_ids, ..frame.clone() };
+        let wire = self.agent.handle_frame(&renamed);
+        with_request_id(&wire, frame.request_id, |_| true)
     }
 
     /// The faults that send answers nobody asked for.
@@ -609,6 +642,17 @@ impl Board {
                 }
             }
         }
+    }
+}
+
+/// `wire` (one answer frame) under another request id, when `which` says so.
+fn with_request_id(wire: &[u8], request_id: u16, which: impl Fn(&Response) -> bool) -> Vec<u8> {
+    let mut d = FrameDecoder::new();
+    match wire.iter().find_map(|&b| d.push(b)) {
+        Some(Ok(frame)) if Response::from_body(&frame.body).is_ok_and(|r| which(&r)) => {
+            Frame { request_id, ..frame }.encode().unwrap_or_default()
+        }
+        _ => wire.to_vec(),
     }
 }
 

@@ -52,7 +52,8 @@ pub enum Fault {
     SelftestWrongKey,
     /// In the TLS self-test, use some other key with the installed certificate.
     TlsWrongKey,
-    /// Offer no TLS self-test (firmware without a TLS stack).
+    /// Offer no TLS self-test and refuse its requests with `UNSUPPORTED` (firmware
+    /// without a TLS stack).
     NoTls,
     /// In TLS self-tests, present a certificate (and key) from a CA of its own instead
     /// of the installed one.
@@ -85,6 +86,14 @@ pub enum Fault {
     GarbageCsr,
     /// Refuse `CommitInstall` with `KEY_MISMATCH` (a board whose key store lost the key).
     RejectInstall,
+    /// Execute a retransmitted request again instead of answering it from the replay
+    /// cache (firmware without the cache of protocol section 3).
+    NoReplayCache,
+    /// Answer `UNSUPPORTED_VERSION` with request id 0 instead of the request's id.
+    VersionErrorIdZero,
+    /// Answer a frame that fails its CRC or COBS decoding with a `MALFORMED` error
+    /// (request id 0) instead of dropping it silently.
+    AnswerBadFrames,
 }
 
 impl FromStr for Fault {
@@ -140,6 +149,9 @@ impl FromStr for Fault {
             ("garbage-csr", None) => Fault::GarbageCsr,
             ("reject-install", None) => Fault::RejectInstall,
             ("tls-unsupported", None) => Fault::TlsUnsupported,
+            ("no-replay-cache", None) => Fault::NoReplayCache,
+            ("version-error-id-zero", None) => Fault::VersionErrorIdZero,
+            ("answer-bad-frames", None) => Fault::AnswerBadFrames,
             _ => return Err(bad()),
         })
     }
@@ -181,6 +193,9 @@ mod tests {
             "tls-unsupported",
             "garbage-csr",
             "reject-install",
+            "no-replay-cache",
+            "version-error-id-zero",
+            "answer-bad-frames",
         ] {
             assert!(f.parse::<Fault>().is_ok(), "{f}");
         }

@@ -31,7 +31,7 @@ pub mod startup;
 mod uid;
 
 // Talking to one board is `hallmark-device`'s; its modules keep their paths here.
-pub use hallmark_device::{client, dialect, probe, selftest, transport, Failure, FailureCode};
+pub use hallmark_device::{client, conformance, dialect, probe, selftest, transport, Failure, FailureCode};
 pub use setup_error::SetupError;
 pub use uid::Uid;
 

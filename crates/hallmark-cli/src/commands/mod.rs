@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod ca;
+mod conformance;
 #[cfg(feature = "demo")]
 mod demo;
 mod label;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Selftest(a) => selftest::run(a),
         Command::Label { command } => label::run(command),
         Command::Probe { command } => probe::run(command),
+        Command::Conformance(a) => conformance::run(a),
         Command::Ports { json } => ports::run(json),
     }
 }
