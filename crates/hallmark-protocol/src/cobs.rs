@@ -2,62 +2,37 @@
 //!
 //! Encoded data contains no `0x00`, so a single `0x00` byte ends each frame on the
 //! wire and a receiver can resynchronise after noise by waiting for the next one.
+//!
+//! A thin layer over the `cobs` crate (the version postcard already brings in, so the
+//! firmware holds one COBS implementation): it keeps this module's contract, `None`
+//! for anything that is not one whole COBS block (a `0x00` inside included, where the
+//! crate would stop and decode what came before it) and one code byte for no data.
+//! A frame that ends right after a run of 254 non-zero bytes encodes as `FF` + the
+//! 254 bytes, without a final empty block (`01`); the decoder takes it with or
+//! without that `01` (docs/protocol.md S4).
 
 use alloc::vec::Vec;
 
 /// Encodes `data`; the result never contains `0x00` and has no trailing delimiter.
 pub fn encode(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + data.len() / 254 + 2);
-    let mut code_index = 0;
-    out.push(0); // placeholder for the first code byte
-    let mut code: u8 = 1;
-    for &byte in data {
-        if byte == 0 {
-            out[code_index] = code;
-            code_index = out.len();
-            out.push(0);
-            code = 1;
-        } else {
-            out.push(byte);
-            code += 1;
-            if code == 0xFF {
-                out[code_index] = code;
-                code_index = out.len();
-                out.push(0);
-                code = 1;
-            }
-        }
+    if data.is_empty() {
+        // One empty block; the crate writes nothing for no input.
+        return alloc::vec![1];
     }
-    out[code_index] = code;
-    out
+    cobs::encode_vec(data)
 }
 
 /// Decodes one COBS block (without its delimiter). Returns `None` when the input is
 /// not valid COBS (a zero byte inside, or a code byte pointing past the end).
 pub fn decode(data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(data.len());
-    let mut i = 0;
-    while i < data.len() {
-        let code = data[i];
-        if code == 0 {
-            return None;
-        }
-        let end = i + code as usize;
-        if end > data.len() {
-            return None;
-        }
-        for &b in &data[i + 1..end] {
-            if b == 0 {
-                return None;
-            }
-            out.push(b);
-        }
-        i = end;
-        if code != 0xFF && i < data.len() {
-            out.push(0);
-        }
+    if data.contains(&0) {
+        // The crate would stop at the zero and decode what came before it.
+        return None;
     }
-    Some(out)
+    if data.is_empty() {
+        return Some(Vec::new());
+    }
+    cobs::decode_vec(data).ok()
 }
 
 #[cfg(test)]
@@ -91,8 +66,35 @@ mod tests {
     }
 
     #[test]
+    fn a_frame_ending_after_a_254_byte_run_has_no_final_empty_block() {
+        let data = vec![0x11u8; 254];
+        let mut expected = vec![0xFF];
+        expected.extend_from_slice(&data);
+        assert_eq!(encode(&data), expected, "FF, the 254 bytes, and no final 01");
+        // Both forms decode to the same 254 bytes.
+        assert_eq!(decode(&expected).as_deref(), Some(data.as_slice()));
+        let mut with_final_block = expected.clone();
+        with_final_block.push(0x01);
+        assert_eq!(decode(&with_final_block).as_deref(), Some(data.as_slice()));
+        // The same twice over (508 bytes), and a zero right after the run.
+        let twice = vec![0x22u8; 508];
+        let mut with_final_block = encode(&twice);
+        assert_eq!(with_final_block.len(), 510);
+        with_final_block.push(0x01);
+        assert_eq!(decode(&with_final_block).as_deref(), Some(twice.as_slice()));
+        let mut then_zero = data.clone();
+        then_zero.push(0);
+        let encoded = encode(&then_zero);
+        assert_eq!(encoded[255..], [0x01, 0x01]);
+        assert_eq!(decode(&encoded).as_deref(), Some(then_zero.as_slice()));
+    }
+
+    #[test]
     fn rejects_malformed() {
         assert_eq!(decode(&[5, 1, 2]), None); // code points past the end
         assert_eq!(decode(&[2, 0]), None); // zero inside
+        assert_eq!(decode(&[1, 0, 2, 5]), None); // a delimiter, then more
+        assert_eq!(decode(&[0xFF, 1, 2]), None); // a full block cut short
+        assert_eq!(decode(&[]).as_deref(), Some([].as_slice()));
     }
 }
