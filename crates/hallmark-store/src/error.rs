@@ -14,6 +14,9 @@ pub enum StoreError {
         /// Newest version this build knows.
         supported: i64,
     },
+    /// The log holds something it cannot (a fleet outbox row without its row).
+    #[error("the log is inconsistent: {0}; run `hallmark log verify` and keep the file for QA")]
+    Corrupt(String),
     /// SQLite failed.
     #[error("log database error: {0}; check disk space and permissions of the data directory")]
     Sql(#[from] rusqlite::Error),

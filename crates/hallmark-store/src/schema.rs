@@ -4,7 +4,7 @@ use crate::StoreError;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 const V1: &str = r#"
 CREATE TABLE runs (
@@ -183,6 +183,24 @@ CREATE TRIGGER run_identity_append_only_u BEFORE UPDATE ON run_identity BEGIN SE
 CREATE TRIGGER run_identity_append_only_d BEFORE DELETE ON run_identity BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
 "#;
 
+/// Version 6: the fleet outbox (`outbox.rs`). The triggers that fill it are created
+/// only when a fleet is configured ([`crate::Store::enable_outbox`]).
+const V6: &str = r#"
+CREATE TABLE outbox (
+    seq    INTEGER PRIMARY KEY,
+    tbl    TEXT NOT NULL,
+    row_id INTEGER NOT NULL
+);
+CREATE TABLE outbox_acks (
+    seq INTEGER PRIMARY KEY,
+    at  TEXT NOT NULL
+);
+CREATE TRIGGER outbox_append_only_u BEFORE UPDATE ON outbox BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER outbox_append_only_d BEFORE DELETE ON outbox BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER outbox_acks_append_only_u BEFORE UPDATE ON outbox_acks BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER outbox_acks_append_only_d BEFORE DELETE ON outbox_acks BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+"#;
+
 /// Fills `run_identity` for runs recorded before version 5 from the last end event
 /// of their identification step that names a hardware id.
 fn identities_from_events(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
@@ -249,6 +267,9 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     if current < 5 {
         tx.execute_batch(V5)?;
         identities_from_events(&tx)?;
+    }
+    if current < 6 {
+        tx.execute_batch(V6)?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     tx.commit()?;

@@ -165,7 +165,7 @@ fn version_1_log_upgrades_cleanly() {
     let store = Store::open(&path).unwrap();
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     let runs = store.runs().unwrap();
     assert_eq!(runs.len(), 2, "both version-1 runs are still there");
     // What identification found is a row per run now, from the version-1 events.
@@ -367,7 +367,7 @@ fn version_4_log_upgrades_and_its_killed_run_is_closed_with_its_board() {
     let store = Store::open(&path).unwrap();
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     let record = serde_json::json!({ "code": "INTERRUPTED", "message": "m." });
     let failure = RunFailure { code: "INTERRUPTED", message: "m.", record: &record };
     let closed = store.recover_interrupted(&failure).unwrap();
