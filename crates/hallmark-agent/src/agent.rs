@@ -4,7 +4,7 @@ use crate::{csr, CertStore, InstalledIdentity, KeyStore};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use hallmark_protocol::{
-    capability, DeviceInfo, ErrorCode, Frame, KeyAlgorithm, ObjectId, Request, Response, MAX_CHUNK, MAX_OBJECT,
+    capability, der, DeviceInfo, ErrorCode, Frame, KeyAlgorithm, ObjectId, Request, Response, MAX_CHUNK, MAX_OBJECT,
     MAX_TEXT, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, SELFTEST_CONTEXT,
 };
 use rand_core::CryptoRngCore;
@@ -269,9 +269,10 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
         let Some(public_key) = self.keys.public_key() else {
             return error(ErrorCode::BAD_STATE, "no key");
         };
-        // The certificate's SubjectPublicKeyInfo carries the raw SEC1 point; a
-        // certificate for another key cannot contain our point.
-        if !contains(&s.certificate, &public_key) {
+        // The key the certificate is for: its SubjectPublicKeyInfo's BIT STRING, which
+        // must be our public key byte for byte. A certificate that does not parse is
+        // not for our key either.
+        if der::certificate_public_key(&s.certificate) != Some(public_key.as_slice()) {
             return error(ErrorCode::KEY_MISMATCH, "certificate is not for this device's key");
         }
         let identity = InstalledIdentity {
@@ -308,10 +309,6 @@ pub(crate) fn encode_response(request_id: u16, response: &Response) -> Vec<u8> {
         // A short error response always fits in a frame.
         Frame { version: PROTOCOL_VERSION, request_id, body: fallback.to_body() }.encode().unwrap_or_default()
     })
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn hex_upper(bytes: &[u8]) -> String {

@@ -1,24 +1,105 @@
 //! Drives the agent through a whole session with the software key store.
 
 use hallmark_agent::soft::{MemoryCertStore, SoftKeyStore};
-use hallmark_agent::{Agent, DeviceDescription};
+use hallmark_agent::{Agent, CertStore, DeviceDescription, KeyStore};
+use hallmark_protocol::der::{self, tlv};
 use hallmark_protocol::{ErrorCode, Frame, FrameDecoder, KeyAlgorithm, ObjectId, Request, Response};
 use p256::ecdsa::{signature::hazmat::PrehashVerifier, DerSignature, VerifyingKey};
-use rand_core::OsRng;
+use rand_core::{CryptoRngCore, OsRng};
 use sha2::{Digest, Sha256};
 
 type TestAgent = Agent<SoftKeyStore, MemoryCertStore, OsRng>;
 
-fn agent() -> TestAgent {
-    let desc = DeviceDescription {
+fn description() -> DeviceDescription {
+    DeviceDescription {
         hardware_id: vec![0xDE, 0xAD, 0xBE, 0xEF, 1, 2, 3, 4],
         model: "HM-TEST".into(),
         firmware_version: "1.0.0".into(),
-    };
-    Agent::new(desc, SoftKeyStore::default(), MemoryCertStore::default(), OsRng)
+    }
 }
 
-fn call(agent: &mut TestAgent, id: u16, req: &Request) -> Response {
+fn agent() -> TestAgent {
+    Agent::new(description(), SoftKeyStore::default(), MemoryCertStore::default(), OsRng)
+}
+
+/// DER of AlgorithmIdentifier { id-ecPublicKey, prime256v1 }.
+const ALG_EC_P256: &[u8] = &[
+    0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03,
+    0x01, 0x07,
+];
+/// DER of AlgorithmIdentifier { ecdsa-with-SHA256 }.
+const ALG_ECDSA_SHA256: &[u8] = &[0x30, 0x0A, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x04, 0x03, 0x02];
+
+/// An X.509 v3 certificate (shape only: the agent does not verify the signature) whose
+/// SubjectPublicKeyInfo holds `subject_key`; `in_extension` goes into an extension.
+fn certificate(subject_key: &[u8], in_extension: Option<&[u8]>) -> Vec<u8> {
+    let name = |cn: &[u8]| {
+        let atv = tlv(der::SEQUENCE, &der::concat(&[&[0x06, 0x03, 0x55, 0x04, 0x03], &tlv(der::UTF8_STRING, cn)]));
+        tlv(der::SEQUENCE, &tlv(der::SET, &atv))
+    };
+    let validity = tlv(der::SEQUENCE, &der::concat(&[&tlv(0x17, b"261203000000Z"), &tlv(0x17, b"361203000000Z")]));
+    let spki = tlv(der::SEQUENCE, &der::concat(&[ALG_EC_P256, &der::bit_string(subject_key)]));
+    let mut tbs = der::concat(&[
+        &tlv(der::CONTEXT_0_CONSTRUCTED, &tlv(der::INTEGER, &[2])),
+        &tlv(der::INTEGER, &[0x01, 0x23, 0x45]),
+        ALG_ECDSA_SHA256,
+        &name(b"Hallmark Issuing CA"),
+        &validity,
+        &name(b"DEADBEEF01020304"),
+        &spki,
+    ]);
+    if let Some(extra) = in_extension {
+        // Extension { extnID 1.2.3.4, extnValue OCTET STRING { BIT STRING { extra } } }
+        let extension =
+            tlv(der::SEQUENCE, &der::concat(&[&[0x06, 0x03, 0x2A, 0x03, 0x04], &tlv(0x04, &der::bit_string(extra))]));
+        tbs.extend(tlv(der::CONTEXT_3_CONSTRUCTED, &tlv(der::SEQUENCE, &extension)));
+    }
+    tlv(der::SEQUENCE, &der::concat(&[&tlv(der::SEQUENCE, &tbs), ALG_ECDSA_SHA256, &der::bit_string(&[0x30; 71])]))
+}
+
+/// Writes certificate, chain and trust anchor in 512-byte chunks from offset 0 (as the
+/// station does), then commits them.
+fn install(a: &mut TestAgent, id: &mut u16, cert: &[u8], chain: &[u8], anchor: &[u8]) -> Response {
+    for (object, data) in [(ObjectId::Certificate, cert), (ObjectId::Chain, chain), (ObjectId::TrustAnchor, anchor)] {
+        // An empty object is one empty chunk.
+        let chunks: Vec<&[u8]> = if data.is_empty() { vec![data] } else { data.chunks(512).collect() };
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            *id += 1;
+            let r = call(
+                a,
+                *id,
+                &Request::WriteObject {
+                    object,
+                    offset: (i * 512) as u32,
+                    total_len: data.len() as u32,
+                    data: chunk.to_vec(),
+                },
+            );
+            assert!(matches!(r, Response::Written { .. }), "{r:?}");
+        }
+    }
+    let h = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
+    *id += 1;
+    call(
+        a,
+        *id,
+        &Request::CommitInstall { certificate_sha256: h(cert), chain_sha256: h(chain), trust_anchor_sha256: h(anchor) },
+    )
+}
+
+/// A fresh agent in a session with a new key; returns it and its public key.
+fn agent_with_key() -> (TestAgent, Vec<u8>) {
+    let mut a = agent();
+    call(&mut a, 1, &Request::Hello { min_version: 1, max_version: 1 });
+    let Response::KeyGenerated { public_key, .. } =
+        call(&mut a, 2, &Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 })
+    else {
+        panic!("no key")
+    };
+    (a, public_key)
+}
+
+fn call<K: KeyStore, C: CertStore, R: CryptoRngCore>(agent: &mut Agent<K, C, R>, id: u16, req: &Request) -> Response {
     let frame = Frame { version: 1, request_id: id, body: req.to_body() };
     let wire = agent.handle_frame(&frame);
     let mut dec = FrameDecoder::new();
@@ -27,7 +108,11 @@ fn call(agent: &mut TestAgent, id: u16, req: &Request) -> Response {
     Response::from_body(&got.body).expect("valid response")
 }
 
-fn read_all(agent: &mut TestAgent, id: &mut u16, object: ObjectId) -> Vec<u8> {
+fn read_all<K: KeyStore, C: CertStore, R: CryptoRngCore>(
+    agent: &mut Agent<K, C, R>,
+    id: &mut u16,
+    object: ObjectId,
+) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         *id += 1;
@@ -78,44 +163,24 @@ fn csr_verifies_and_self_test_signs_with_the_device_key() {
     // The CSR carries the device key verbatim.
     assert!(csr.windows(public_key.len()).any(|w| w == public_key.as_slice()));
 
-    // Install a "certificate" that contains the key (the agent only checks that).
-    let cert = [b"CERT".as_slice(), &public_key].concat();
-    for (object, data) in
-        [(ObjectId::Certificate, &cert), (ObjectId::Chain, &vec![7u8; 1500]), (ObjectId::TrustAnchor, &vec![8u8; 10])]
-    {
-        for (i, chunk) in data.chunks(512).enumerate() {
-            id += 1;
-            let r = call(
-                &mut a,
-                id,
-                &Request::WriteObject {
-                    object,
-                    offset: (i * 512) as u32,
-                    total_len: data.len() as u32,
-                    data: chunk.to_vec(),
-                },
-            );
-            assert!(matches!(r, Response::Written { .. }), "{r:?}");
-        }
-    }
-    let h = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
-    id += 1;
-    let r = call(
-        &mut a,
-        id,
-        &Request::CommitInstall {
-            certificate_sha256: h(&cert),
-            chain_sha256: h(&[7u8; 1500]),
-            trust_anchor_sha256: h(&[8u8; 10]),
-        },
-    );
+    // The CSR names a P-256 key and is signed ecdsa-with-SHA256, and its signature
+    // verifies with the device key over its CertificationRequestInfo.
+    let (info, after) = first_element(&csr);
+    assert!(info.windows(ALG_EC_P256.len()).any(|w| w == ALG_EC_P256));
+    assert!(after.starts_with(ALG_ECDSA_SHA256));
+    let (_, signature_bits) = der::read_tlv(&after[ALG_ECDSA_SHA256.len()..]).map(|(t, v, _)| (t, v)).unwrap();
+    let vk = VerifyingKey::from_sec1_bytes(&public_key).unwrap();
+    let csr_signature = DerSignature::from_bytes(&signature_bits[1..]).unwrap();
+    vk.verify_prehash(&Sha256::digest(info), &csr_signature).expect("the CSR is signed by the device key");
+
+    let cert = certificate(&public_key, None);
+    let r = install(&mut a, &mut id, &cert, &[7u8; 1500], &[8u8; 10]);
     assert_eq!(r, Response::Installed);
     assert_eq!(read_all(&mut a, &mut id, ObjectId::Chain), vec![7u8; 1500]);
 
     let nonce = [42u8; 32];
     id += 1;
     let Response::SelfTest { signature } = call(&mut a, id, &Request::SelfTest { nonce }) else { panic!() };
-    let vk = VerifyingKey::from_sec1_bytes(&public_key).unwrap();
     let mut hasher = Sha256::new();
     hasher.update(hallmark_protocol::SELFTEST_CONTEXT);
     hasher.update(nonce);
@@ -240,4 +305,45 @@ fn a_challenge_binds_the_csr_to_the_session_only() {
     let unbound = read_all(&mut a, &mut rid, ObjectId::Csr);
     assert!(!unbound.windows(64).any(|w| w == hex.as_bytes()));
     assert!(unbound.len() < bound.len());
+}
+
+/// The first element inside the outer SEQUENCE of `der` (whole TLV), and what follows.
+fn first_element(der_bytes: &[u8]) -> (&[u8], &[u8]) {
+    let (_, outer, _) = der::read_tlv(der_bytes).expect("a SEQUENCE");
+    let (_, _, after) = der::read_tlv(outer).expect("an element");
+    (&outer[..outer.len() - after.len()], after)
+}
+
+#[test]
+fn a_certificate_whose_key_is_only_in_an_extension_is_refused() {
+    let (mut a, public_key) = agent_with_key();
+    let mut other = public_key.clone();
+    other[64] ^= 1;
+    let mut id = 10;
+    let cert = certificate(&other, Some(&public_key));
+    assert!(cert.windows(65).any(|w| w == public_key.as_slice()), "the device point is in the certificate");
+    let r = install(&mut a, &mut id, &cert, b"chain", b"anchor");
+    assert!(matches!(r, Response::Error { code: ErrorCode::KEY_MISMATCH, .. }), "{r:?}");
+    assert!(a.certs().identity.is_none());
+    // The same key in its SubjectPublicKeyInfo installs, extension or not.
+    let r = install(&mut a, &mut id, &certificate(&public_key, Some(&other)), b"chain", b"anchor");
+    assert_eq!(r, Response::Installed);
+}
+
+#[test]
+fn a_truncated_or_padded_certificate_is_refused() {
+    let (mut a, public_key) = agent_with_key();
+    let cert = certificate(&public_key, None);
+    let mut id = 10;
+    // Cut after the key (the signature missing), and cut inside the key.
+    let spki_end = cert.windows(65).position(|w| w == public_key.as_slice()).unwrap() + 65;
+    for len in [cert.len() - 1, spki_end, spki_end - 1, 0] {
+        let r = install(&mut a, &mut id, &cert[..len], b"chain", b"anchor");
+        assert!(matches!(r, Response::Error { code: ErrorCode::KEY_MISMATCH, .. }), "cut to {len}: {r:?}");
+    }
+    let padded = [cert.as_slice(), &[0]].concat();
+    let r = install(&mut a, &mut id, &padded, b"chain", b"anchor");
+    assert!(matches!(r, Response::Error { code: ErrorCode::KEY_MISMATCH, .. }), "{r:?}");
+    assert!(a.certs().identity.is_none());
+    assert_eq!(install(&mut a, &mut id, &cert, b"chain", b"anchor"), Response::Installed);
 }
