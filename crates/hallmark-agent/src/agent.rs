@@ -204,8 +204,14 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
             ObjectId::Csr => {
                 if self.csr_cache.is_none() {
                     let cn = hex_upper(&self.description.hardware_id);
-                    let built = csr::build(&mut self.keys, &cn, self.csr_challenge.as_deref())
-                        .map_err(|_| error(ErrorCode::BAD_STATE, "no key: generate one first"))?;
+                    let built =
+                        csr::build(&mut self.keys, &cn, self.csr_challenge.as_deref()).map_err(|e| match e {
+                            csr::CsrError::NoKey => error(ErrorCode::BAD_STATE, "no key: generate one first"),
+                            csr::CsrError::UnsupportedAlgorithm(_) => {
+                                error(ErrorCode::UNSUPPORTED, "no CSR for this key's algorithm")
+                            }
+                            csr::CsrError::Signing(_) => error(ErrorCode::STORAGE, "signing the CSR failed"),
+                        })?;
                     self.csr_cache = Some(built);
                 }
                 Ok(self.csr_cache.clone().unwrap_or_default())

@@ -45,6 +45,10 @@ impl KeyStore for SoftKeyStore {
         self.key.as_ref().map(|k| VerifyingKey::from(k).to_encoded_point(false).as_bytes().to_vec())
     }
 
+    fn algorithm(&self) -> Option<KeyAlgorithm> {
+        self.key.as_ref().map(|_| KeyAlgorithm::EcdsaP256)
+    }
+
     fn sign_digest(&mut self, digest: &[u8; 32]) -> Result<Vec<u8>, StorageError> {
         let key = self.key.as_ref().ok_or(StorageError)?;
         let sig: Signature = key.sign_prehash(digest).map_err(|_| StorageError)?;

@@ -16,6 +16,15 @@ pub trait KeyStore {
     fn generate(&mut self, algorithm: KeyAlgorithm, rng: &mut dyn CryptoRngCore) -> Result<(), StorageError>;
     /// The current public key as a SEC1 uncompressed point, if a key exists.
     fn public_key(&self) -> Option<Vec<u8>>;
+    /// The algorithm of the current key, if a key exists; the CSR names it
+    /// (`csr::build` refuses a key it cannot describe rather than mislabel it).
+    ///
+    /// The default says ECDSA P-256 whenever there is a key, which is what every
+    /// store written before this method held; a store that can hold anything else
+    /// must override it.
+    fn algorithm(&self) -> Option<KeyAlgorithm> {
+        self.public_key().map(|_| KeyAlgorithm::EcdsaP256)
+    }
     /// Signs a SHA-256 digest with the current key; returns a DER ECDSA signature.
     fn sign_digest(&mut self, digest: &[u8; 32]) -> Result<Vec<u8>, StorageError>;
 }

@@ -1,7 +1,7 @@
 //! Drives the agent through a whole session with the software key store.
 
 use hallmark_agent::soft::{MemoryCertStore, SoftKeyStore};
-use hallmark_agent::{Agent, CertStore, DeviceDescription, KeyStore};
+use hallmark_agent::{Agent, CertStore, DeviceDescription, KeyStore, StorageError};
 use hallmark_protocol::der::{self, tlv};
 use hallmark_protocol::{ErrorCode, Frame, FrameDecoder, KeyAlgorithm, ObjectId, Request, Response};
 use p256::ecdsa::{signature::hazmat::PrehashVerifier, DerSignature, VerifyingKey};
@@ -346,4 +346,76 @@ fn a_truncated_or_padded_certificate_is_refused() {
     assert!(matches!(r, Response::Error { code: ErrorCode::KEY_MISMATCH, .. }), "{r:?}");
     assert!(a.certs().identity.is_none());
     assert_eq!(install(&mut a, &mut id, &cert, b"chain", b"anchor"), Response::Installed);
+}
+
+/// A software P-256 store that claims another algorithm, or leaves `algorithm` to
+/// the trait's default.
+struct Claims(SoftKeyStore, Option<KeyAlgorithm>);
+
+impl KeyStore for Claims {
+    fn supports(&self, algorithm: KeyAlgorithm) -> bool {
+        self.0.supports(algorithm)
+    }
+    fn generate(&mut self, algorithm: KeyAlgorithm, rng: &mut dyn CryptoRngCore) -> Result<(), StorageError> {
+        self.0.generate(algorithm, rng)
+    }
+    fn public_key(&self) -> Option<Vec<u8>> {
+        self.0.public_key()
+    }
+    fn algorithm(&self) -> Option<KeyAlgorithm> {
+        match self.1 {
+            Some(claimed) => self.0.public_key().map(|_| claimed),
+            None => self.0.algorithm(),
+        }
+    }
+    fn sign_digest(&mut self, digest: &[u8; 32]) -> Result<Vec<u8>, StorageError> {
+        self.0.sign_digest(digest)
+    }
+}
+
+/// The same store relying on the trait's default `algorithm`.
+struct Default256(SoftKeyStore);
+
+impl KeyStore for Default256 {
+    fn supports(&self, algorithm: KeyAlgorithm) -> bool {
+        self.0.supports(algorithm)
+    }
+    fn generate(&mut self, algorithm: KeyAlgorithm, rng: &mut dyn CryptoRngCore) -> Result<(), StorageError> {
+        self.0.generate(algorithm, rng)
+    }
+    fn public_key(&self) -> Option<Vec<u8>> {
+        self.0.public_key()
+    }
+    fn sign_digest(&mut self, digest: &[u8; 32]) -> Result<Vec<u8>, StorageError> {
+        self.0.sign_digest(digest)
+    }
+}
+
+fn csr_of<K: KeyStore>(keys: K) -> Response {
+    let mut a = Agent::new(description(), keys, MemoryCertStore::default(), OsRng);
+    call(&mut a, 1, &Request::Hello { min_version: 1, max_version: 1 });
+    call(&mut a, 2, &Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 });
+    call(&mut a, 3, &Request::ReadObject { object: ObjectId::Csr, offset: 0 })
+}
+
+#[test]
+fn the_csr_names_the_key_stores_algorithm_or_is_refused() {
+    for other in [KeyAlgorithm::EcdsaP384, KeyAlgorithm::EcdsaP521, KeyAlgorithm::Ed25519, KeyAlgorithm::Other(9)] {
+        let r = csr_of(Claims(SoftKeyStore::default(), Some(other)));
+        assert!(matches!(r, Response::Error { code: ErrorCode::UNSUPPORTED, .. }), "{other:?}: {r:?}");
+    }
+    for p256 in [
+        csr_of(Claims(SoftKeyStore::default(), Some(KeyAlgorithm::EcdsaP256))),
+        csr_of(Default256(SoftKeyStore::default())),
+    ] {
+        let Response::Chunk { data, total_len, .. } = p256 else { panic!("{p256:?}") };
+        assert_eq!(data.len() as u32, total_len);
+        assert!(data.windows(ALG_EC_P256.len()).any(|w| w == ALG_EC_P256));
+        assert!(first_element(&data).1.starts_with(ALG_ECDSA_SHA256));
+    }
+    // Without a key there is still no CSR, whatever the store would say.
+    let mut a = Agent::new(description(), Default256(SoftKeyStore::default()), MemoryCertStore::default(), OsRng);
+    call(&mut a, 1, &Request::Hello { min_version: 1, max_version: 1 });
+    let r = call(&mut a, 2, &Request::ReadObject { object: ObjectId::Csr, offset: 0 });
+    assert!(matches!(r, Response::Error { code: ErrorCode::BAD_STATE, .. }), "{r:?}");
 }

@@ -100,6 +100,25 @@ mod tests {
     }
 
     #[test]
+    fn a_fleet_names_its_server_and_never_its_password() {
+        let with = |section: &str| LoadedConfig::parse(&format!("{EXAMPLE}\n[fleet]\n{section}"), "t");
+        let ok = with("url = \"postgresql://station_a@db.example:5432/hallmark\"\n").unwrap();
+        let fleet = ok.config.fleet.unwrap();
+        assert_eq!((fleet.sync_interval_ms, fleet.batch), (2000, 500));
+        assert!(LoadedConfig::embedded_default().config.fleet.is_none(), "no fleet by default");
+        for (section, words) in [
+            ("url = \"postgresql://a@h/db\"\npassword = \"x\"\n", "HALLMARK_FLEET_PASSWORD"),
+            ("url = \"postgresql://a:secret@h/db\"\n", "carries a password"),
+            ("url = \"mysql://a@h/db\"\n", "postgresql://"),
+            ("url = \"postgresql://h:5432/db\"\n", "database user"),
+            ("url = \"postgresql://a@h/db\"\nbatch = 0\n", "batch"),
+        ] {
+            let e = with(section).unwrap_err().to_string();
+            assert!(e.contains(words), "{section}: {e}");
+        }
+    }
+
+    #[test]
     fn slot_names_must_be_unique() {
         let text = format!("{EXAMPLE}\n[[slot]]\nname = \"A\"\nport = \"/dev/ttyUSB9\"\n");
         let e = LoadedConfig::parse(&text, "t").unwrap_err().to_string();

@@ -40,6 +40,85 @@ pub struct StationConfig {
     /// Firmware versions and their SBOM references.
     #[serde(default)]
     pub firmware: Vec<FirmwareRef>,
+    /// The fleet record on PostgreSQL; absent = this station is on its own.
+    #[serde(default)]
+    pub fleet: Option<FleetSection>,
+}
+
+/// `[fleet]`: several stations, one record (`docs/fleet.md`). The local log stays the
+/// source of truth; the fleet server gets a copy of every row.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetSection {
+    /// `postgresql://USER@HOST:PORT/DB`. No password here: it comes from
+    /// `HALLMARK_FLEET_PASSWORD` or a pgpass file.
+    pub url: String,
+    /// CA certificate (PEM) that must have issued the server's TLS certificate; with
+    /// it the connection is TLS with verification, without it plain TCP.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// How often the background sync looks for new rows, in milliseconds.
+    #[serde(default = "default_sync_interval_ms")]
+    pub sync_interval_ms: u64,
+    /// Rows sent in one server transaction.
+    #[serde(default = "default_sync_batch")]
+    pub batch: usize,
+    /// Never valid: named only so that a password here is refused in words.
+    #[serde(default)]
+    password: Option<toml::Value>,
+}
+
+fn default_sync_interval_ms() -> u64 {
+    2000
+}
+
+fn default_sync_batch() -> usize {
+    500
+}
+
+impl FleetSection {
+    /// The section for `url` with every default.
+    pub fn new(url: &str) -> FleetSection {
+        FleetSection {
+            url: url.to_string(),
+            ca_file: None,
+            sync_interval_ms: default_sync_interval_ms(),
+            batch: default_sync_batch(),
+            password: None,
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.password.is_some() {
+            return Err("[fleet] password: the fleet password never goes in the configuration; set \
+                        HALLMARK_FLEET_PASSWORD or a pgpass file instead"
+                .into());
+        }
+        let rest = self
+            .url
+            .strip_prefix("postgresql://")
+            .or_else(|| self.url.strip_prefix("postgres://"))
+            .ok_or_else(|| format!("[fleet] url {:?} must start with postgresql://", self.url))?;
+        let userinfo = rest.split(['/', '?']).next().unwrap_or_default().rsplit_once('@').map(|(u, _)| u);
+        match userinfo {
+            None | Some("") => {
+                return Err("[fleet] url must name the station's database user: postgresql://USER@HOST:PORT/DB".into())
+            }
+            Some(u) if u.contains(':') => {
+                return Err(
+                    "[fleet] url carries a password; remove it and set HALLMARK_FLEET_PASSWORD or a pgpass file".into(),
+                )
+            }
+            Some(_) => {}
+        }
+        if !(100..=3_600_000).contains(&self.sync_interval_ms) {
+            return Err("[fleet] sync_interval_ms must be 100 to 3600000".into());
+        }
+        if !(1..=10_000).contains(&self.batch) {
+            return Err("[fleet] batch must be 1 to 10000".into());
+        }
+        Ok(())
+    }
 }
 
 /// `[station]`.
@@ -543,6 +622,9 @@ impl StationConfig {
                 self.version,
                 crate::CONFIG_VERSION
             ));
+        }
+        if let Some(fleet) = &self.fleet {
+            fleet.validate()?;
         }
         if self.station.id.trim().is_empty() || self.station.id.len() > 64 {
             return Err("station.id must be 1 to 64 characters".into());

@@ -104,29 +104,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The agent's CSR layout (`hallmark_agent::csr`, without a challenge), signed by
-/// the agent's software key store with a fixed key.
+/// The agent's CSR (`hallmark_agent::csr`, without a challenge), signed by the
+/// agent's software key store with a fixed key.
 fn agent_csr() -> Result<Vec<u8>, Box<dyn std::error::Error>> {
-    use hallmark_agent::KeyStore;
-    use hallmark_protocol::der::{self, tlv};
-    use sha2::Digest;
-    const OID_CN: &[u8] = &[0x06, 0x03, 0x55, 0x04, 0x03];
-    const ALG_EC_P256: &[u8] = &[
-        0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D,
-        0x03, 0x01, 0x07,
-    ];
     let mut keys = SoftKeyStore::from_secret_bytes(&[0x11; 32]).map_err(|_| "key")?;
-    let public_key = keys.public_key().ok_or("no public key")?;
-    let atv = tlv(der::SEQUENCE, &der::concat(&[OID_CN, &tlv(der::UTF8_STRING, b"515B053526DFB49F")]));
-    let subject = tlv(der::SEQUENCE, &tlv(der::SET, &atv));
-    let spki = tlv(der::SEQUENCE, &der::concat(&[ALG_EC_P256, &der::bit_string(&public_key)]));
-    let info = tlv(
-        der::SEQUENCE,
-        &der::concat(&[&tlv(der::INTEGER, &[0]), &subject, &spki, &tlv(der::CONTEXT_0_CONSTRUCTED, &[])]),
-    );
-    let digest: [u8; 32] = sha2::Sha256::digest(&info).into();
-    let signature = keys.sign_digest(&digest).map_err(|_| "sign")?;
-    Ok(hallmark_agent::csr::assemble(&info, &signature))
+    Ok(hallmark_agent::csr::build(&mut keys, "515B053526DFB49F", None).map_err(|e| format!("{e:?}"))?)
 }
 
 fn requests() -> Vec<Request> {

@@ -62,6 +62,10 @@ impl KeyStore for KeptKey {
         self.0.public_key()
     }
 
+    fn algorithm(&self) -> Option<KeyAlgorithm> {
+        self.0.algorithm()
+    }
+
     fn sign_digest(&mut self, digest: &[u8; 32]) -> Result<Vec<u8>, StorageError> {
         self.0.sign_digest(digest)
     }
