@@ -1,0 +1,388 @@
+//! The fleet schema in PostgreSQL: migrations keyed by `hallmark.fleet_schema`, the
+//! projection trigger, and the station group role with its grants.
+//!
+//! Everything lives in the schema `hallmark`. `records` holds what stations sent, as
+//! received; an AFTER INSERT trigger (running as the schema's owner, so stations need
+//! no rights on the projections) fills the typed projections in the same transaction
+//! and writes an alarm to `fleet_conflicts` instead of any claim another station
+//! already holds. The trigger fires only for rows really inserted, so a retried batch
+//! (`ON CONFLICT (station, seq) DO NOTHING`) raises no second alarm.
+
+/// The schema version this build creates and needs.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// The group role stations log in through (NOLOGIN itself).
+pub const STATION_ROLE: &str = "hallmark_station";
+
+/// Created before the migrations, so the version can be read.
+pub(crate) const BOOTSTRAP: &str = r#"
+CREATE SCHEMA IF NOT EXISTS hallmark;
+CREATE TABLE IF NOT EXISTS hallmark.fleet_schema (
+    version      integer PRIMARY KEY,
+    applied_at   timestamptz NOT NULL DEFAULT now(),
+    tool_version text NOT NULL
+);
+"#;
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[V1];
+
+/// Version 1: records, stations, the projections, conflicts, the trigger.
+const V1: &str = r#"
+CREATE TABLE hallmark.stations (
+    station    text PRIMARY KEY,
+    first_seen timestamptz NOT NULL,
+    last_seen  timestamptz NOT NULL
+);
+
+-- What the stations sent, as received: one row per row of a station's local log.
+CREATE TABLE hallmark.records (
+    station     text NOT NULL CHECK (station <> ''),
+    seq         bigint NOT NULL CHECK (seq >= 1),
+    tbl         text NOT NULL,
+    row_id      bigint NOT NULL,
+    body        jsonb NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (station, seq)
+);
+CREATE INDEX records_row ON hallmark.records (station, tbl, row_id);
+
+-- Projections. Times are the stations' own RFC 3339 text, as in their local logs.
+-- (station, seq) names the record a row came from.
+CREATE TABLE hallmark.fleet_runs (
+    station          text NOT NULL,
+    run_id           bigint NOT NULL,
+    run_uuid         text,
+    started_at       text,
+    slot             text,
+    port             text,
+    operator         text,
+    tool_version     text,
+    config_hash      text,
+    dialect          text,
+    uid              text,
+    hardware_id      text,
+    model            text,
+    firmware_version text,
+    ended_at         text,
+    outcome          text,
+    failing_step     text,
+    failure_code     text,
+    failure_message  text,
+    duration_us      bigint,
+    PRIMARY KEY (station, run_id)
+);
+CREATE INDEX fleet_runs_started ON hallmark.fleet_runs (started_at);
+CREATE INDEX fleet_runs_outcome ON hallmark.fleet_runs (outcome, started_at);
+CREATE INDEX fleet_runs_uid ON hallmark.fleet_runs (uid);
+CREATE INDEX fleet_runs_hardware ON hallmark.fleet_runs (hardware_id);
+CREATE INDEX fleet_runs_step ON hallmark.fleet_runs (failing_step);
+CREATE INDEX fleet_runs_uuid ON hallmark.fleet_runs (run_uuid);
+
+CREATE TABLE hallmark.fleet_uids (
+    uid         text PRIMARY KEY,
+    station     text NOT NULL,
+    seq         bigint NOT NULL,
+    hardware_id text NOT NULL,
+    dialect     text NOT NULL,
+    scheme      text,
+    run_id      bigint,
+    assigned_at text
+);
+CREATE INDEX fleet_uids_station ON hallmark.fleet_uids (station);
+
+-- A hardware id is unique per dialect ('' when the station's log names none).
+CREATE TABLE hallmark.fleet_hardware_ids (
+    dialect     text NOT NULL,
+    hardware_id text NOT NULL,
+    uid         text NOT NULL,
+    station     text NOT NULL,
+    seq         bigint NOT NULL,
+    PRIMARY KEY (dialect, hardware_id)
+);
+
+CREATE TABLE hallmark.fleet_certificates (
+    serial      text PRIMARY KEY,
+    fingerprint text NOT NULL UNIQUE,
+    uid         text NOT NULL,
+    station     text NOT NULL,
+    seq         bigint NOT NULL,
+    row_id      bigint NOT NULL,
+    run_id      bigint,
+    not_before  text,
+    not_after   text,
+    issued_at   text
+);
+CREATE INDEX fleet_certificates_uid ON hallmark.fleet_certificates (uid);
+CREATE INDEX fleet_certificates_station ON hallmark.fleet_certificates (station);
+
+CREATE TABLE hallmark.fleet_public_keys (
+    key_sha256 text PRIMARY KEY,
+    uid        text NOT NULL,
+    station    text NOT NULL,
+    seq        bigint NOT NULL,
+    run_id     bigint,
+    bound_at   text
+);
+
+CREATE TABLE hallmark.fleet_revocations (
+    serial     text PRIMARY KEY,
+    station    text NOT NULL,
+    seq        bigint NOT NULL,
+    reason     text,
+    revoked_at text
+);
+
+-- Alarms: a record (station, seq) claimed what another record (holder_station,
+-- holder_seq) holds. Open until an administrator resolves it.
+CREATE TABLE hallmark.fleet_conflicts (
+    id             bigserial PRIMARY KEY,
+    what           text NOT NULL,
+    value          text NOT NULL,
+    station        text NOT NULL,
+    seq            bigint NOT NULL,
+    holder_station text,
+    holder_seq     bigint,
+    at             timestamptz NOT NULL DEFAULT now(),
+    resolved_at    timestamptz,
+    resolution     text,
+    UNIQUE (station, seq, what)
+);
+CREATE INDEX fleet_conflicts_open ON hallmark.fleet_conflicts (id) WHERE resolved_at IS NULL;
+
+CREATE FUNCTION hallmark.json_bigint(v jsonb) RETURNS bigint
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN jsonb_typeof(v) = 'number' AND v::text ~ '^-?[0-9]{1,18}$' THEN v::text::bigint END
+$$;
+
+CREATE FUNCTION hallmark.records_append_only() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'hallmark.records is append-only: stations'' records are never changed or removed'
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+CREATE TRIGGER records_append_only BEFORE UPDATE OR DELETE ON hallmark.records
+    FOR EACH ROW EXECUTE FUNCTION hallmark.records_append_only();
+CREATE TRIGGER records_no_truncate BEFORE TRUNCATE ON hallmark.records
+    FOR EACH STATEMENT EXECUTE FUNCTION hallmark.records_append_only();
+
+CREATE FUNCTION hallmark.project_record() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    b jsonb := NEW.body;
+    v_run bigint;
+    v_uid text;
+    v_hw text;
+    v_dialect text;
+    v_serial text;
+    v_fp text;
+    v_key text;
+    v_detail jsonb;
+    h record;
+    clash boolean := false;
+    new_uid boolean;
+    new_hw boolean;
+BEGIN
+    INSERT INTO hallmark.stations AS s (station, first_seen, last_seen)
+    VALUES (NEW.station, NEW.received_at, NEW.received_at)
+    ON CONFLICT (station) DO UPDATE SET last_seen = EXCLUDED.last_seen WHERE s.last_seen < EXCLUDED.last_seen;
+
+    IF NEW.tbl = 'runs' THEN
+        INSERT INTO hallmark.fleet_runs AS f (station, run_id, run_uuid, started_at, slot, port, operator,
+                                              tool_version, config_hash)
+        VALUES (NEW.station, NEW.row_id, b->>'run_uuid', b->>'started_at', b->>'slot', b->>'port', b->>'operator',
+                b->>'tool_version', b->>'config_hash')
+        ON CONFLICT (station, run_id) DO UPDATE SET
+            run_uuid = EXCLUDED.run_uuid, started_at = EXCLUDED.started_at, slot = EXCLUDED.slot,
+            port = EXCLUDED.port, operator = EXCLUDED.operator, tool_version = EXCLUDED.tool_version,
+            config_hash = EXCLUDED.config_hash;
+
+    ELSIF NEW.tbl = 'events' THEN
+        -- The dialect a run spoke, from its identification: hardware ids are unique per dialect.
+        v_run := hallmark.json_bigint(b->'run_id');
+        IF v_run IS NOT NULL AND b->>'step' = 'identify' AND b->>'phase' = 'end'
+           AND position('"dialect"' IN coalesce(b->>'detail', '')) > 0 THEN
+            BEGIN
+                v_detail := (b->>'detail')::jsonb;
+            EXCEPTION WHEN others THEN
+                v_detail := NULL;
+            END;
+            IF jsonb_typeof(v_detail->'dialect') = 'string' THEN
+                INSERT INTO hallmark.fleet_runs AS f (station, run_id, dialect)
+                VALUES (NEW.station, v_run, v_detail->>'dialect')
+                ON CONFLICT (station, run_id) DO UPDATE SET dialect = EXCLUDED.dialect;
+            END IF;
+        END IF;
+
+    ELSIF NEW.tbl = 'run_identity' THEN
+        v_run := coalesce(hallmark.json_bigint(b->'run_id'), NEW.row_id);
+        INSERT INTO hallmark.fleet_runs AS f (station, run_id, uid, hardware_id, model, firmware_version)
+        VALUES (NEW.station, v_run, b->>'uid', b->>'hardware_id', b->>'model', b->>'firmware_version')
+        ON CONFLICT (station, run_id) DO UPDATE SET
+            uid = coalesce(EXCLUDED.uid, f.uid), hardware_id = coalesce(EXCLUDED.hardware_id, f.hardware_id),
+            model = coalesce(EXCLUDED.model, f.model),
+            firmware_version = coalesce(EXCLUDED.firmware_version, f.firmware_version);
+
+    ELSIF NEW.tbl = 'run_results' THEN
+        v_run := coalesce(hallmark.json_bigint(b->'run_id'), NEW.row_id);
+        INSERT INTO hallmark.fleet_runs AS f (station, run_id, ended_at, outcome, uid, hardware_id, model,
+                                              firmware_version, failing_step, failure_code, failure_message,
+                                              duration_us)
+        VALUES (NEW.station, v_run, b->>'ended_at', b->>'outcome', b->>'uid', b->>'hardware_id', b->>'model',
+                b->>'firmware_version', b->>'failing_step', b->>'failure_code', b->>'failure_message',
+                hallmark.json_bigint(b->'duration_us'))
+        ON CONFLICT (station, run_id) DO UPDATE SET
+            ended_at = EXCLUDED.ended_at, outcome = EXCLUDED.outcome,
+            uid = coalesce(EXCLUDED.uid, f.uid), hardware_id = coalesce(EXCLUDED.hardware_id, f.hardware_id),
+            model = coalesce(EXCLUDED.model, f.model),
+            firmware_version = coalesce(EXCLUDED.firmware_version, f.firmware_version),
+            failing_step = EXCLUDED.failing_step, failure_code = EXCLUDED.failure_code,
+            failure_message = EXCLUDED.failure_message, duration_us = EXCLUDED.duration_us;
+
+    ELSIF NEW.tbl = 'uids' THEN
+        v_uid := b->>'uid';
+        v_hw := b->>'hardware_id';
+        v_run := hallmark.json_bigint(b->'run_id');
+        IF v_uid IS NULL OR v_hw IS NULL THEN
+            INSERT INTO hallmark.fleet_conflicts (what, value, station, seq)
+            VALUES ('malformed', 'uids row without uid or hardware_id', NEW.station, NEW.seq)
+            ON CONFLICT (station, seq, what) DO NOTHING;
+            RETURN NULL;
+        END IF;
+        v_dialect := coalesce(b->>'dialect',
+                              (SELECT f.dialect FROM hallmark.fleet_runs f WHERE f.station = NEW.station AND f.run_id = v_run),
+                              '');
+        -- Insert first, then look: a concurrent claim waits on the unique index and is
+        -- then seen here, never dropped in silence.
+        INSERT INTO hallmark.fleet_uids (uid, station, seq, hardware_id, dialect, scheme, run_id, assigned_at)
+        VALUES (v_uid, NEW.station, NEW.seq, v_hw, v_dialect, b->>'scheme', v_run, b->>'assigned_at')
+        ON CONFLICT (uid) DO NOTHING;
+        new_uid := FOUND;
+        INSERT INTO hallmark.fleet_hardware_ids (dialect, hardware_id, uid, station, seq)
+        VALUES (v_dialect, v_hw, v_uid, NEW.station, NEW.seq)
+        ON CONFLICT (dialect, hardware_id) DO NOTHING;
+        new_hw := FOUND;
+        IF NOT new_uid THEN
+            SELECT u.station, u.seq, u.hardware_id INTO h FROM hallmark.fleet_uids u WHERE u.uid = v_uid;
+            IF h.station <> NEW.station OR h.hardware_id <> v_hw THEN
+                INSERT INTO hallmark.fleet_conflicts (what, value, station, seq, holder_station, holder_seq)
+                VALUES ('uid', v_uid, NEW.station, NEW.seq, h.station, h.seq)
+                ON CONFLICT (station, seq, what) DO NOTHING;
+                clash := true;
+            END IF;
+        END IF;
+        IF NOT new_hw THEN
+            SELECT x.station, x.seq, x.uid INTO h FROM hallmark.fleet_hardware_ids x
+             WHERE x.dialect = v_dialect AND x.hardware_id = v_hw;
+            IF h.station <> NEW.station OR h.uid <> v_uid THEN
+                INSERT INTO hallmark.fleet_conflicts (what, value, station, seq, holder_station, holder_seq)
+                VALUES ('hardware_id', v_hw, NEW.station, NEW.seq, h.station, h.seq)
+                ON CONFLICT (station, seq, what) DO NOTHING;
+                clash := true;
+            END IF;
+        END IF;
+        -- A claim is taken whole or not at all.
+        IF clash AND new_uid THEN
+            DELETE FROM hallmark.fleet_uids u WHERE u.uid = v_uid AND u.station = NEW.station AND u.seq = NEW.seq;
+        END IF;
+        IF clash AND new_hw THEN
+            DELETE FROM hallmark.fleet_hardware_ids x
+             WHERE x.dialect = v_dialect AND x.hardware_id = v_hw AND x.station = NEW.station AND x.seq = NEW.seq;
+        END IF;
+
+    ELSIF NEW.tbl = 'certificates' THEN
+        v_serial := b->>'serial';
+        v_fp := b->>'fingerprint';
+        v_uid := b->>'uid';
+        IF v_serial IS NULL OR v_fp IS NULL OR v_uid IS NULL THEN
+            INSERT INTO hallmark.fleet_conflicts (what, value, station, seq)
+            VALUES ('malformed', 'certificates row without serial, fingerprint or uid', NEW.station, NEW.seq)
+            ON CONFLICT (station, seq, what) DO NOTHING;
+            RETURN NULL;
+        END IF;
+        INSERT INTO hallmark.fleet_certificates (serial, fingerprint, uid, station, seq, row_id, run_id,
+                                                 not_before, not_after, issued_at)
+        VALUES (v_serial, v_fp, v_uid, NEW.station, NEW.seq, NEW.row_id, hallmark.json_bigint(b->'run_id'),
+                b->>'not_before', b->>'not_after', b->>'issued_at')
+        ON CONFLICT DO NOTHING;
+        IF NOT FOUND THEN
+            FOR h IN SELECT 'serial' AS what, v_serial AS value, c.station, c.seq, c.row_id
+                       FROM hallmark.fleet_certificates c WHERE c.serial = v_serial
+                     UNION ALL
+                     SELECT 'fingerprint', v_fp, c.station, c.seq, c.row_id
+                       FROM hallmark.fleet_certificates c WHERE c.fingerprint = v_fp
+            LOOP
+                IF h.station <> NEW.station OR h.row_id <> NEW.row_id THEN
+                    INSERT INTO hallmark.fleet_conflicts (what, value, station, seq, holder_station, holder_seq)
+                    VALUES (h.what, h.value, NEW.station, NEW.seq, h.station, h.seq)
+                    ON CONFLICT (station, seq, what) DO NOTHING;
+                END IF;
+            END LOOP;
+        ELSE
+            -- The certificate exists whatever the fleet says; an alarm if its UID is another station's.
+            SELECT u.station, u.seq INTO h FROM hallmark.fleet_uids u WHERE u.uid = v_uid;
+            IF FOUND AND h.station <> NEW.station THEN
+                INSERT INTO hallmark.fleet_conflicts (what, value, station, seq, holder_station, holder_seq)
+                VALUES ('certificate_uid', v_uid, NEW.station, NEW.seq, h.station, h.seq)
+                ON CONFLICT (station, seq, what) DO NOTHING;
+            END IF;
+        END IF;
+
+    ELSIF NEW.tbl = 'public_keys' THEN
+        v_key := b->>'key_sha256';
+        v_uid := b->>'uid';
+        IF v_key IS NULL OR v_uid IS NULL THEN
+            INSERT INTO hallmark.fleet_conflicts (what, value, station, seq)
+            VALUES ('malformed', 'public_keys row without key_sha256 or uid', NEW.station, NEW.seq)
+            ON CONFLICT (station, seq, what) DO NOTHING;
+            RETURN NULL;
+        END IF;
+        INSERT INTO hallmark.fleet_public_keys (key_sha256, uid, station, seq, run_id, bound_at)
+        VALUES (v_key, v_uid, NEW.station, NEW.seq, hallmark.json_bigint(b->'run_id'), b->>'bound_at')
+        ON CONFLICT (key_sha256) DO NOTHING;
+        IF NOT FOUND THEN
+            SELECT k.station, k.seq, k.uid INTO h FROM hallmark.fleet_public_keys k WHERE k.key_sha256 = v_key;
+            IF h.station <> NEW.station OR h.uid <> v_uid THEN
+                INSERT INTO hallmark.fleet_conflicts (what, value, station, seq, holder_station, holder_seq)
+                VALUES ('public_key', v_key, NEW.station, NEW.seq, h.station, h.seq)
+                ON CONFLICT (station, seq, what) DO NOTHING;
+            END IF;
+        END IF;
+
+    ELSIF NEW.tbl = 'revocations' THEN
+        IF b->>'serial' IS NOT NULL THEN
+            INSERT INTO hallmark.fleet_revocations (serial, station, seq, reason, revoked_at)
+            VALUES (b->>'serial', NEW.station, NEW.seq, b->>'reason', b->>'revoked_at')
+            ON CONFLICT (serial) DO NOTHING;
+        END IF;
+    END IF;
+    -- audit, crls and tables this version does not know: kept in records only.
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER records_project AFTER INSERT ON hallmark.records
+    FOR EACH ROW EXECUTE FUNCTION hallmark.project_record();
+"#;
+
+/// The station group role and its grants, applied by every `init` (idempotent; tables
+/// a later migration adds are covered by running it again).
+pub(crate) const ROLES: &str = r#"
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'hallmark_station') THEN
+        BEGIN
+            CREATE ROLE hallmark_station NOLOGIN;
+        EXCEPTION WHEN duplicate_object THEN
+            NULL; -- created meanwhile by an init of another database of this cluster
+        END;
+    END IF;
+END
+$$;
+REVOKE ALL ON SCHEMA hallmark FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA hallmark FROM PUBLIC;
+GRANT USAGE ON SCHEMA hallmark TO hallmark_station;
+REVOKE ALL ON ALL TABLES IN SCHEMA hallmark FROM hallmark_station;
+GRANT SELECT ON ALL TABLES IN SCHEMA hallmark TO hallmark_station;
+GRANT INSERT ON hallmark.records TO hallmark_station;
+"#;
