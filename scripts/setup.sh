@@ -14,6 +14,7 @@ need softhsm2-util softhsm2    # tests: the issuing CA key in a PKCS#11 token
 [ -x /usr/sbin/mosquitto ] || apt_packages+=(mosquitto)    # tests: the broker self-test
 need dmtxread dmtx-utils       # tests: read the Data Matrix labels we print
 need qemu-system-arm qemu-system-arm    # tests: the agent as Cortex-M4 firmware (mps2-an386)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || apt_packages+=(postgresql)    # tests: throwaway fleet servers (run as its `postgres` user)
 need lp cups-client            # printing to a CUPS queue
 [ -x /usr/sbin/cupsd ] || apt_packages+=(cups)    # tests: a real CUPS scheduler
 [ -x /usr/lib/cups/backend/cups-pdf ] || apt_packages+=(printer-driver-cups-pdf)    # tests: its PDF printer

@@ -31,5 +31,5 @@ echo "== the agent as Cortex-M4 firmware for QEMU mps2-an386 (64 KiB flash, 16 K
     && cargo build --release --quiet)
 
 echo "== cargo test (the GUI's real-window test under Xvfb)" >&2
-HALLMARK_REQUIRE_GUI_TEST=1 HALLMARK_REQUIRE_NORDIC_TOOLS=1 HALLMARK_REQUIRE_QEMU=1 xvfb-run -a -s "-screen 0 1280x800x24" \
+HALLMARK_REQUIRE_GUI_TEST=1 HALLMARK_REQUIRE_NORDIC_TOOLS=1 HALLMARK_REQUIRE_QEMU=1 HALLMARK_REQUIRE_POSTGRES=1 xvfb-run -a -s "-screen 0 1280x800x24" \
     dbus-run-session -- cargo test --workspace --all-features
