@@ -11,6 +11,7 @@ mod cli_contract;
 mod conformance;
 mod crash;
 mod faults;
+mod fleet;
 mod happy_path;
 mod hostile;
 mod interruption;

@@ -50,6 +50,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ProbeCommand,
     },
+    /// Several stations, one record: the fleet database on PostgreSQL ([fleet] in the
+    /// station configuration; docs/fleet.md).
+    Fleet {
+        #[command(subcommand)]
+        command: FleetCommand,
+    },
     /// Check a board's provisioning agent against docs/protocol.md: every request and
     /// edge case, valid and invalid, one PASS/FAIL/SKIP row each. For firmware teams:
     /// it installs a throwaway test identity (erase the board afterwards) and refuses
@@ -240,6 +246,42 @@ pub struct SimArgs {
     /// Data directory (only used for the default state path).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FleetCommand {
+    /// Create or upgrade the fleet schema and the hallmark_station role (run once, as
+    /// the database's owner). Exit 0 when done, 1 when the server refused or could not
+    /// be reached.
+    Init {
+        /// The administrator's URL (postgresql://OWNER@HOST:PORT/DB). Default: [fleet] url.
+        #[arg(long)]
+        url: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        station: StationArgs,
+    },
+    /// This station's link: records waiting, last sync, and the server's view. Exit 0
+    /// when the server answered, 1 when it could not be reached (the local part is
+    /// still printed).
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        station: StationArgs,
+    },
+    /// Send every waiting record now. Exit 0 when nothing is left waiting, 1 when the
+    /// server could not be reached or refused.
+    Sync {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        station: StationArgs,
+    },
 }
 
 #[derive(clap::Args, Debug)]

@@ -24,6 +24,8 @@ pub enum CliError {
     #[error("{0}")]
     Setup(#[from] hallmark_station::SetupError),
     #[error("{0}")]
+    Fleet(#[from] hallmark_fleet::FleetError),
+    #[error("{0}")]
     Conformance(#[from] hallmark_station::conformance::ConformanceError),
     #[error("{0}")]
     Usage(String),

@@ -50,13 +50,11 @@ pub struct StationConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FleetSection {
-    /// `postgresql://USER@HOST:PORT/DB`. No password here: it comes from
-    /// `HALLMARK_FLEET_PASSWORD` or a pgpass file.
+    /// `postgresql://USER@HOST:PORT/DB`, with
+    /// `?sslmode=verify-full&sslrootcert=CA.pem` for TLS with certificate
+    /// verification. No password here: it comes from `HALLMARK_FLEET_PASSWORD` or a
+    /// pgpass file.
     pub url: String,
-    /// CA certificate (PEM) that must have issued the server's TLS certificate; with
-    /// it the connection is TLS with verification, without it plain TCP.
-    #[serde(default)]
-    pub ca_file: Option<PathBuf>,
     /// How often the background sync looks for new rows, in milliseconds.
     #[serde(default = "default_sync_interval_ms")]
     pub sync_interval_ms: u64,
@@ -81,7 +79,6 @@ impl FleetSection {
     pub fn new(url: &str) -> FleetSection {
         FleetSection {
             url: url.to_string(),
-            ca_file: None,
             sync_interval_ms: default_sync_interval_ms(),
             batch: default_sync_batch(),
             password: None,

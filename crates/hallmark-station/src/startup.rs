@@ -228,6 +228,10 @@ impl Station {
         let (ca, ca_created) = unlock_ca(&CaStore::new(data_dir.ca_dir()), secrets)?;
         let station = assemble(config, data_dir, ca, template, checked, probes);
         let store = Store::open(&station.data_dir.log_path())?;
+        if station.config.config.fleet.is_some() {
+            // From here on every row the log gains is also queued for the fleet.
+            store.enable_outbox()?;
+        }
         // The store records what it is given: the code and words are the station's.
         let closing = Failure::new(
             FailureCode::Interrupted,

@@ -135,6 +135,11 @@ impl Store {
         Ok(())
     }
 
+    /// When the fleet server last acknowledged rows (RFC 3339), if ever.
+    pub fn outbox_acknowledged_at(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.conn.query_row("SELECT at FROM outbox_acks ORDER BY seq DESC LIMIT 1", [], |r| r.get(0)).optional()?)
+    }
+
     /// Whether the outbox is on, its newest row and the newest acknowledged one.
     pub fn outbox_state(&self) -> Result<OutboxState, StoreError> {
         let enabled = self

@@ -4,6 +4,7 @@ mod ca;
 mod conformance;
 #[cfg(feature = "demo")]
 mod demo;
+mod fleet;
 mod label;
 mod log;
 mod ports;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Selftest(a) => selftest::run(a),
         Command::Label { command } => label::run(command),
         Command::Probe { command } => probe::run(command),
+        Command::Fleet { command } => fleet::run(command),
         Command::Conformance(a) => conformance::run(a),
         Command::Ports { json } => ports::run(json),
     }

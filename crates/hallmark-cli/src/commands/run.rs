@@ -21,6 +21,9 @@ const PROBE_WAIT: Duration = Duration::from_millis(300);
 
 pub fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     let station = open_station(&args.station)?;
+    // With [fleet], records go to the fleet server in the background; the bench
+    // works the same when it cannot be reached.
+    let _fleet_sync = station.start_fleet_sync();
     let slots = station.config.config.slot.clone();
     if slots.is_empty() {
         return Err(CliError::Usage(format!("the configuration {} has no [[slot]]", station.config.origin)));

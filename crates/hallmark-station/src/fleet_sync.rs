@@ -1,0 +1,270 @@
+//! Keeping the fleet record up to date from this station's log (issue #17).
+//!
+//! The local log is the source of truth and the station provisions whether or not
+//! the fleet server answers. With `[fleet]` configured, start-up turns the log's
+//! outbox on ([`hallmark_store::Store::enable_outbox`]) and [`FleetSync::sync`] sends
+//! what is waiting: it asks the server how far it got (its high-water mark for this
+//! station, which survives a kill of either side), sends the rows after that in
+//! batches, each one server transaction, and records each acknowledgement locally
+//! only after the server committed. A failed call drops the connection; the next
+//! sync opens it again and starts from the server's mark, so nothing is lost or sent
+//! twice. [`spawn`] runs that in a background thread for `hallmark run` and the window,
+//! publishing a [`SyncState`] the operator screen shows.
+
+use hallmark_config::FleetSection;
+use hallmark_fleet::{fleet_password, Conflict, Fleet, FleetError};
+use hallmark_store::{Store, StoreError};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Why a sync did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The fleet server could not be reached or refused the records.
+    #[error("{0}")]
+    Fleet(#[from] FleetError),
+    /// The local log could not be read or written.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The server holds more records from this station than its log has: the log
+    /// was replaced or restored from an older copy. Sending on would lose records.
+    #[error(
+        "the fleet holds {server} records from station {station} but its log only {local}: this log was replaced or \
+         restored from an older copy. Nothing more is sent; ask QA to compare the log with the fleet before going on"
+    )]
+    LogBehindFleet {
+        /// This station.
+        station: String,
+        /// The server's high-water mark.
+        server: i64,
+        /// The newest local outbox row.
+        local: i64,
+    },
+}
+
+/// What one sync did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SyncReport {
+    /// Records the server stored in this sync.
+    pub sent: u64,
+    /// The server's high-water mark for this station afterwards.
+    pub high_water: i64,
+    /// Records still waiting (0 after a complete sync).
+    pub waiting: i64,
+    /// Alarms the server raised for records of this sync.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// The sync as the operator screen shows it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SyncState {
+    /// A fleet is configured.
+    pub configured: bool,
+    /// The last sync reached the server.
+    pub connected: bool,
+    /// Records waiting to be sent.
+    pub waiting: i64,
+    /// When the last complete sync ended (RFC 3339).
+    pub last_sync: Option<String>,
+    /// Why the last sync failed, in words.
+    pub last_error: Option<String>,
+    /// Alarms raised for this station's records since start-up.
+    pub conflicts: u64,
+}
+
+/// One station's link to the fleet server.
+pub struct FleetSync {
+    settings: FleetSection,
+    station: String,
+    fleet: Option<Fleet>,
+}
+
+impl FleetSync {
+    /// A link for `station`; nothing is connected until the first sync.
+    pub fn new(settings: FleetSection, station: &str) -> FleetSync {
+        FleetSync { settings, station: station.to_string(), fleet: None }
+    }
+
+    /// The open connection, opened if needed.
+    pub fn fleet(&mut self) -> Result<&mut Fleet, FleetError> {
+        let fleet = match self.fleet.take() {
+            Some(open) => open,
+            None => {
+                let password = fleet_password(&self.settings.url)?;
+                Fleet::connect(&self.settings.url, password.as_deref())?
+            }
+        };
+        Ok(self.fleet.insert(fleet))
+    }
+
+    /// Sends every waiting record of `store`.
+    pub fn sync(&mut self, store: &Store) -> Result<SyncReport, SyncError> {
+        let result = self.try_sync(store);
+        if result.is_err() {
+            // A broken connection is opened again by the next sync.
+            self.fleet = None;
+        }
+        result
+    }
+
+    fn try_sync(&mut self, store: &Store) -> Result<SyncReport, SyncError> {
+        let station = self.station.clone();
+        let batch = self.settings.batch;
+        let fleet = self.fleet()?;
+        let mut high_water = fleet.high_water(&station)?;
+        let local = store.outbox_state()?.last_seq;
+        if high_water > local {
+            return Err(SyncError::LogBehindFleet { station, server: high_water, local });
+        }
+        store.acknowledge_outbox(high_water)?;
+        let mut report = SyncReport::default();
+        loop {
+            let rows = store.outbox_after(high_water, batch)?;
+            let Some(last) = rows.last().map(|r| r.seq) else { break };
+            let pushed = fleet.push(&station, &rows)?;
+            report.sent += pushed.inserted;
+            report.conflicts.extend(pushed.conflicts);
+            high_water = pushed.high_water.max(last);
+            // Only now: the server committed everything up to here.
+            store.acknowledge_outbox(high_water)?;
+        }
+        report.high_water = high_water;
+        report.waiting = store.outbox_state()?.waiting();
+        Ok(report)
+    }
+}
+
+/// The background sync of a running station.
+pub struct SyncHandle {
+    state: Arc<Mutex<SyncState>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SyncHandle {
+    /// The sync as it stands.
+    pub fn state(&self) -> SyncState {
+        self.state.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for SyncHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.join().ok();
+        }
+    }
+}
+
+/// Starts syncing the log at `log_path` every `settings.sync_interval_ms` until the
+/// handle is dropped. The thread opens its own connection to the log.
+pub fn spawn(log_path: PathBuf, settings: FleetSection, station: &str) -> SyncHandle {
+    let state = Arc::new(Mutex::new(SyncState { configured: true, ..SyncState::default() }));
+    let stop = Arc::new(AtomicBool::new(false));
+    let interval = Duration::from_millis(settings.sync_interval_ms);
+    let mut sync = FleetSync::new(settings, station);
+    let (shared, stopping) = (state.clone(), stop.clone());
+    let thread = std::thread::spawn(move || {
+        let mut store: Option<Store> = None;
+        while !stopping.load(Ordering::Relaxed) {
+            let outcome = match store.as_ref() {
+                Some(s) => sync.sync(s),
+                None => Store::open(&log_path).map_err(SyncError::from).and_then(|s| sync.sync(store.insert(s))),
+            };
+            if let Ok(mut st) = shared.lock() {
+                match outcome {
+                    Ok(report) => {
+                        st.connected = true;
+                        st.waiting = report.waiting;
+                        st.last_sync = Some(hallmark_store::now_rfc3339());
+                        st.last_error = None;
+                        st.conflicts += report.conflicts.len() as u64;
+                    }
+                    Err(e) => {
+                        st.connected = false;
+                        st.waiting = store
+                            .as_ref()
+                            .and_then(|s| s.outbox_state().ok())
+                            .map(|o| o.waiting())
+                            .unwrap_or(st.waiting);
+                        st.last_error = Some(e.to_string());
+                    }
+                }
+            }
+            let until = std::time::Instant::now() + interval;
+            while !stopping.load(Ordering::Relaxed) && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    });
+    SyncHandle { state, stop, thread: Some(thread) }
+}
+
+/// `hallmark fleet status`: this station's outbox and what the server says.
+#[derive(Clone, Debug, Serialize)]
+pub struct FleetReport {
+    /// This station.
+    pub station: String,
+    /// The local outbox (on, newest row, newest acknowledged, waiting).
+    pub local: hallmark_store::OutboxState,
+    /// Records waiting to be sent.
+    pub waiting: i64,
+    /// When the server last acknowledged records (RFC 3339), if ever.
+    pub last_sync: Option<String>,
+    /// The server's view; `connected = false` and `error` when it cannot be reached.
+    pub server: hallmark_fleet::FleetStatus,
+}
+
+impl FleetSync {
+    /// The status of this station's link: the local outbox always, the server's view
+    /// when it answers.
+    pub fn status(&mut self, store: &Store) -> Result<FleetReport, StoreError> {
+        let local = store.outbox_state()?;
+        let last_sync = store.outbox_acknowledged_at()?;
+        let station = self.station.clone();
+        let server = match self.fleet() {
+            Ok(fleet) => fleet.status(&station),
+            Err(e) => {
+                self.fleet = None;
+                unreachable_status(&self.settings.url, &self.station, &e)
+            }
+        };
+        Ok(FleetReport { station: self.station.clone(), waiting: local.waiting(), local, last_sync, server })
+    }
+}
+
+/// The server's status when it could not even be connected to.
+fn unreachable_status(url: &str, station: &str, e: &FleetError) -> hallmark_fleet::FleetStatus {
+    hallmark_fleet::FleetStatus {
+        target: hallmark_fleet::FleetUrl::parse(url).map(|u| u.target()).unwrap_or_else(|_| url.to_string()),
+        connected: false,
+        schema_version: None,
+        schema_supported: hallmark_fleet::SCHEMA_VERSION,
+        station: station.to_string(),
+        high_water: None,
+        stations: None,
+        open_conflicts: None,
+        station_open_conflicts: None,
+        error: Some(e.to_string()),
+    }
+}
+
+/// `hallmark fleet init`: creates or upgrades the fleet schema at `url` (run by the
+/// database's administrator, whose URL may differ from the stations').
+pub fn init_fleet(url: &str) -> Result<hallmark_fleet::InitReport, FleetError> {
+    let password = fleet_password(url)?;
+    Fleet::connect(url, password.as_deref())?.init()
+}
+
+impl crate::pipeline::Station {
+    /// Starts the background fleet sync when `[fleet]` is configured; it runs until
+    /// the handle is dropped.
+    pub fn start_fleet_sync(&self) -> Option<SyncHandle> {
+        let settings = self.config.config.fleet.clone()?;
+        Some(spawn(self.data_dir.log_path(), settings, &self.station_id))
+    }
+}
