@@ -599,6 +599,13 @@ mod tests {
     }
 
     #[test]
+    fn a_fleet_connection_can_move_to_the_sync_thread() {
+        fn send<T: Send>() {}
+        send::<Fleet>();
+        send::<FleetError>();
+    }
+
+    #[test]
     fn every_version_has_its_migration() {
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);
     }

@@ -134,6 +134,15 @@ pub enum FleetError {
         /// What is wrong.
         why: String,
     },
+    /// Two transactions got in each other's way (two stations claiming the same values
+    /// in different orders at the same moment); nothing was stored.
+    #[error("the fleet server asked to retry {what} ({detail}); nothing was stored and the station retries")]
+    Retry {
+        /// The call.
+        what: &'static str,
+        /// The server's words.
+        detail: String,
+    },
     /// The server refused a statement for another reason.
     #[error("the fleet server refused {what}: {detail}")]
     Server {
@@ -184,6 +193,9 @@ pub(crate) fn classify(e: tokio_postgres::Error, target: &str, what: &'static st
     match e.code() {
         Some(c) if *c == SqlState::INSUFFICIENT_PRIVILEGE => FleetError::PermissionDenied { what, detail },
         Some(c) if *c == SqlState::UNDEFINED_TABLE || *c == SqlState::INVALID_SCHEMA_NAME => FleetError::NoSchema,
+        Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE => {
+            FleetError::Retry { what, detail }
+        }
         Some(c) if *c == SqlState::ADMIN_SHUTDOWN || *c == SqlState::CRASH_SHUTDOWN => {
             FleetError::ConnectionLost { target: target.into(), what, detail }
         }
