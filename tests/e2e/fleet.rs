@@ -218,3 +218,28 @@ fn two_benches_counting_their_own_sequence_claim_one_uid_and_the_fleet_raises_an
     let holder: String = pg.admin("clash").query_one("SELECT station FROM hallmark.fleet_uids", &[]).unwrap().get(0);
     assert_eq!(holder, "bench-a");
 }
+
+#[test]
+fn a_log_restored_from_an_older_copy_is_not_synced_over_the_fleet() {
+    let pg = server!("a_log_restored_from_an_older_copy_is_not_synced_over_the_fleet");
+    fleet(&pg, "restored", &["a"]);
+    let bench = Bench::new(&pg, "restored", "a", "hardware-id");
+    bench.provision(1);
+    let log = bench.station.data_dir().join("hallmark-log.sqlite");
+    let copy = bench.station.data_dir().join("older-copy.sqlite");
+    bench.station.db().execute("VACUUM INTO ?1", [copy.to_str().unwrap()]).unwrap();
+    bench.provision(2);
+    assert_eq!(bench.fleet("sync").0, 0);
+    let held = count(&pg, "restored", "SELECT COUNT(*) FROM hallmark.records");
+    // The bench's log is put back to the older copy: its next records would reuse
+    // sequence numbers the fleet already holds for other rows.
+    for ext in ["-wal", "-shm"] {
+        std::fs::remove_file(format!("{}{ext}", log.display())).ok();
+    }
+    std::fs::copy(&copy, &log).unwrap();
+    bench.provision(1);
+    let (code, refused) = bench.fleet("sync");
+    assert_eq!(code, 1, "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("restored from an older copy"), "{refused}");
+    assert_eq!(count(&pg, "restored", "SELECT COUNT(*) FROM hallmark.records"), held, "nothing was sent");
+}
