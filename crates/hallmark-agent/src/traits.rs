@@ -25,7 +25,9 @@ pub trait KeyStore {
     fn algorithm(&self) -> Option<KeyAlgorithm> {
         self.public_key().map(|_| KeyAlgorithm::EcdsaP256)
     }
-    /// Signs a SHA-256 digest with the current key; returns a DER ECDSA signature.
+    /// Signs a SHA-256 digest with the current key: a DER ECDSA signature for P-256 and
+    /// P-384 (the digest is the number signed), or for Ed25519 the 64-byte signature
+    /// of the digest as the message (`docs/protocol.md` S11).
     fn sign_digest(&mut self, digest: &[u8; 32]) -> Result<Vec<u8>, StorageError>;
 }
 

@@ -356,7 +356,9 @@ pub enum Response {
     },
     /// Answer to `CommitInstall`.
     Installed,
-    /// Answer to `SelfTest`: DER ECDSA signature.
+    /// Answer to `SelfTest`: the signature over SHA-256(`SELFTEST_CONTEXT || nonce`),
+    /// DER ECDSA for P-256 and P-384 keys, 64 raw bytes for Ed25519
+    /// (`docs/protocol.md` S11).
     SelfTest {
         /// DER-encoded ECDSA signature.
         signature: Vec<u8>,
