@@ -1,7 +1,8 @@
 //! The connection to the fleet server and the calls a station makes.
 
 use crate::error::{classify, describe};
-use crate::schema::{BOOTSTRAP, MIGRATIONS, ROLES, SCHEMA_VERSION};
+use crate::schema::{BOOTSTRAP, MIGRATIONS, ROLES, SCHEMA_VERSION, STATION_TAKEN};
+use crate::verify::{verify_tx, VerifyReport};
 use crate::{FleetError, FleetUrl, OutboxRecord};
 use serde::Serialize;
 use std::future::Future;
@@ -32,6 +33,8 @@ impl Default for FleetOptions {
 /// A station's connection to the fleet database. Blocking; every call has a deadline.
 pub struct Fleet {
     target: String,
+    /// The login role (the URL's user).
+    user: String,
     config: tokio_postgres::Config,
     tls: Option<MakeRustlsConnect>,
     options: FleetOptions,
@@ -181,7 +184,7 @@ impl Fleet {
             config.password(password);
         }
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(FleetError::Runtime)?;
-        let mut fleet = Fleet { target: url.target(), config, tls, options, live: None, rt };
+        let mut fleet = Fleet { target: url.target(), user: url.user.clone(), config, tls, options, live: None, rt };
         fleet.open()?;
         Ok(fleet)
     }
@@ -254,8 +257,17 @@ impl Fleet {
         F: FnOnce(Live) -> Fut,
         Fut: Future<Output = (Live, Result<T, Fail>)>,
     {
-        self.open()?;
         let deadline = self.options.call_timeout;
+        self.call_within(what, deadline, body)
+    }
+
+    /// [`Fleet::call`] with another deadline.
+    fn call_within<T, F, Fut>(&mut self, what: &'static str, deadline: Duration, body: F) -> Result<T, FleetError>
+    where
+        F: FnOnce(Live) -> Fut,
+        Fut: Future<Output = (Live, Result<T, Fail>)>,
+    {
+        self.open()?;
         let Some(live) = self.live.take() else {
             return Err(FleetError::Connect { target: self.target.clone(), detail: "no connection".into() });
         };
@@ -285,8 +297,44 @@ impl Fleet {
     /// schema newer than this build. Needs the database owner with CREATEROLE (or the
     /// role created beforehand).
     pub fn init(&mut self) -> Result<InitReport, FleetError> {
+        self.init_up_to(SCHEMA_VERSION)
+    }
+
+    /// [`Fleet::init`] stopping at an older `version`: for tests of the upgrade path.
+    #[doc(hidden)]
+    pub fn init_up_to(&mut self, version: i32) -> Result<InitReport, FleetError> {
         self.call("initialising the fleet schema", |mut live| async move {
-            let result = init_tx(&mut live).await;
+            let result = init_tx(&mut live, version).await;
+            (live, result)
+        })
+    }
+
+    /// Checks the whole fleet (`hallmark fleet verify`): every station's event and
+    /// audit hash chains recomputed from the records as its own log computes them,
+    /// its records numbered 1 to its high-water mark without a hole, every
+    /// certificate's UID held by the same station in `fleet_uids` (unless a conflict
+    /// explains it), and no open conflict. One read-only snapshot; a station role may
+    /// run it. Its deadline is ten minutes or the call deadline, whichever is longer.
+    /// `Err` only when it cannot run; what it finds is in the [`VerifyReport`].
+    pub fn verify(&mut self) -> Result<VerifyReport, FleetError> {
+        let deadline = self.options.call_timeout.max(Duration::from_secs(600));
+        let target = self.target.clone();
+        self.call_within("verifying the fleet", deadline, |mut live| async move {
+            let result = async {
+                check_schema(&mut live).await?;
+                let tx = live
+                    .client
+                    .build_transaction()
+                    .read_only(true)
+                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                    .start()
+                    .await?;
+                tx.batch_execute(&format!("SET LOCAL statement_timeout = {}", deadline.as_millis())).await?;
+                let report = verify_tx(&tx, &target).await?;
+                tx.commit().await?;
+                Ok::<_, Fail>(report)
+            }
+            .await;
             (live, result)
         })
     }
@@ -315,8 +363,9 @@ impl Fleet {
     pub fn push(&mut self, station: &str, records: &[OutboxRecord]) -> Result<PushReport, FleetError> {
         check_station(station)?;
         check_batch(station, records)?;
+        let role = self.user.clone();
         self.call("storing records", |mut live| async move {
-            let result = push_tx(&mut live, station, records).await;
+            let result = push_tx(&mut live, station, &role, records).await;
             (live, result)
         })
     }
@@ -367,7 +416,7 @@ impl Fleet {
 }
 
 /// The init transaction.
-async fn init_tx(live: &mut Live) -> Result<InitReport, Fail> {
+async fn init_tx(live: &mut Live, target: i32) -> Result<InitReport, Fail> {
     let tx = live.client.transaction().await?;
     // One init at a time per database.
     tx.batch_execute("SELECT pg_advisory_xact_lock(hashtextextended('hallmark.fleet_schema', 0))").await?;
@@ -376,7 +425,7 @@ async fn init_tx(live: &mut Live) -> Result<InitReport, Fail> {
     if found > SCHEMA_VERSION {
         return Err(FleetError::SchemaTooNew { found, supported: SCHEMA_VERSION }.into());
     }
-    for version in found + 1..=SCHEMA_VERSION {
+    for version in found + 1..=target.min(SCHEMA_VERSION) {
         let Some(sql) = usize::try_from(version - 1).ok().and_then(|i| MIGRATIONS.get(i)) else {
             return Err(FleetError::SchemaOutdated { found, supported: SCHEMA_VERSION }.into());
         };
@@ -390,7 +439,7 @@ async fn init_tx(live: &mut Live) -> Result<InitReport, Fail> {
     tx.batch_execute(ROLES).await?;
     tx.commit().await?;
     live.schema_checked = false;
-    Ok(InitReport { from_version: found, version: SCHEMA_VERSION })
+    Ok(InitReport { from_version: found, version: found.max(target.min(SCHEMA_VERSION)) })
 }
 
 /// Schema version, high water, stations, open alarms (fleet, this station); `None`
@@ -419,7 +468,8 @@ async fn status_query(live: &Live, station: &str) -> Result<Option<StatusRow>, F
 }
 
 /// The push transaction.
-async fn push_tx(live: &mut Live, station: &str, records: &[OutboxRecord]) -> Result<PushReport, Fail> {
+/// Refuses a database without the schema this build needs (once per connection).
+async fn check_schema(live: &mut Live) -> Result<(), Fail> {
     if !live.schema_checked {
         let found: Option<i32> =
             live.client.query_one("SELECT MAX(version) FROM hallmark.fleet_schema", &[]).await?.get(0);
@@ -434,6 +484,13 @@ async fn push_tx(live: &mut Live, station: &str, records: &[OutboxRecord]) -> Re
             Some(_) => live.schema_checked = true,
         }
     }
+    Ok(())
+}
+
+/// The push transaction; `role` is the login role, named if the station id is
+/// another role's.
+async fn push_tx(live: &mut Live, station: &str, role: &str, records: &[OutboxRecord]) -> Result<PushReport, Fail> {
+    check_schema(live).await?;
     let tx = live.client.transaction().await?;
     // One push per station at a time (two processes of one station, say).
     tx.execute("SELECT pg_advisory_xact_lock(hashtextextended('hallmark.records:' || $1, 0))", &[&station]).await?;
@@ -481,7 +538,8 @@ async fn push_tx(live: &mut Live, station: &str, records: &[OutboxRecord]) -> Re
              ON CONFLICT (station, seq) DO NOTHING",
             &[&station, &seqs, &tables, &row_ids, &bodies],
         )
-        .await?;
+        .await
+        .map_err(|e| station_taken(e, station, role))?;
     let conflicts = tx
         .query(
             "SELECT what, value, seq, holder_station, holder_seq FROM hallmark.fleet_conflicts
@@ -506,6 +564,19 @@ async fn push_tx(live: &mut Live, station: &str, records: &[OutboxRecord]) -> Re
         high_water: held.max(last),
         conflicts,
     })
+}
+
+/// The server's refusal of a station id another role holds, in words; any other
+/// failure as it is.
+fn station_taken(e: tokio_postgres::Error, station: &str, role: &str) -> Fail {
+    match e.as_db_error() {
+        Some(db) if db.code().code() == STATION_TAKEN => Fail::Fleet(FleetError::StationTaken {
+            station: station.into(),
+            holder: db.detail().unwrap_or("another role").to_string(),
+            role: role.into(),
+        }),
+        _ => Fail::Pg(e),
+    }
 }
 
 /// A station id the fleet can key records by.
@@ -608,6 +679,7 @@ mod tests {
     #[test]
     fn every_version_has_its_migration() {
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);
+        assert!(MIGRATIONS[1].contains(&format!("ERRCODE = '{STATION_TAKEN}'")));
     }
 
     #[test]

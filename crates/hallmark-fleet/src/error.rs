@@ -126,6 +126,17 @@ pub enum FleetError {
         /// The record.
         seq: i64,
     },
+    /// Another database role already pushed records under this station id; the server
+    /// stored nothing of the batch.
+    #[error("the fleet refused the records of station {station}: that station id belongs to database role {holder}, and this station logs in as {role}; each station needs its own role and station id: give this station a station id of its own, or, if it replaces {station} under a new role, have the fleet administrator move the id (UPDATE hallmark.stations SET role = '{role}' WHERE station = '{station}')")]
+    StationTaken {
+        /// The station id.
+        station: String,
+        /// The role the fleet bound it to.
+        holder: String,
+        /// The role this connection logs in as.
+        role: String,
+    },
     /// The batch itself is malformed (a bug in the caller, not a network problem).
     #[error("the batch for station {station:?} cannot be sent: {why}")]
     BadBatch {

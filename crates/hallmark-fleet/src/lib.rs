@@ -48,8 +48,16 @@
 //! configuration and the password in its `HALLMARK_FLEET_PASSWORD` or pgpass file.
 //! Taking a station out of service: `ALTER ROLE station_a NOLOGIN;` (its rows stay).
 //!
-//! Not yet enforced: that a station role only pushes records under its own station
-//! name (the station id in the records is the configuration's).
+//! A station id belongs to the role that first pushed records under it
+//! (`hallmark.stations.role`, schema version 2): the server refuses records under that
+//! id from any other role, and [`Fleet::push`] reports it as
+//! [`FleetError::StationTaken`]. Each station needs its own role and station id.
+//!
+//! # Verifying
+//!
+//! [`Fleet::verify`] (`hallmark fleet verify`) recomputes every station's hash chains
+//! from the records, checks that no record number is missing and cross-checks the
+//! projections; see [`VerifyReport`].
 
 mod client;
 mod error;
@@ -57,6 +65,7 @@ mod password;
 mod schema;
 mod tls;
 mod url;
+mod verify;
 
 pub use client::{Conflict, Fleet, FleetOptions, FleetStatus, InitReport, PushReport};
 pub use error::FleetError;
@@ -64,3 +73,4 @@ pub use hallmark_store::OutboxRecord;
 pub use password::fleet_password;
 pub use schema::{SCHEMA_VERSION, STATION_ROLE};
 pub use url::FleetUrl;
+pub use verify::{BadRow, StationCheck, VerifyReport};

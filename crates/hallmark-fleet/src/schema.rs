@@ -7,12 +7,21 @@
 //! and writes an alarm to `fleet_conflicts` instead of any claim another station
 //! already holds. The trigger fires only for rows really inserted, so a retried batch
 //! (`ON CONFLICT (station, seq) DO NOTHING`) raises no second alarm.
+//!
+//! Version 2 binds each station id to the database role that first pushed records
+//! under it (`stations.role`, from `session_user`): a BEFORE INSERT trigger, running
+//! as the owner, refuses records under a station id another role holds
+//! ([`STATION_TAKEN`]), so one station's login cannot write in another's name.
 
 /// The schema version this build creates and needs.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The group role stations log in through (NOLOGIN itself).
 pub const STATION_ROLE: &str = "hallmark_station";
+
+/// The SQLSTATE the server raises for records under a station id another role holds;
+/// its DETAIL is the holding role.
+pub(crate) const STATION_TAKEN: &str = "HMS01";
 
 /// Created before the migrations, so the version can be read.
 pub(crate) const BOOTSTRAP: &str = r#"
@@ -25,7 +34,7 @@ CREATE TABLE IF NOT EXISTS hallmark.fleet_schema (
 "#;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Version 1: records, stations, the projections, conflicts, the trigger.
 const V1: &str = r#"
@@ -363,6 +372,38 @@ END
 $fn$;
 CREATE TRIGGER records_project AFTER INSERT ON hallmark.records
     FOR EACH ROW EXECUTE FUNCTION hallmark.project_record();
+"#;
+
+/// Version 2: a station id belongs to the role that first pushed it. Rows of version 1
+/// get no role: the station id is bound by its next push.
+const V2: &str = r#"
+ALTER TABLE hallmark.stations ADD COLUMN role text;
+
+CREATE FUNCTION hallmark.bind_station() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    holder text;
+BEGIN
+    -- session_user: the login role, which SET ROLE does not change (current_user is
+    -- the owner here).
+    INSERT INTO hallmark.stations (station, first_seen, last_seen, role)
+    VALUES (NEW.station, NEW.received_at, NEW.received_at, session_user)
+    ON CONFLICT (station) DO NOTHING;
+    IF NOT FOUND THEN
+        SELECT s.role INTO holder FROM hallmark.stations s WHERE s.station = NEW.station FOR UPDATE;
+        IF holder IS NULL THEN
+            UPDATE hallmark.stations SET role = session_user WHERE station = NEW.station;
+        ELSIF holder <> session_user THEN
+            RAISE EXCEPTION 'station id % belongs to database role %, not to %', NEW.station, holder, session_user
+                USING ERRCODE = 'HMS01', DETAIL = holder,
+                      HINT = 'each station needs its own role and station id';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$fn$;
+CREATE TRIGGER records_bind_station BEFORE INSERT ON hallmark.records
+    FOR EACH ROW EXECUTE FUNCTION hallmark.bind_station();
 "#;
 
 /// The station group role and its grants, applied by every `init` (idempotent; tables

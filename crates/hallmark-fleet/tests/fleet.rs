@@ -146,7 +146,7 @@ fn init_twice_is_idempotent_reports_the_version_and_a_newer_schema_is_refused() 
     assert_eq!((first.from_version, first.version), (0, SCHEMA_VERSION));
     let again = fleet.init().unwrap();
     assert_eq!((again.from_version, again.version), (SCHEMA_VERSION, SCHEMA_VERSION));
-    assert_eq!(count(&pg, "fleet", "SELECT count(*) FROM hallmark.fleet_schema"), 1);
+    assert_eq!(count(&pg, "fleet", "SELECT count(*) FROM hallmark.fleet_schema"), SCHEMA_VERSION as i64);
     let status = fleet.status("bench-1");
     assert_eq!(status.schema_version, Some(SCHEMA_VERSION));
     assert_eq!((status.high_water, status.stations, status.open_conflicts), (Some(0), Some(0), Some(0)));
@@ -574,4 +574,173 @@ fn two_stations_racing_for_the_same_uids_get_one_holder_and_one_alarm_each() {
         ),
         0
     );
+}
+
+/// A login role in `hallmark_station` and its fleet connection.
+fn station_role(pg: &TestPostgres, db: &str, role: &str) -> Fleet {
+    pg.admin(db)
+        .batch_execute(&format!("CREATE ROLE {role} LOGIN PASSWORD 'pw-{role}' IN ROLE hallmark_station"))
+        .unwrap();
+    Fleet::connect(&pg.url(role, db), Some(&format!("pw-{role}"))).unwrap()
+}
+
+#[test]
+fn a_station_id_belongs_to_the_role_that_first_pushed_it() {
+    let pg = server!("station_binding");
+    drop(fleet_db(&pg, "fleet"));
+    let mut a = station_role(&pg, "fleet", "station_a");
+    let mut b = station_role(&pg, "fleet", "station_b");
+    a.push("bench-a", &numbered(1, claim(1, "hallmark-v1", "UID-1", "HW-1", "S-1"))).unwrap();
+    let role: String = pg
+        .admin("fleet")
+        .query_one("SELECT role FROM hallmark.stations WHERE station = 'bench-a'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(role, "station_a");
+
+    // station_b under bench-a's id: the next records, and a retry of bench-a's own.
+    for batch in [
+        numbered(5, claim(2, "hallmark-v1", "UID-2", "HW-2", "S-2")),
+        numbered(1, claim(1, "hallmark-v1", "UID-1", "HW-1", "S-1")),
+    ] {
+        let e = b.push("bench-a", &batch).unwrap_err();
+        assert!(
+            matches!(&e, FleetError::StationTaken { station, holder, role }
+                if station == "bench-a" && holder == "station_a" && role == "station_b"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("each station needs its own role and station id"), "{e}");
+    }
+    assert_eq!(count(&pg, "fleet", "SELECT count(*) FROM hallmark.records"), 4, "nothing stored");
+    assert_eq!(count(&pg, "fleet", "SELECT count(*) FROM hallmark.fleet_uids"), 1);
+    // The server refuses it itself, not only the client.
+    let mut raw = postgres::Config::new()
+        .host("127.0.0.1")
+        .port(pg.port())
+        .user("station_b")
+        .password("pw-station_b")
+        .dbname("fleet")
+        .connect(postgres::NoTls)
+        .unwrap();
+    let e = raw
+        .batch_execute(
+            "INSERT INTO hallmark.records (station, seq, tbl, row_id, body) VALUES ('bench-a', 5, 'audit', 1, '{}')",
+        )
+        .unwrap_err();
+    assert!(
+        e.as_db_error().map(|d| d.message().contains("belongs to database role station_a")).unwrap_or(false),
+        "{e:?}"
+    );
+    raw.batch_execute("SET ROLE hallmark_station").unwrap();
+    assert!(raw
+        .batch_execute(
+            "INSERT INTO hallmark.records (station, seq, tbl, row_id, body) VALUES ('bench-a', 5, 'audit', 1, '{}')"
+        )
+        .is_err());
+    // Its own id is its own; station_a goes on.
+    assert_eq!(b.push("bench-b", &numbered(1, claim(1, "hallmark-v1", "UID-3", "HW-3", "S-3"))).unwrap().high_water, 4);
+    assert_eq!(a.push("bench-a", &numbered(5, claim(2, "hallmark-v1", "UID-2", "HW-2", "S-2"))).unwrap().high_water, 8);
+    // The owner is no exception: it binds the ids it pushes under too.
+    let mut owner = Fleet::connect(&pg.url(SUPERUSER, "fleet"), Some(pg.password())).unwrap();
+    let e = owner.push("bench-a", &numbered(9, vec![("audit", 1, json!({"id": 1}))])).unwrap_err();
+    assert!(matches!(e, FleetError::StationTaken { .. }), "{e}");
+}
+
+#[test]
+fn a_version_1_fleet_is_upgraded_and_its_stations_are_bound_on_their_next_push() {
+    let pg = server!("upgrade_v1");
+    pg.create_database("fleet");
+    let mut owner = Fleet::connect(&pg.url(SUPERUSER, "fleet"), Some(pg.password())).unwrap();
+    assert_eq!(owner.init_up_to(1).unwrap().version, 1);
+    // What a version 1 fleet holds (pushed then, written here directly).
+    pg.admin("fleet")
+        .batch_execute(
+            "INSERT INTO hallmark.records (station, seq, tbl, row_id, body)
+             VALUES ('bench-a', 1, 'audit', 1, '{\"id\": 1}'), ('bench-a', 2, 'audit', 2, '{\"id\": 2}')",
+        )
+        .unwrap();
+    let mut b = station_role(&pg, "fleet", "station_b");
+    let e = b.push("bench-a", &numbered(3, vec![("audit", 3, json!({"id": 3}))])).unwrap_err();
+    assert!(matches!(e, FleetError::SchemaOutdated { found: 1, .. }), "{e}");
+
+    let report = owner.init().unwrap();
+    assert_eq!((report.from_version, report.version), (1, SCHEMA_VERSION));
+    let role: Option<String> = pg
+        .admin("fleet")
+        .query_one("SELECT role FROM hallmark.stations WHERE station = 'bench-a'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(role, None, "rows of version 1 are bound by their next push");
+    let mut b = Fleet::connect(&pg.url("station_b", "fleet"), Some("pw-station_b")).unwrap();
+    assert_eq!(b.push("bench-a", &numbered(3, vec![("audit", 3, json!({"id": 3}))])).unwrap().high_water, 3);
+    let role: Option<String> = pg
+        .admin("fleet")
+        .query_one("SELECT role FROM hallmark.stations WHERE station = 'bench-a'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(role.as_deref(), Some("station_b"));
+    let e = owner.push("bench-a", &numbered(4, vec![("audit", 4, json!({"id": 4}))])).unwrap_err();
+    assert!(matches!(e, FleetError::StationTaken { .. }), "{e}");
+}
+
+#[test]
+fn verify_passes_a_clean_fleet_and_names_a_tampered_row() {
+    let pg = server!("verify");
+    let mut fleet = fleet_db(&pg, "fleet");
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = station_role(&pg, "fleet", "station_a");
+    let mut b = station_role(&pg, "fleet", "station_b");
+    let log_a = station_log(dir.path(), "bench-a", 5);
+    let log_b = station_log(dir.path(), "bench-b", 3);
+    a.push("bench-a", &log_a).unwrap();
+    b.push("bench-b", &log_b).unwrap();
+
+    let report = b.verify().unwrap();
+    assert!(report.ok, "{report:#?}");
+    assert_eq!(report.stations.len(), 2);
+    let events = |log: &[OutboxRecord]| log.iter().filter(|r| r.table == "events").count() as u64;
+    let sa = &report.stations[0];
+    assert_eq!((sa.station.as_str(), sa.role.as_deref()), ("bench-a", Some("station_a")));
+    assert_eq!((sa.records, sa.high_water, sa.events), (log_a.len() as i64, log_a.len() as i64, events(&log_a)));
+    assert!(sa.events >= 5);
+    assert_eq!(report.stations[1].events, events(&log_b));
+    assert_eq!((report.open_conflicts, report.cross_check_failures), (0, 0));
+    assert!(serde_json::to_value(&report).unwrap()["stations"][0]["first_bad"].is_null());
+
+    // The superuser edits one of bench-b's events behind the append-only trigger.
+    let victim = log_b.iter().filter(|r| r.table == "events").nth(1).unwrap();
+    let mut admin = pg.admin("fleet");
+    admin
+        .batch_execute(&format!(
+            "ALTER TABLE hallmark.records DISABLE TRIGGER ALL;
+             UPDATE hallmark.records SET body = jsonb_set(body, '{{detail}}', to_jsonb('{{\"forged\": true}}'::text))
+              WHERE station = 'bench-b' AND seq = {};
+             ALTER TABLE hallmark.records ENABLE TRIGGER ALL;",
+            victim.seq
+        ))
+        .unwrap();
+    let report = fleet.verify().unwrap();
+    assert!(!report.ok);
+    assert!(report.stations[0].first_bad.is_none(), "{report:#?}");
+    let bad = report.stations[1].first_bad.as_ref().expect("bench-b is named");
+    assert_eq!(
+        (bad.station.as_str(), bad.seq, bad.table.as_deref(), bad.row_id),
+        ("bench-b", Some(victim.seq), Some("events"), Some(victim.row_id))
+    );
+    assert!(bad.why.contains("was edited"), "{}", bad.why);
+
+    // A record removed the same way is a hole; an open conflict fails verify too.
+    let last = log_a.len() as i64;
+    admin
+        .batch_execute(&format!(
+            "ALTER TABLE hallmark.records DISABLE TRIGGER ALL;
+             DELETE FROM hallmark.records WHERE station = 'bench-a' AND seq = {};
+             ALTER TABLE hallmark.records ENABLE TRIGGER ALL;",
+            last - 1
+        ))
+        .unwrap();
+    let report = fleet.verify().unwrap();
+    let bad = report.stations[0].first_bad.as_ref().expect("bench-a has a hole");
+    assert_eq!(bad.seq, Some(last - 1), "{bad:?}");
+    assert!(bad.why.contains("is missing"), "{}", bad.why);
 }

@@ -53,7 +53,10 @@ pub(crate) fn insert_audit(tx: &Transaction<'_>, actor: &str, action: &str, deta
     Ok(())
 }
 
-pub(crate) fn audit_hash(prev: &str, at: &str, action: &str, actor: &str, detail: &str) -> String {
+/// The hash of an audit entry: [`event_hash`] with the run uuid `audit`, the action
+/// as the step and the actor as the phase (public so that the fleet's verifier
+/// recomputes the chain exactly as the log does).
+pub fn audit_hash(prev: &str, at: &str, action: &str, actor: &str, detail: &str) -> String {
     event_hash(&HashInput {
         prev_hash: prev,
         run_uuid: AUDIT_SCOPE,

@@ -25,7 +25,7 @@ mod stats;
 mod step_event;
 mod store;
 
-pub use audit::{CrlRow, RevocationRow};
+pub use audit::{audit_hash, CrlRow, RevocationRow};
 pub use chain::{event_hash, ChainReport, HashInput, GENESIS};
 pub use error::StoreError;
 pub use export::{csv_field, csv_header, RunRecord, StepRecord};
