@@ -141,6 +141,22 @@ fn three_benches_provision_in_parallel_and_the_fleet_equals_their_logs() {
     }
     assert_eq!(count(&pg, "fleet3", "SELECT COUNT(DISTINCT uid) FROM hallmark.fleet_uids"), 3 * BOARDS as i64);
     assert_eq!(count(&pg, "fleet3", "SELECT COUNT(*) FROM hallmark.fleet_conflicts"), 0);
+    let (code, verified) = benches[0].fleet("verify");
+    assert_eq!((code, &verified["ok"]), (0, &Value::Bool(true)), "{verified}");
+}
+
+#[test]
+fn fleet_verify_after_a_sync_checks_the_bench_chain() {
+    let pg = server!("fleet_verify_after_a_sync_checks_the_bench_chain");
+    fleet(&pg, "verify", &["a"]);
+    let bench = Bench::new(&pg, "verify", "a", "hardware-id");
+    bench.provision(2);
+    assert_eq!(bench.fleet("sync").0, 0);
+    let (code, report) = bench.fleet("verify");
+    assert_eq!(code, 0, "{report}");
+    let station = &report["stations"][0];
+    assert_eq!((&station["station"], &station["role"]), (&Value::from("bench-a"), &Value::from("a")), "{report}");
+    assert!(station["events"].as_u64().unwrap() > 0 && station["first_bad"].is_null(), "{report}");
 }
 
 #[test]

@@ -282,6 +282,20 @@ pub enum FleetCommand {
         #[command(flatten)]
         station: StationArgs,
     },
+    /// Check the whole fleet: every station's event and audit hash chains recomputed
+    /// from its records, no record number missing, every certificate's UID held by
+    /// its station, and no open conflict. Exit 0 when all hold, 1 when a chain is
+    /// broken or a check failed, 2 when it could not run.
+    Verify {
+        /// The fleet's URL (postgresql://USER@HOST:PORT/DB). Default: [fleet] url.
+        #[arg(long)]
+        url: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        station: StationArgs,
+    },
 }
 
 #[derive(clap::Args, Debug)]

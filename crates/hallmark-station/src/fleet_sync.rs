@@ -260,6 +260,13 @@ pub fn init_fleet(url: &str) -> Result<hallmark_fleet::InitReport, FleetError> {
     Fleet::connect(url, password.as_deref())?.init()
 }
 
+/// `hallmark fleet verify`: checks every station's chains and the cross-checks in the
+/// fleet at `url` (a station's role may run it).
+pub fn verify_fleet(url: &str) -> Result<hallmark_fleet::VerifyReport, FleetError> {
+    let password = fleet_password(url)?;
+    Fleet::connect(url, password.as_deref())?.verify()
+}
+
 impl crate::pipeline::Station {
     /// Starts the background fleet sync when `[fleet]` is configured; it runs until
     /// the handle is dropped.

@@ -1,9 +1,9 @@
-//! `hallmark fleet init|status|sync`: the fleet link of this station, printed.
+//! `hallmark fleet init|status|sync|verify`: the fleet link of this station, printed.
 
 use crate::args::{FleetCommand, StationArgs};
-use crate::error::{CliError, EXIT_FAIL};
+use crate::error::{CliError, EXIT_FAIL, EXIT_SETUP};
 use crate::setup::{data_dir, load_config, open_store};
-use hallmark_station::fleet_sync::{init_fleet, FleetSync};
+use hallmark_station::fleet_sync::{init_fleet, verify_fleet, FleetSync};
 use std::process::ExitCode;
 
 pub fn run(command: FleetCommand) -> Result<ExitCode, CliError> {
@@ -102,7 +102,65 @@ pub fn run(command: FleetCommand) -> Result<ExitCode, CliError> {
                 }
             }
         }
+        FleetCommand::Verify { url, json, station } => {
+            let url = match url {
+                Some(u) => u,
+                None => link(&station)?.0.url,
+            };
+            let report = match verify_fleet(&url) {
+                Ok(report) => report,
+                Err(e) if json => {
+                    println!("{}", serde_json::json!({ "error": e.to_string() }));
+                    return Ok(ExitCode::from(EXIT_SETUP));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                print_verify(&report);
+            }
+            Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAIL) })
+        }
     }
+}
+
+fn print_verify(report: &hallmark_fleet::VerifyReport) {
+    println!("Fleet {}: {} stations", report.target, report.stations.len());
+    for s in &report.stations {
+        println!(
+            "  {} (role {}): {} records, {} events, {} audit entries: {}",
+            s.station,
+            s.role.as_deref().unwrap_or("not bound yet"),
+            s.records,
+            s.events,
+            s.audit_entries,
+            if s.first_bad.is_none() { "intact" } else { "BROKEN" }
+        );
+        if let Some(bad) = &s.first_bad {
+            println!("    {}", describe(bad));
+        }
+    }
+    println!(
+        "  {} open conflicts, {} certificates failing a cross-check",
+        report.open_conflicts, report.cross_check_failures
+    );
+    for p in &report.problems {
+        println!("    {}", describe(p));
+    }
+    println!("{}", if report.ok { "The fleet verifies." } else { "The fleet does NOT verify." });
+}
+
+/// "station bench-b record 7 (events row 3): why".
+fn describe(bad: &hallmark_fleet::BadRow) -> String {
+    let mut s = format!("station {}", bad.station);
+    if let Some(seq) = bad.seq {
+        s.push_str(&format!(" record {seq}"));
+    }
+    if let (Some(table), Some(row)) = (&bad.table, bad.row_id) {
+        s.push_str(&format!(" ({table} row {row})"));
+    }
+    format!("{s}: {}", bad.why)
 }
 
 /// The `[fleet]` section and the station id, or why there is none.
