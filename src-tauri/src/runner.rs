@@ -181,6 +181,9 @@ pub fn start(
             }
         };
         ready_tx.send(Ok(StationInfo { startup: Some(startup), ..info(&station) })).ok();
+        // With [fleet], records go to the fleet server in the background for as long
+        // as this station runs (the settings it started with).
+        let _fleet_sync = station.start_fleet_sync();
         let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(rt) => rt,
             Err(_) => return,
