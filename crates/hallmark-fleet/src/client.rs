@@ -125,6 +125,25 @@ pub struct FleetStatus {
     pub error: Option<String>,
 }
 
+impl FleetStatus {
+    /// The status of `station` at `target` before (or without) the server answering:
+    /// not connected, nothing known, `error` saying why if given.
+    pub fn unanswered(target: &str, station: &str, error: Option<String>) -> FleetStatus {
+        FleetStatus {
+            target: target.to_string(),
+            connected: false,
+            schema_version: None,
+            schema_supported: SCHEMA_VERSION,
+            station: station.to_string(),
+            high_water: None,
+            stations: None,
+            open_conflicts: None,
+            station_open_conflicts: None,
+            error,
+        }
+    }
+}
+
 /// A failure inside a call: the server's, or one of ours.
 enum Fail {
     Pg(tokio_postgres::Error),
@@ -149,6 +168,14 @@ impl Fleet {
     /// the URL (one with a password is refused).
     pub fn connect(url: &str, password: Option<&str>) -> Result<Fleet, FleetError> {
         Fleet::connect_with(url, password, FleetOptions::default())
+    }
+
+    /// [`Fleet::connect`] with the password from [`crate::fleet_password`]
+    /// (`HALLMARK_FLEET_PASSWORD` or the pgpass file): how a station or an
+    /// administrator's command connects.
+    pub fn connect_with_stored_password(url: &str) -> Result<Fleet, FleetError> {
+        let password = crate::fleet_password(url)?;
+        Fleet::connect(url, password.as_deref())
     }
 
     /// [`Fleet::connect`] with other deadlines.
@@ -373,18 +400,7 @@ impl Fleet {
     /// Connection, schema, how far `station` is, and the fleet's alarms. Never fails:
     /// what cannot be known is `None`, with the reason in `error`.
     pub fn status(&mut self, station: &str) -> FleetStatus {
-        let mut status = FleetStatus {
-            target: self.target.clone(),
-            connected: false,
-            schema_version: None,
-            schema_supported: SCHEMA_VERSION,
-            station: station.to_string(),
-            high_water: None,
-            stations: None,
-            open_conflicts: None,
-            station_open_conflicts: None,
-            error: None,
-        };
+        let mut status = FleetStatus::unanswered(&self.target, station, None);
         let asked = self.call("reading the fleet status", |live| async move {
             let result = status_query(&live, station).await;
             (live, result)

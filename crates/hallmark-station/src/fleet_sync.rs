@@ -12,7 +12,7 @@
 //! publishing a [`SyncState`] the operator screen shows.
 
 use hallmark_config::FleetSection;
-use hallmark_fleet::{fleet_password, Conflict, Fleet, FleetError};
+use hallmark_fleet::{Conflict, Fleet, FleetError};
 use hallmark_store::{Store, StoreError};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -88,14 +88,23 @@ impl FleetSync {
         FleetSync { settings, station: station.to_string(), fleet: None }
     }
 
+    /// The link of the station whose log is at `log_path`, with that log open and its
+    /// outbox on (what `hallmark fleet status|sync` work on).
+    pub fn open(
+        settings: FleetSection,
+        station: &str,
+        log_path: &std::path::Path,
+    ) -> Result<(FleetSync, Store), StoreError> {
+        let store = Store::open(log_path)?;
+        store.enable_outbox()?;
+        Ok((FleetSync::new(settings, station), store))
+    }
+
     /// The open connection, opened if needed.
     pub fn fleet(&mut self) -> Result<&mut Fleet, FleetError> {
         let fleet = match self.fleet.take() {
             Some(open) => open,
-            None => {
-                let password = fleet_password(&self.settings.url)?;
-                Fleet::connect(&self.settings.url, password.as_deref())?
-            }
+            None => Fleet::connect_with_stored_password(&self.settings.url)?,
         };
         Ok(self.fleet.insert(fleet))
     }
@@ -239,32 +248,20 @@ impl FleetSync {
 
 /// The server's status when it could not even be connected to.
 fn unreachable_status(url: &str, station: &str, e: &FleetError) -> hallmark_fleet::FleetStatus {
-    hallmark_fleet::FleetStatus {
-        target: hallmark_fleet::FleetUrl::parse(url).map(|u| u.target()).unwrap_or_else(|_| url.to_string()),
-        connected: false,
-        schema_version: None,
-        schema_supported: hallmark_fleet::SCHEMA_VERSION,
-        station: station.to_string(),
-        high_water: None,
-        stations: None,
-        open_conflicts: None,
-        station_open_conflicts: None,
-        error: Some(e.to_string()),
-    }
+    let target = hallmark_fleet::FleetUrl::parse(url).map(|u| u.target()).unwrap_or_else(|_| url.to_string());
+    hallmark_fleet::FleetStatus::unanswered(&target, station, Some(e.to_string()))
 }
 
 /// `hallmark fleet init`: creates or upgrades the fleet schema at `url` (run by the
 /// database's administrator, whose URL may differ from the stations').
 pub fn init_fleet(url: &str) -> Result<hallmark_fleet::InitReport, FleetError> {
-    let password = fleet_password(url)?;
-    Fleet::connect(url, password.as_deref())?.init()
+    Fleet::connect_with_stored_password(url)?.init()
 }
 
 /// `hallmark fleet verify`: checks every station's chains and the cross-checks in the
 /// fleet at `url` (a station's role may run it).
 pub fn verify_fleet(url: &str) -> Result<hallmark_fleet::VerifyReport, FleetError> {
-    let password = fleet_password(url)?;
-    Fleet::connect(url, password.as_deref())?.verify()
+    Fleet::connect_with_stored_password(url)?.verify()
 }
 
 impl crate::pipeline::Station {

@@ -65,11 +65,7 @@ impl Store {
     /// first time, lists every row already in the log.
     pub fn enable_outbox(&self) -> Result<(), StoreError> {
         let tx = self.begin()?;
-        let enabled: bool = tx
-            .query_row("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'runs_outbox'", [], |_| Ok(()))
-            .optional()?
-            .is_some();
-        if !enabled {
+        if !outbox_enabled(&tx)? {
             for table in OUTBOX_TABLES {
                 tx.execute_batch(&format!(
                     "INSERT INTO outbox (tbl, row_id) SELECT '{table}', rowid FROM {table} ORDER BY rowid;
@@ -142,11 +138,7 @@ impl Store {
 
     /// Whether the outbox is on, its newest row and the newest acknowledged one.
     pub fn outbox_state(&self) -> Result<OutboxState, StoreError> {
-        let enabled = self
-            .conn
-            .query_row("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'runs_outbox'", [], |_| Ok(()))
-            .optional()?
-            .is_some();
+        let enabled = outbox_enabled(&self.conn)?;
         let (last_seq, acknowledged) = self.conn.query_row(
             "SELECT COALESCE((SELECT MAX(seq) FROM outbox), 0), COALESCE((SELECT MAX(seq) FROM outbox_acks), 0)",
             [],
@@ -154,4 +146,13 @@ impl Store {
         )?;
         Ok(OutboxState { enabled, last_seq, acknowledged })
     }
+}
+
+/// Whether the outbox triggers exist (the first table's stands for all: they are
+/// created together, in one transaction).
+fn outbox_enabled(conn: &rusqlite::Connection) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'runs_outbox'", [], |_| Ok(()))
+        .optional()?
+        .is_some())
 }

@@ -2,7 +2,7 @@
 
 use crate::args::{FleetCommand, StationArgs};
 use crate::error::{CliError, EXIT_FAIL, EXIT_SETUP};
-use crate::setup::{data_dir, load_config, open_store};
+use crate::setup::{data_dir, load_config};
 use hallmark_station::fleet_sync::{init_fleet, verify_fleet, FleetSync};
 use std::process::ExitCode;
 
@@ -24,23 +24,15 @@ pub fn run(command: FleetCommand) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         FleetCommand::Status { json, station } => {
-            let (settings, id) = link(&station)?;
-            let store = open_store(&data_dir(station.data_dir.clone())?)?;
-            store.enable_outbox()?;
-            let report = FleetSync::new(settings, &id).status(&store)?;
+            let (mut link, store) = open_link(&station)?;
+            let report = link.status(&store)?;
+            let answered = report.server.connected && report.server.error.is_none();
             if json {
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
             } else {
                 let s = &report.server;
                 println!("Station {} → fleet {}", report.station, s.target);
-                println!(
-                    "  {}",
-                    if s.connected && s.error.is_none() {
-                        "connected".to_string()
-                    } else {
-                        "NOT CONNECTED".to_string()
-                    }
-                );
+                println!("  {}", if answered { "connected".to_string() } else { "NOT CONNECTED".to_string() });
                 println!(
                     "  {} records waiting; last sync {}",
                     report.waiting,
@@ -58,17 +50,11 @@ pub fn run(command: FleetCommand) -> Result<ExitCode, CliError> {
                     println!("  {e}");
                 }
             }
-            Ok(if report.server.connected && report.server.error.is_none() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(EXIT_FAIL)
-            })
+            Ok(if answered { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAIL) })
         }
         FleetCommand::Sync { json, station } => {
-            let (settings, id) = link(&station)?;
-            let store = open_store(&data_dir(station.data_dir.clone())?)?;
-            store.enable_outbox()?;
-            match FleetSync::new(settings, &id).sync(&store) {
+            let (mut link, store) = open_link(&station)?;
+            match link.sync(&store) {
                 Ok(report) => {
                     if json {
                         println!("{}", serde_json::to_string(&report).unwrap_or_default());
@@ -161,6 +147,13 @@ fn describe(bad: &hallmark_fleet::BadRow) -> String {
         s.push_str(&format!(" ({table} row {row})"));
     }
     format!("{s}: {}", bad.why)
+}
+
+/// This station's fleet link and its log, outbox on.
+fn open_link(args: &StationArgs) -> Result<(FleetSync, hallmark_store::Store), CliError> {
+    let (settings, id) = link(args)?;
+    let log = data_dir(args.data_dir.clone())?.log_path();
+    Ok(FleetSync::open(settings, &id, &log)?)
 }
 
 /// The `[fleet]` section and the station id, or why there is none.

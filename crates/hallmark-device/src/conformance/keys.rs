@@ -54,7 +54,7 @@ impl<L: Link> Kit<L> {
     }
 
     /// Reads and verifies the CSR; it must carry the current key and `challenge`.
-    async fn checked_csr(&mut self, challenge: Option<&str>) -> Result<VerifiedCsr, Problem> {
+    pub(super) async fn checked_csr(&mut self, challenge: Option<&str>) -> Result<VerifiedCsr, Problem> {
         let key = self.key.clone().ok_or_else(|| Problem::Skip("needs the key from K4".into()))?;
         let der = self.read_object(ObjectId::Csr).await?;
         let csr = VerifiedCsr::from_der(&der).map_err(|e| Problem::Fail(format!("the CSR does not verify: {e}")))?;
