@@ -188,29 +188,45 @@ fn a_sync_killed_twenty_times_resumes_without_duplicates_or_gaps() {
     let pg = server!("a_sync_killed_twenty_times_resumes_without_duplicates_or_gaps");
     fleet(&pg, "kills", &["a"]);
     let bench = Bench::new(&pg, "kills", "a", "hardware-id");
-    bench.provision(6);
+    bench.provision(1);
     // Small batches: many server transactions to be killed between and inside.
     let config = std::fs::read_to_string(&bench.config).unwrap().replace("batch = 50", "batch = 3");
     std::fs::write(&bench.config, config).unwrap();
-    let mut killed_midway = 0;
+    let mut watch = pg.admin("kills");
+    let mut held = || -> (i64, i64) {
+        let row = watch.query_one("SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM hallmark.records", &[]).unwrap();
+        (row.get(0), row.get(1))
+    };
+    let (mut killed_midway, mut killed_after_a_commit) = (0, 0);
     for round in 0..20u64 {
+        // Enough waiting that a sync is still running when the kill lands.
+        while bench.last_seq() - held().0 < 60 {
+            bench.provision(1);
+        }
+        let before = held().0;
         let mut child = bench.cmd(&["fleet", "sync"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(20 + (round * 37) % 180));
+        // The kill is placed by what the server holds, not by a clock: every fourth
+        // round before the first commit, the others after one to three batches.
+        let batches = (round % 4) as i64;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while held().0 < before + 3 * batches && child.try_wait().unwrap().is_none() {
+            assert!(std::time::Instant::now() < deadline, "round {round}: the sync made no progress");
+            std::thread::sleep(Duration::from_millis(1));
+        }
         if child.try_wait().unwrap().is_none() {
             killed_midway += 1;
         }
         child.kill().ok(); // SIGKILL
         child.wait().unwrap();
-        let held = count(&pg, "kills", "SELECT COUNT(*) FROM hallmark.records");
-        let max = count(&pg, "kills", "SELECT COALESCE(MAX(seq), 0) FROM hallmark.records");
-        assert_eq!(held, max, "round {round}: no gap");
-        if held == bench.last_seq() {
-            // Everything arrived: give the next rounds something to send again.
-            bench.provision(1);
+        let (count, max) = held();
+        assert_eq!(count, max, "round {round}: no gap");
+        if count > before {
+            killed_after_a_commit += 1;
         }
     }
-    eprintln!("{killed_midway} of 20 syncs were killed before they finished");
-    assert!(killed_midway >= 10, "most kills must land during a sync ({killed_midway})");
+    eprintln!("{killed_midway} of 20 syncs were killed before they finished, {killed_after_a_commit} after a commit");
+    assert!(killed_midway >= 18, "the kills must land during a sync ({killed_midway})");
+    assert!(killed_after_a_commit >= 10, "most kills must come after the server committed ({killed_after_a_commit})");
     let (code, done) = bench.fleet("sync");
     assert_eq!(code, 0, "{done}");
     assert_eq!(count(&pg, "kills", "SELECT COUNT(*) FROM hallmark.records"), bench.last_seq());
