@@ -47,6 +47,11 @@ struct Bench {
 
 impl Bench {
     fn new(pg: &TestPostgres, db: &str, role: &str, uid_scheme: &str) -> Bench {
+        Bench::with_fleet(pg, db, role, uid_scheme, "")
+    }
+
+    /// A bench whose `[fleet]` section also holds `fleet_extra` (TOML lines).
+    fn with_fleet(pg: &TestPostgres, db: &str, role: &str, uid_scheme: &str, fleet_extra: &str) -> Bench {
         let station = Station::new();
         let uid = match uid_scheme {
             "sequence" => "[uid]\nscheme = \"sequence\"\nprefix = \"HM-\"\nwidth = 4",
@@ -54,7 +59,7 @@ impl Bench {
         };
         let config = station.config(&[("[uid]\nscheme = \"hardware-id\"\nprefix = \"\"", uid)]);
         let mut text = std::fs::read_to_string(&config).unwrap();
-        text.push_str(&format!("\n[fleet]\nurl = \"{}\"\nbatch = 50\n", pg.url(role, db)));
+        text.push_str(&format!("\n[fleet]\nurl = \"{}\"\nbatch = 50\n{fleet_extra}\n", pg.url(role, db)));
         std::fs::write(&config, text).unwrap();
         Bench { station, id: format!("bench-{role}"), config }
     }
@@ -73,13 +78,26 @@ impl Bench {
 
     /// Provisions `n` fresh simulated boards, one after the other.
     fn provision(&self, n: usize) {
-        static BOARDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         for _ in 0..n {
-            let i = BOARDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let sim = Sim::start(&self.station.board_state(&format!("board-{i}")), &[]);
-            let out = self.cmd(&["provision", "--json", "--port", &sim.port]).output().unwrap();
-            assert!(out.status.success(), "{}: {}", self.id, String::from_utf8_lossy(&out.stdout));
+            let (code, report) = self.provision_one();
+            assert_eq!(code, 0, "{}: {report}", self.id);
         }
+    }
+
+    /// Provisions one fresh simulated board: exit code and report.
+    fn provision_one(&self) -> (i32, Value) {
+        static BOARDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let i = BOARDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.provision_board(&self.station.board_state(&format!("board-{i}")))
+    }
+
+    /// Provisions the simulated board whose flash is `state`: exit code and report.
+    fn provision_board(&self, state: &std::path::Path) -> (i32, Value) {
+        let sim = Sim::start(state, &[]);
+        let out = self.cmd(&["provision", "--json", "--port", &sim.port]).output().unwrap();
+        let report = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}: {}", self.id, String::from_utf8_lossy(&out.stderr)));
+        (out.status.code().unwrap_or(-1), report)
     }
 
     fn fleet(&self, verb: &str) -> (i32, Value) {
@@ -108,7 +126,10 @@ fn count(pg: &TestPostgres, db: &str, sql: &str) -> i64 {
 fn three_benches_provision_in_parallel_and_the_fleet_equals_their_logs() {
     let pg = server!("three_benches_provision_in_parallel_and_the_fleet_equals_their_logs");
     fleet(&pg, "fleet3", &["a", "b", "c"]);
-    let benches: Vec<Bench> = ["a", "b", "c"].iter().map(|r| Bench::new(&pg, "fleet3", r, "hardware-id")).collect();
+    // The `sequence` scheme with small blocks: every bench leases several times while
+    // the others do.
+    let benches: Vec<Bench> =
+        ["a", "b", "c"].iter().map(|r| Bench::with_fleet(&pg, "fleet3", r, "sequence", "uid_block = 7")).collect();
     const BOARDS: usize = 50;
     std::thread::scope(|s| {
         for bench in &benches {
@@ -140,6 +161,22 @@ fn three_benches_provision_in_parallel_and_the_fleet_equals_their_logs() {
         assert_eq!(status["server"]["stations"], 3);
     }
     assert_eq!(count(&pg, "fleet3", "SELECT COUNT(DISTINCT uid) FROM hallmark.fleet_uids"), 3 * BOARDS as i64);
+    assert_eq!(count(&pg, "fleet3", "SELECT COUNT(DISTINCT hardware_id) FROM hallmark.fleet_uids"), 3 * BOARDS as i64);
+    assert_eq!(
+        count(&pg, "fleet3", "SELECT COUNT(DISTINCT serial) FROM hallmark.fleet_certificates"),
+        3 * BOARDS as i64
+    );
+    // Every UID came from a block leased to the bench that gave it.
+    assert_eq!(
+        count(
+            &pg,
+            "fleet3",
+            "SELECT COUNT(*) FROM hallmark.fleet_uids u WHERE NOT EXISTS (
+               SELECT 1 FROM hallmark.uid_blocks b WHERE b.station = u.station AND b.stem = 'HM-'
+                 AND substr(u.uid, 4, 4)::bigint BETWEEN b.first AND b.last)"
+        ),
+        0
+    );
     assert_eq!(count(&pg, "fleet3", "SELECT COUNT(*) FROM hallmark.fleet_conflicts"), 0);
     let (code, verified) = benches[0].fleet("verify");
     assert_eq!((code, &verified["ok"]), (0, &Value::Bool(true)), "{verified}");
@@ -232,23 +269,149 @@ fn a_sync_killed_twenty_times_resumes_without_duplicates_or_gaps() {
     assert_eq!(count(&pg, "kills", "SELECT COUNT(*) FROM hallmark.records"), bench.last_seq());
 }
 
+/// A fresh board's flash, and a copy of it: one board (one hardware id) brought to
+/// two benches.
+fn board_and_its_clone(bench: &Bench, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let state = bench.station.board_state(name);
+    drop(Sim::start(&state, &[])); // writes the fresh board's flash
+    let clone = bench.station.board_state(&format!("{name}-clone"));
+    std::fs::copy(&state, &clone).unwrap();
+    (state, clone)
+}
+
+/// What the identification of the bench's newest run recorded of the fleet check.
+fn fleet_check(bench: &Bench) -> Value {
+    let detail: String = bench
+        .station
+        .db()
+        .query_row(
+            "SELECT detail FROM events WHERE step = 'identify' AND phase = 'end' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    serde_json::from_str::<Value>(&detail).unwrap()["fleet_check"].clone()
+}
+
+fn certificates(bench: &Bench) -> i64 {
+    bench.station.db().query_row("SELECT COUNT(*) FROM certificates", [], |r| r.get(0)).unwrap()
+}
+
 #[test]
-fn two_benches_counting_their_own_sequence_claim_one_uid_and_the_fleet_raises_an_alarm() {
-    let pg = server!("two_benches_counting_their_own_sequence_claim_one_uid_and_the_fleet_raises_an_alarm");
-    fleet(&pg, "clash", &["a", "b"]);
-    let a = Bench::new(&pg, "clash", "a", "sequence");
-    let b = Bench::new(&pg, "clash", "b", "sequence");
-    a.provision(1);
-    b.provision(1);
+fn a_board_another_bench_provisioned_is_refused_before_anything_is_signed() {
+    let pg = server!("a_board_another_bench_provisioned_is_refused_before_anything_is_signed");
+    fleet(&pg, "claimed", &["a", "b"]);
+    let a = Bench::new(&pg, "claimed", "a", "hardware-id");
+    let b = Bench::new(&pg, "claimed", "b", "hardware-id");
+    let (board, clone) = board_and_its_clone(&a, "claimed-board");
+    let (code, first) = a.provision_board(&board);
+    assert_eq!(code, 0, "{first}");
+    assert_eq!(fleet_check(&a)["result"], "clear");
     assert_eq!(a.fleet("sync").0, 0);
-    let (_, second) = b.fleet("sync");
-    let conflicts = second["conflicts"].as_array().unwrap();
-    assert!(conflicts.iter().any(|c| c["what"] == "uid" && c["holder_station"] == "bench-a"), "{second}");
+    let (code, refused) = b.provision_board(&clone);
+    assert_ne!(code, 0, "{refused}");
+    assert_eq!(refused["failure"]["code"], "UID_COLLISION", "{refused}");
+    assert_eq!(refused["failure"]["reason"], "fleet-claim", "{refused}");
+    let what = refused["failure"]["what"].as_str().unwrap();
+    assert!(what.contains("station bench-a") && what.contains(first["uid"].as_str().unwrap()), "{what}");
+    assert_eq!(refused["steps"].as_array().unwrap().last().unwrap()["name"], "identify", "{refused}");
+    assert_eq!(certificates(&b), 0, "nothing was signed at the second bench");
+}
+
+#[test]
+fn benches_cut_off_from_the_fleet_proceed_and_the_fleet_reconciles_with_an_alarm() {
+    let mut pg = server!("benches_cut_off_from_the_fleet_proceed_and_the_fleet_reconciles_with_an_alarm");
+    fleet(&pg, "reconcile", &["a", "b"]);
+    let a = Bench::new(&pg, "reconcile", "a", "hardware-id");
+    let b = Bench::new(&pg, "reconcile", "b", "hardware-id");
+    let (board, clone) = board_and_its_clone(&a, "twice");
+    pg.stop();
+    for (bench, state) in [(&a, &board), (&b, &clone)] {
+        let (code, report) = bench.provision_board(state);
+        assert_eq!(code, 0, "when_offline = proceed (the default): {report}");
+        let check = fleet_check(bench);
+        assert_eq!(check["result"], "not-checked", "{check}");
+        assert!(check["why"].as_str().unwrap().contains("cannot connect"), "{check}");
+    }
+    pg.start_again();
+    assert_eq!(a.fleet("sync").0, 0);
+    let (code, reconciled) = b.fleet("sync");
+    assert_eq!(code, 0, "the records arrive: {reconciled}");
+    let conflicts = reconciled["conflicts"].as_array().unwrap();
+    for what in ["uid", "hardware_id"] {
+        assert!(
+            conflicts.iter().any(|c| c["what"] == what && c["holder_station"] == "bench-a"),
+            "{what}: {reconciled}"
+        );
+    }
     let (_, status) = b.fleet("status");
-    assert!(status["server"]["station_open_conflicts"].as_i64().unwrap() >= 1, "{status}");
-    // Nothing was overwritten: the UID still belongs to the first claim.
-    let holder: String = pg.admin("clash").query_one("SELECT station FROM hallmark.fleet_uids", &[]).unwrap().get(0);
-    assert_eq!(holder, "bench-a");
+    assert!(status["server"]["station_open_conflicts"].as_i64().unwrap() >= 2, "{status}");
+    let holder: String =
+        pg.admin("reconcile").query_one("SELECT station FROM hallmark.fleet_uids", &[]).unwrap().get(0);
+    assert_eq!(holder, "bench-a", "nothing was overwritten");
+}
+
+#[test]
+fn a_bench_set_to_refuse_signs_nothing_while_the_fleet_is_down() {
+    let mut pg = server!("a_bench_set_to_refuse_signs_nothing_while_the_fleet_is_down");
+    fleet(&pg, "refuse", &["a"]);
+    let bench = Bench::with_fleet(&pg, "refuse", "a", "hardware-id", "when_offline = \"refuse\"");
+    pg.stop();
+    let (code, refused) = bench.provision_one();
+    assert_ne!(code, 0, "{refused}");
+    assert_eq!(refused["failure"]["code"], "FLEET_UNAVAILABLE", "{refused}");
+    assert_eq!(refused["failure"]["reason"], "fleet-check", "{refused}");
+    assert!(refused["failure"]["todo"].as_str().unwrap().contains("hallmark fleet status"), "{refused}");
+    assert_eq!(certificates(&bench), 0);
+    pg.start_again();
+    let (code, passed) = bench.provision_one();
+    assert_eq!(code, 0, "{passed}");
+    assert_eq!(fleet_check(&bench)["result"], "clear");
+}
+
+#[test]
+fn a_sequence_bench_numbers_through_an_outage_until_its_leased_blocks_run_out() {
+    let mut pg = server!("a_sequence_bench_numbers_through_an_outage_until_its_leased_blocks_run_out");
+    fleet(&pg, "outage_uids", &["a"]);
+    let bench = Bench::with_fleet(&pg, "outage_uids", "a", "sequence", "uid_block = 3");
+    // A sync leases a block to number from and one in reserve: six numbers.
+    let (code, synced) = bench.fleet("sync");
+    assert_eq!(code, 0, "{synced}");
+    assert_eq!(synced["leased"].as_array().unwrap().len(), 2, "{synced}");
+    let (_, status) = bench.fleet("status");
+    let blocks = &status["uid_blocks"][0];
+    assert_eq!(
+        (&blocks["stem"], &blocks["left"], &blocks["reserve"]),
+        (&Value::from("HM-"), &Value::from(6), &Value::from(1)),
+        "{status}"
+    );
+    pg.stop();
+    let uids: Vec<String> = (0..6)
+        .map(|_| {
+            let (code, report) = bench.provision_one();
+            assert_eq!(code, 0, "{report}");
+            report["uid"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(uids, ["HM-0001", "HM-0002", "HM-0003", "HM-0004", "HM-0005", "HM-0006"]);
+    let (code, refused) = bench.provision_one();
+    assert_ne!(code, 0, "{refused}");
+    assert_eq!(refused["failure"]["code"], "FLEET_UNAVAILABLE", "{refused}");
+    assert_eq!(refused["failure"]["reason"], "uid-blocks-exhausted", "{refused}");
+    assert!(refused["failure"]["what"].as_str().unwrap().contains("every UID number the fleet leased"), "{refused}");
+    assert_eq!(certificates(&bench), 6, "nothing was signed for the seventh board");
+    let (code, status) = bench.fleet("status");
+    assert_eq!(code, 1, "{status}");
+    assert_eq!(status["uid_blocks"][0]["left"], 0, "{status}");
+    pg.start_again();
+    // Back online: the run leases what it needs itself.
+    let (code, passed) = bench.provision_one();
+    assert_eq!(code, 0, "{passed}");
+    assert_eq!(passed["uid"], "HM-0007");
+    let (code, synced) = bench.fleet("sync");
+    assert_eq!(code, 0, "{synced}");
+    assert!(synced["conflicts"].as_array().unwrap().is_empty(), "{synced}");
+    assert_eq!(count(&pg, "outage_uids", "SELECT COUNT(*) FROM hallmark.uid_blocks WHERE station = 'bench-a'"), 4);
 }
 
 #[test]

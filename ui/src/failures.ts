@@ -43,6 +43,7 @@ const de: Partial<Record<FailureCode, [string, string]>> = {
   KEY_REUSED: ["Der Schlüssel der Platine gehört schon einem anderen Gerät. Es wurde nichts ausgestellt.", "Platine für die Technik beiseitelegen und die QS informieren."],
   KEY_INVALID: ["Die Platine meldete einen ungültigen Schlüssel. Es wurde nichts ausgestellt.", "Platine für die Technik beiseitelegen."],
   CSR_NOT_BOUND: ["Der Zertifikatsantrag der Platine gehört nicht zu diesem Lauf. Es wurde nichts ausgestellt.", "Platine für die Technik beiseitelegen."],
+  FLEET_UNAVAILABLE: ["Die Station erreicht den Flottenserver nicht und darf ohne ihn nicht fortfahren; die Platine ist nicht schuld. Es wurde nichts ausgestellt.", "Die Technik rufen (Verbindung zum Flottenserver), danach die Platine erneut starten."],
   INTERRUPTED: ["Die Station wurde während dieses Laufs beendet (Absturz, Stromausfall).", "Platine erneut starten: der Lauf wird sicher fortgesetzt."],
   BUSY: ["Dieser Platz läuft bereits.", "Auf das Ergebnis warten."],
   STATION: ["Die Station ist dafür nicht bereit.", "Die Anwendung neu starten; tritt es wieder auf, die Technik rufen."],

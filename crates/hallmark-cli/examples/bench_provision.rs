@@ -61,6 +61,7 @@ fn main() {
         config,
         probes: std::sync::Arc::new(hallmark_station::probe::SystemProbes),
         clock: std::sync::Arc::new(hallmark_station::clock::SystemClock),
+        fleet: None,
     };
     let store = Store::open(&station.data_dir.log_path()).expect("log");
     let _mosquitto = broker.then(|| Mosquitto::start(&station, &store, dir.path(), broker_port));

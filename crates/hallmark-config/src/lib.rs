@@ -104,7 +104,11 @@ mod tests {
         let with = |section: &str| LoadedConfig::parse(&format!("{EXAMPLE}\n[fleet]\n{section}"), "t");
         let ok = with("url = \"postgresql://station_a@db.example:5432/hallmark\"\n").unwrap();
         let fleet = ok.config.fleet.unwrap();
-        assert_eq!((fleet.sync_interval_ms, fleet.batch), (2000, 500));
+        assert_eq!((fleet.sync_interval_ms, fleet.batch, fleet.uid_block), (2000, 500, 1000));
+        assert_eq!(fleet.when_offline, WhenOffline::Proceed);
+        let refuse = with("url = \"postgresql://a@h/db\"\nwhen_offline = \"refuse\"\nuid_block = 50\n").unwrap();
+        let refuse = refuse.config.fleet.unwrap();
+        assert_eq!((refuse.when_offline, refuse.uid_block), (WhenOffline::Refuse, 50));
         assert!(LoadedConfig::embedded_default().config.fleet.is_none(), "no fleet by default");
         for (section, words) in [
             ("url = \"postgresql://a@h/db\"\npassword = \"x\"\n", "HALLMARK_FLEET_PASSWORD"),
@@ -112,6 +116,8 @@ mod tests {
             ("url = \"mysql://a@h/db\"\n", "postgresql://"),
             ("url = \"postgresql://h:5432/db\"\n", "database user"),
             ("url = \"postgresql://a@h/db\"\nbatch = 0\n", "batch"),
+            ("url = \"postgresql://a@h/db\"\nuid_block = 0\n", "uid_block"),
+            ("url = \"postgresql://a@h/db\"\nwhen_offline = \"guess\"\n", "when_offline"),
         ] {
             let e = with(section).unwrap_err().to_string();
             assert!(e.contains(words), "{section}: {e}");

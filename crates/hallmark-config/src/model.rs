@@ -61,6 +61,16 @@ pub struct FleetSection {
     /// Rows sent in one server transaction.
     #[serde(default = "default_sync_batch")]
     pub batch: usize,
+    /// UID counters leased from the fleet at a time under the `sequence` scheme. The
+    /// station keeps one unused block in reserve, so it provisions that many boards
+    /// (and what is left of the current block) through an outage.
+    #[serde(default = "default_uid_block")]
+    pub uid_block: u64,
+    /// What a station does when the fleet cannot be asked before signing whether
+    /// another station already gave this board (its hardware id) or its UID an
+    /// identity.
+    #[serde(default)]
+    pub when_offline: WhenOffline,
     /// Never valid: named only so that a password here is refused in words.
     #[serde(default)]
     password: Option<toml::Value>,
@@ -74,6 +84,24 @@ fn default_sync_batch() -> usize {
     500
 }
 
+fn default_uid_block() -> u64 {
+    1000
+}
+
+/// `[fleet] when_offline`: the fleet check before signing when the server does not
+/// answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WhenOffline {
+    /// Provision on the local log's word; a claim another station holds is raised as
+    /// an alarm when the records reach the fleet (the reconciliation), and the run
+    /// records that it was not checked.
+    #[default]
+    Proceed,
+    /// Refuse to sign until the fleet answers.
+    Refuse,
+}
+
 impl FleetSection {
     /// The section for `url` with every default.
     pub fn new(url: &str) -> FleetSection {
@@ -81,6 +109,8 @@ impl FleetSection {
             url: url.to_string(),
             sync_interval_ms: default_sync_interval_ms(),
             batch: default_sync_batch(),
+            uid_block: default_uid_block(),
+            when_offline: WhenOffline::default(),
             password: None,
         }
     }
@@ -113,6 +143,9 @@ impl FleetSection {
         }
         if !(1..=10_000).contains(&self.batch) {
             return Err("[fleet] batch must be 1 to 10000".into());
+        }
+        if !(1..=1_000_000).contains(&self.uid_block) {
+            return Err("[fleet] uid_block must be 1 to 1000000".into());
         }
         Ok(())
     }

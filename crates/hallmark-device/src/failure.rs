@@ -81,6 +81,10 @@ pub enum FailureCode {
     /// The board's certificate request is not bound to this session (no or a wrong
     /// session challenge): it may have been recorded from another board.
     CsrNotBound,
+    /// The fleet could not be asked what the run needed from it (UID numbers, whether
+    /// another station holds the board), and the station is set to refuse then:
+    /// nothing was generated or issued; not the board's fault.
+    FleetUnavailable,
     /// A run a stopped station left open (crash, power cut, kill), closed at the next
     /// start-up by `Station::open`.
     Interrupted,
@@ -159,6 +163,7 @@ impl FailureCode {
         FailureCode::KeyReused,
         FailureCode::KeyInvalid,
         FailureCode::CsrNotBound,
+        FailureCode::FleetUnavailable,
         FailureCode::Interrupted,
         FailureCode::Station,
         FailureCode::LogUnavailable,
@@ -330,6 +335,7 @@ mod tests {
             | FailureCode::KeyReused
             | FailureCode::KeyInvalid
             | FailureCode::CsrNotBound
+            | FailureCode::FleetUnavailable
             | FailureCode::Interrupted
             | FailureCode::Station
             | FailureCode::LogUnavailable

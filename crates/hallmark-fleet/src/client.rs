@@ -44,8 +44,8 @@ pub struct Fleet {
 }
 
 /// An open connection.
-struct Live {
-    client: Client,
+pub(crate) struct Live {
+    pub(crate) client: Client,
     task: JoinHandle<()>,
     /// The schema version was checked on this connection.
     schema_checked: bool,
@@ -145,7 +145,7 @@ impl FleetStatus {
 }
 
 /// A failure inside a call: the server's, or one of ours.
-enum Fail {
+pub(crate) enum Fail {
     Pg(tokio_postgres::Error),
     Fleet(FleetError),
 }
@@ -221,6 +221,11 @@ impl Fleet {
         &self.target
     }
 
+    /// The login role (the URL's user).
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
     /// Whether a connection is open (as far as known without asking the server).
     pub fn is_connected(&self) -> bool {
         self.live.as_ref().is_some_and(|l| !l.client.is_closed())
@@ -279,7 +284,7 @@ impl Fleet {
     /// deadline. The call owns the connection while it runs and hands it back; a
     /// timeout drops it with the unfinished call (the server rolls back what was not
     /// committed), a broken one is dropped too, and the next call connects afresh.
-    fn call<T, F, Fut>(&mut self, what: &'static str, body: F) -> Result<T, FleetError>
+    pub(crate) fn call<T, F, Fut>(&mut self, what: &'static str, body: F) -> Result<T, FleetError>
     where
         F: FnOnce(Live) -> Fut,
         Fut: Future<Output = (Live, Result<T, Fail>)>,
@@ -485,7 +490,7 @@ async fn status_query(live: &Live, station: &str) -> Result<Option<StatusRow>, F
 
 /// The push transaction.
 /// Refuses a database without the schema this build needs (once per connection).
-async fn check_schema(live: &mut Live) -> Result<(), Fail> {
+pub(crate) async fn check_schema(live: &mut Live) -> Result<(), Fail> {
     if !live.schema_checked {
         let found: Option<i32> =
             live.client.query_one("SELECT MAX(version) FROM hallmark.fleet_schema", &[]).await?.get(0);
@@ -584,7 +589,7 @@ async fn push_tx(live: &mut Live, station: &str, role: &str, records: &[OutboxRe
 
 /// The server's refusal of a station id another role holds, in words; any other
 /// failure as it is.
-fn station_taken(e: tokio_postgres::Error, station: &str, role: &str) -> Fail {
+pub(crate) fn station_taken(e: tokio_postgres::Error, station: &str, role: &str) -> Fail {
     match e.as_db_error() {
         Some(db) if db.code().code() == STATION_TAKEN => Fail::Fleet(FleetError::StationTaken {
             station: station.into(),
@@ -596,7 +601,7 @@ fn station_taken(e: tokio_postgres::Error, station: &str, role: &str) -> Fail {
 }
 
 /// A station id the fleet can key records by.
-fn check_station(station: &str) -> Result<(), FleetError> {
+pub(crate) fn check_station(station: &str) -> Result<(), FleetError> {
     let why = if station.trim().is_empty() {
         "the station id is empty; set the station's name in its configuration"
     } else if station.chars().count() > 200 {
@@ -695,6 +700,7 @@ mod tests {
     #[test]
     fn every_version_has_its_migration() {
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);
+        assert!(MIGRATIONS[2].contains(&format!("ERRCODE = '{}'", crate::schema::STEM_EXHAUSTED)));
         assert!(MIGRATIONS[1].contains(&format!("ERRCODE = '{STATION_TAKEN}'")));
     }
 

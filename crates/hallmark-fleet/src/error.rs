@@ -137,6 +137,14 @@ pub enum FleetError {
         /// The role this connection logs in as.
         role: String,
     },
+    /// Every counter of a UID stem is leased: the `sequence` scheme has no number left.
+    #[error("the fleet has leased every counter of the UID stem {stem:?} (up to {top}): no station can number more boards with it; the line engineer must widen the counter ([uid] width) or change the prefix or date part")]
+    StemExhausted {
+        /// Prefix and date part.
+        stem: String,
+        /// The highest counter the width allows.
+        top: i64,
+    },
     /// The batch itself is malformed (a bug in the caller, not a network problem).
     #[error("the batch for station {station:?} cannot be sent: {why}")]
     BadBatch {

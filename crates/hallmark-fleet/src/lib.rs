@@ -53,6 +53,13 @@
 //! id from any other role, and [`Fleet::push`] reports it as
 //! [`FleetError::StationTaken`]. Each station needs its own role and station id.
 //!
+//! # UID numbers and claims
+//!
+//! Under the `sequence` scheme a station numbers boards only from counter blocks the
+//! fleet leased to it ([`Fleet::lease_uid_block`], schema version 3), so two stations
+//! never hand out one UID. Before signing, a station asks [`Fleet::claims`] whether
+//! another station already holds the board's hardware id or its UID.
+//!
 //! # Verifying
 //!
 //! [`Fleet::verify`] (`hallmark fleet verify`) recomputes every station's hash chains
@@ -61,6 +68,7 @@
 
 mod client;
 mod error;
+mod leases;
 mod password;
 mod schema;
 mod tls;
@@ -70,6 +78,7 @@ mod verify;
 pub use client::{Conflict, Fleet, FleetOptions, FleetStatus, InitReport, PushReport};
 pub use error::FleetError;
 pub use hallmark_store::OutboxRecord;
+pub use leases::{FleetClaim, UidBlock};
 pub use password::fleet_password;
 pub use schema::{SCHEMA_VERSION, STATION_ROLE};
 pub use url::FleetUrl;

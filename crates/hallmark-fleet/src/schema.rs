@@ -12,9 +12,15 @@
 //! under it (`stations.role`, from `session_user`): a BEFORE INSERT trigger, running
 //! as the owner, refuses records under a station id another role holds
 //! ([`STATION_TAKEN`]), so one station's login cannot write in another's name.
+//!
+//! Version 3 hands out UID counters under the `sequence` scheme in blocks
+//! (`uid_blocks`) through `lease_uid_block`, a function running as the owner: it
+//! serialises leases per stem with an advisory lock, starts after every block leased
+//! and every counter a synced UID of that stem already uses, and binds the station id
+//! to the caller's role as a push does. Stations cannot write `uid_blocks` directly.
 
 /// The schema version this build creates and needs.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// The group role stations log in through (NOLOGIN itself).
 pub const STATION_ROLE: &str = "hallmark_station";
@@ -22,6 +28,10 @@ pub const STATION_ROLE: &str = "hallmark_station";
 /// The SQLSTATE the server raises for records under a station id another role holds;
 /// its DETAIL is the holding role.
 pub(crate) const STATION_TAKEN: &str = "HMS01";
+
+/// The SQLSTATE the server raises when every counter of a stem is leased; its DETAIL
+/// is the highest counter.
+pub(crate) const STEM_EXHAUSTED: &str = "HMS02";
 
 /// Created before the migrations, so the version can be read.
 pub(crate) const BOOTSTRAP: &str = r#"
@@ -34,7 +44,7 @@ CREATE TABLE IF NOT EXISTS hallmark.fleet_schema (
 "#;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Version 1: records, stations, the projections, conflicts, the trigger.
 const V1: &str = r#"
@@ -406,6 +416,71 @@ CREATE TRIGGER records_bind_station BEFORE INSERT ON hallmark.records
     FOR EACH ROW EXECUTE FUNCTION hallmark.bind_station();
 "#;
 
+/// Version 3: UID counter blocks leased to stations (`sequence` scheme).
+const V3: &str = r#"
+CREATE TABLE hallmark.uid_blocks (
+    stem      text NOT NULL,
+    first     bigint NOT NULL CHECK (first >= 1),
+    last      bigint NOT NULL CHECK (last >= first),
+    width     integer NOT NULL CHECK (width BETWEEN 1 AND 18),
+    station   text NOT NULL,
+    role      text NOT NULL,
+    leased_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (stem, first)
+);
+CREATE INDEX uid_blocks_station ON hallmark.uid_blocks (station, stem, first);
+
+CREATE FUNCTION hallmark.lease_uid_block(p_station text, p_stem text, p_width integer, p_size bigint)
+RETURNS TABLE (lease_first bigint, lease_last bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    holder text;
+    leased bigint;
+    used bigint;
+    top bigint;
+    v_first bigint;
+    v_last bigint;
+BEGIN
+    IF p_station IS NULL OR p_station = '' OR p_stem IS NULL OR p_width IS NULL OR p_width NOT BETWEEN 1 AND 18
+       OR p_size IS NULL OR p_size NOT BETWEEN 1 AND 1000000 THEN
+        RAISE EXCEPTION 'lease_uid_block(%, %, %, %): station, stem, a width of 1 to 18 and a size of 1 to 1000000 are needed',
+            p_station, p_stem, p_width, p_size USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The station id is the caller's, as for its records (version 2).
+    INSERT INTO hallmark.stations (station, first_seen, last_seen, role)
+    VALUES (p_station, now(), now(), session_user)
+    ON CONFLICT (station) DO NOTHING;
+    IF NOT FOUND THEN
+        SELECT s.role INTO holder FROM hallmark.stations s WHERE s.station = p_station FOR UPDATE;
+        IF holder IS NULL THEN
+            UPDATE hallmark.stations SET role = session_user WHERE station = p_station;
+        ELSIF holder <> session_user THEN
+            RAISE EXCEPTION 'station id % belongs to database role %, not to %', p_station, holder, session_user
+                USING ERRCODE = 'HMS01', DETAIL = holder, HINT = 'each station needs its own role and station id';
+        END IF;
+    END IF;
+    -- One lease per stem at a time: blocks never overlap.
+    PERFORM pg_advisory_xact_lock(hashtextextended('hallmark.uid_blocks:' || p_stem, 0));
+    SELECT max(b.last) INTO leased FROM hallmark.uid_blocks b WHERE b.stem = p_stem;
+    -- Counters stations used before the fleet leased any (their synced UIDs).
+    SELECT max(substr(u.uid, length(p_stem) + 1, p_width)::bigint) INTO used
+      FROM hallmark.fleet_uids u
+     WHERE left(u.uid, length(p_stem)) = p_stem
+       AND length(u.uid) BETWEEN length(p_stem) + p_width AND length(p_stem) + p_width + 1
+       AND substr(u.uid, length(p_stem) + 1, p_width) ~ '^[0-9]+$';
+    top := (10::numeric ^ p_width)::bigint - 1;
+    v_first := greatest(coalesce(leased, 0), coalesce(used, 0)) + 1;
+    IF v_first > top THEN
+        RAISE EXCEPTION 'every counter of UID stem % is leased', p_stem USING ERRCODE = 'HMS02', DETAIL = top::text;
+    END IF;
+    v_last := least(v_first + p_size - 1, top);
+    INSERT INTO hallmark.uid_blocks (stem, first, last, width, station, role)
+    VALUES (p_stem, v_first, v_last, p_width, p_station, session_user);
+    RETURN QUERY SELECT v_first, v_last;
+END
+$fn$;
+"#;
+
 /// The station group role and its grants, applied by every `init` (idempotent; tables
 /// a later migration adds are covered by running it again).
 pub(crate) const ROLES: &str = r#"
@@ -426,4 +501,11 @@ GRANT USAGE ON SCHEMA hallmark TO hallmark_station;
 REVOKE ALL ON ALL TABLES IN SCHEMA hallmark FROM hallmark_station;
 GRANT SELECT ON ALL TABLES IN SCHEMA hallmark TO hallmark_station;
 GRANT INSERT ON hallmark.records TO hallmark_station;
+DO $$
+BEGIN
+    IF to_regprocedure('hallmark.lease_uid_block(text, text, integer, bigint)') IS NOT NULL THEN
+        GRANT EXECUTE ON FUNCTION hallmark.lease_uid_block(text, text, integer, bigint) TO hallmark_station;
+    END IF;
+END
+$$;
 "#;

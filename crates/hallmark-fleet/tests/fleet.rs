@@ -744,3 +744,110 @@ fn verify_passes_a_clean_fleet_and_names_a_tampered_row() {
     assert_eq!(bad.seq, Some(last - 1), "{bad:?}");
     assert!(bad.why.contains("is missing"), "{}", bad.why);
 }
+
+#[test]
+fn stations_leasing_one_stem_at_once_get_blocks_that_never_overlap() {
+    let pg = server!("uid_leases");
+    drop(fleet_db(&pg, "fleet"));
+    let roles = ["lease_a", "lease_b", "lease_c"];
+    for role in roles {
+        drop(station_role(&pg, "fleet", role));
+    }
+    // Three stations, twenty leases each, all at once; block sizes differ per station.
+    let blocks: Vec<(String, i64, i64)> = std::thread::scope(|s| {
+        let handles: Vec<_> = roles
+            .iter()
+            .enumerate()
+            .map(|(i, role)| {
+                let url = pg.url(role, "fleet");
+                s.spawn(move || {
+                    let mut fleet = Fleet::connect(&url, Some(&format!("pw-{role}"))).unwrap();
+                    (0..20)
+                        .map(|_| {
+                            let b = fleet.lease_uid_block(&format!("bench-{i}"), "HM-2612", 6, 7 + i as u64).unwrap();
+                            assert_eq!((b.stem.as_str(), b.width), ("HM-2612", 6));
+                            assert_eq!(b.last - b.first + 1, 7 + i as i64);
+                            (format!("bench-{i}"), b.first, b.last)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let mut sorted = blocks.clone();
+    sorted.sort_by_key(|b| b.1);
+    assert_eq!(sorted[0].1, 1, "the first block starts at 1");
+    for pair in sorted.windows(2) {
+        assert_eq!(pair[1].1, pair[0].2 + 1, "blocks follow each other without overlap or hole: {pair:?}");
+    }
+    // What the server holds is what the stations were told, and each lists its own.
+    assert_eq!(count(&pg, "fleet", "SELECT count(*) FROM hallmark.uid_blocks"), 60);
+    let mut a = Fleet::connect(&pg.url("lease_a", "fleet"), Some("pw-lease_a")).unwrap();
+    let listed = a.uid_blocks("bench-0", "HM-2612").unwrap();
+    let told: Vec<(i64, i64)> = blocks.iter().filter(|b| b.0 == "bench-0").map(|b| (b.1, b.2)).collect();
+    assert_eq!(listed.iter().map(|b| (b.first, b.last)).collect::<Vec<_>>(), told);
+    // Another stem counts on its own; a station cannot lease under another's id.
+    assert_eq!(a.lease_uid_block("bench-0", "HM-2701", 6, 5).unwrap().first, 1);
+    let e = a.lease_uid_block("bench-1", "HM-2612", 6, 5).unwrap_err();
+    assert!(matches!(&e, FleetError::StationTaken { holder, .. } if holder == "lease_b"), "{e}");
+    // Stations cannot write the blocks themselves.
+    let mut raw = postgres::Config::new()
+        .host("127.0.0.1")
+        .port(pg.port())
+        .user("lease_a")
+        .password("pw-lease_a")
+        .dbname("fleet")
+        .connect(postgres::NoTls)
+        .unwrap();
+    for sql in [
+        "INSERT INTO hallmark.uid_blocks (stem, first, last, width, station, role) VALUES ('HM-2612', 1, 5, 6, 'bench-0', 'lease_a')",
+        "UPDATE hallmark.uid_blocks SET station = 'bench-0'",
+        "DELETE FROM hallmark.uid_blocks",
+    ] {
+        let e = raw.batch_execute(sql).expect_err(sql);
+        assert_eq!(e.code(), Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE), "{sql}: {e:?}");
+    }
+}
+
+#[test]
+fn a_lease_starts_after_synced_uids_and_a_full_stem_is_refused_in_words() {
+    let pg = server!("uid_lease_edges");
+    let mut owner = fleet_db(&pg, "fleet");
+    // A bench numbered HM-0001..HM-0042 on its own before the fleet leased anything.
+    owner.push("bench-a", &numbered(1, claim(1, "hallmark-v1", "HM-0042", "HW-42", "S-42"))).unwrap();
+    let mut b = station_role(&pg, "fleet", "station_b");
+    let block = b.lease_uid_block("bench-b", "HM-", 4, 50).unwrap();
+    assert_eq!((block.first, block.last), (43, 92));
+    // The last block is cut at what four digits allow; then the stem is full.
+    let block = b.lease_uid_block("bench-b", "HM-", 4, 10_000).unwrap();
+    assert_eq!((block.first, block.last), (93, 9_999));
+    let e = b.lease_uid_block("bench-b", "HM-", 4, 1).unwrap_err();
+    assert!(matches!(&e, FleetError::StemExhausted { top: 9_999, .. }), "{e}");
+    assert!(e.to_string().contains("[uid] width"), "{e}");
+    // A station on an older schema is told to upgrade, not given a lease.
+    pg.admin("fleet").batch_execute("DELETE FROM hallmark.fleet_schema WHERE version = 3").unwrap();
+    let mut fresh = Fleet::connect(&pg.url("station_b", "fleet"), Some("pw-station_b")).unwrap();
+    let e = fresh.lease_uid_block("bench-b", "HM-", 5, 1).unwrap_err();
+    assert!(matches!(e, FleetError::SchemaOutdated { found: 2, .. }), "{e}");
+}
+
+#[test]
+fn claims_name_the_station_holding_a_hardware_id_or_a_uid() {
+    let pg = server!("claims");
+    let mut owner = fleet_db(&pg, "fleet");
+    owner.push("bench-a", &numbered(1, claim(1, "hallmark-v1", "UID-1", "HW-1", "S-1"))).unwrap();
+    let mut b = station_role(&pg, "fleet", "station_b");
+    assert!(b.claims("bench-b", "hallmark-v1", "HW-9", "UID-9").unwrap().is_empty(), "a new board");
+    assert!(b.claims("bench-a", "hallmark-v1", "HW-1", "UID-1").unwrap().is_empty(), "its own board");
+    let held = b.claims("bench-b", "hallmark-v1", "HW-1", "UID-9").unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(
+        (held[0].what.as_str(), held[0].station.as_str(), held[0].uid.as_str()),
+        ("hardware_id", "bench-a", "UID-1")
+    );
+    let held = b.claims("bench-b", "hallmark-v1", "HW-9", "UID-1").unwrap();
+    assert_eq!((held[0].what.as_str(), held[0].hardware_id.as_str()), ("uid", "HW-1"));
+    // Hardware ids are unique per dialect: the same id under another dialect is another board.
+    assert!(b.claims("bench-b", "nrf91-at", "HW-1", "UID-9").unwrap().is_empty());
+}

@@ -76,11 +76,14 @@ pub fn assemble(
     checked: Checked,
     probes: Arc<dyn ProbeBackend>,
 ) -> Station {
+    let fleet =
+        config.config.fleet.clone().map(|settings| crate::fleet_gate::FleetGate::new(settings, &checked.station_id));
     Station {
         ca,
         label_template,
         leaf_profile: checked.leaf_profile,
         data_dir,
+        fleet,
         station_id: checked.station_id,
         timeouts: checked.timeouts,
         config,
@@ -126,8 +129,14 @@ impl Station {
         self.timeouts = checked.timeouts;
         self.station_id = checked.station_id;
         self.label_template = label_template;
+        self.fleet = fleet_gate(&config, &self.station_id);
         self.config = config;
     }
+}
+
+/// The runs' link to the fleet the configuration names, if any.
+fn fleet_gate(config: &LoadedConfig, station_id: &str) -> Option<Arc<crate::fleet_gate::FleetGate>> {
+    config.config.fleet.clone().map(|settings| crate::fleet_gate::FleetGate::new(settings, station_id))
 }
 
 /// Checks a chip name against probe-rs's registry, and the label against the longest

@@ -11,9 +11,10 @@
 //! twice. [`spawn`] runs that in a background thread for `hallmark run` and the window,
 //! publishing a [`SyncState`] the operator screen shows.
 
-use hallmark_config::FleetSection;
-use hallmark_fleet::{Conflict, Fleet, FleetError};
-use hallmark_store::{Store, StoreError};
+use crate::uid::scheme::stems_ahead;
+use hallmark_config::{FleetSection, UidScheme};
+use hallmark_fleet::{Conflict, Fleet, FleetError, UidBlock};
+use hallmark_store::{LeasePosition, Store, StoreError, UidLease};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +30,13 @@ pub enum SyncError {
     /// The local log could not be read or written.
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// The fleet server failed to answer a moment ago; the run's question was not
+    /// asked again ([`crate::fleet_gate::QUIET`]).
+    #[error("the fleet server did not answer a moment ago ({why}); the station asks again in a few seconds")]
+    Offline {
+        /// The last failure, in words.
+        why: String,
+    },
     /// The server holds more records from this station than its log has: the log
     /// was replaced or restored from an older copy. Sending on would lose records.
     #[error(
@@ -56,6 +64,20 @@ pub struct SyncReport {
     pub waiting: i64,
     /// Alarms the server raised for records of this sync.
     pub conflicts: Vec<Conflict>,
+    /// UID blocks leased in this sync (`sequence` scheme).
+    pub leased: Vec<UidLease>,
+}
+
+/// Where numbering stands for one stem the station numbers under (`sequence`).
+#[derive(Clone, Debug, Serialize)]
+pub struct StemState {
+    /// Prefix + date part.
+    pub stem: String,
+    /// Counter digits.
+    pub width: usize,
+    /// The leased blocks and what is left of them.
+    #[serde(flatten)]
+    pub position: LeasePosition,
 }
 
 /// The sync as the operator screen shows it.
@@ -73,6 +95,8 @@ pub struct SyncState {
     pub last_error: Option<String>,
     /// Alarms raised for this station's records since start-up.
     pub conflicts: u64,
+    /// UID numbers left in leased blocks, per stem (`sequence` scheme).
+    pub uid_blocks: Vec<StemState>,
 }
 
 /// One station's link to the fleet server.
@@ -80,24 +104,68 @@ pub struct FleetSync {
     settings: FleetSection,
     station: String,
     fleet: Option<Fleet>,
+    /// The station's UID scheme: under `sequence`, each sync keeps leased blocks in hand.
+    numbering: Option<UidScheme>,
 }
 
 impl FleetSync {
     /// A link for `station`; nothing is connected until the first sync.
     pub fn new(settings: FleetSection, station: &str) -> FleetSync {
-        FleetSync { settings, station: station.to_string(), fleet: None }
+        FleetSync { settings, station: station.to_string(), fleet: None, numbering: None }
     }
 
-    /// The link of the station whose log is at `log_path`, with that log open and its
-    /// outbox on (what `hallmark fleet status|sync` work on).
+    /// The same link, keeping UID blocks leased for `scheme` (a `sequence` scheme
+    /// leases; others do nothing).
+    pub fn with_numbering(mut self, scheme: UidScheme) -> FleetSync {
+        self.numbering = Some(scheme);
+        self
+    }
+
+    /// Where numbering stands in the leased blocks, per stem ahead (local only).
+    pub fn uid_blocks(&self, store: &Store) -> Result<Vec<StemState>, StoreError> {
+        let Some(scheme) = &self.numbering else { return Ok(Vec::new()) };
+        stems_ahead(scheme, time::OffsetDateTime::now_utc())
+            .into_iter()
+            .map(|(stem, width)| Ok(StemState { position: store.lease_position(&stem, width)?, stem, width }))
+            .collect()
+    }
+
+    /// Records blocks the fleet leased to this station that its log lacks (a kill
+    /// between the server's commit and the log's), then leases until each stem ahead
+    /// has a number at hand and a block in reserve. Runs after a sync, so the log was
+    /// found not to be behind the fleet.
+    fn keep_blocks(&mut self, store: &Store) -> Result<Vec<UidLease>, SyncError> {
+        let Some(scheme) = self.numbering.clone() else { return Ok(Vec::new()) };
+        let (station, size) = (self.station.clone(), self.settings.uid_block);
+        let fleet = self.fleet()?;
+        let mut leased = Vec::new();
+        for (stem, width) in stems_ahead(&scheme, time::OffsetDateTime::now_utc()) {
+            for block in fleet.uid_blocks(&station, &stem)? {
+                if block.width as usize == width {
+                    store.record_uid_lease(&lease_of(&block, width), &station)?;
+                }
+            }
+            for _ in 0..store.lease_position(&stem, width)?.blocks_wanted() {
+                let lease = lease_of(&fleet.lease_uid_block(&station, &stem, width as u32, size)?, width);
+                store.record_uid_lease(&lease, &station)?;
+                leased.push(lease);
+            }
+        }
+        Ok(leased)
+    }
+
+    /// The link of the station whose log is at `log_path`, numbering under
+    /// `numbering`, with that log open and its outbox on (what `hallmark fleet
+    /// status|sync` work on).
     pub fn open(
         settings: FleetSection,
         station: &str,
+        numbering: UidScheme,
         log_path: &std::path::Path,
     ) -> Result<(FleetSync, Store), StoreError> {
         let store = Store::open(log_path)?;
         store.enable_outbox()?;
-        Ok((FleetSync::new(settings, station), store))
+        Ok((FleetSync::new(settings, station).with_numbering(numbering), store))
     }
 
     /// The open connection, opened if needed.
@@ -130,20 +198,42 @@ impl FleetSync {
         }
         store.acknowledge_outbox(high_water)?;
         let mut report = SyncReport::default();
-        loop {
-            let rows = store.outbox_after(high_water, batch)?;
-            let Some(last) = rows.last().map(|r| r.seq) else { break };
-            let pushed = fleet.push(&station, &rows)?;
-            report.sent += pushed.inserted;
-            report.conflicts.extend(pushed.conflicts);
-            high_water = pushed.high_water.max(last);
-            // Only now: the server committed everything up to here.
-            store.acknowledge_outbox(high_water)?;
-        }
+        high_water = push_waiting(fleet, store, &station, batch, high_water, &mut report)?;
+        report.leased = self.keep_blocks(store)?;
+        // The leases' audit entries (none when nothing was leased or recovered).
+        let fleet = self.fleet()?;
+        high_water = push_waiting(fleet, store, &station, batch, high_water, &mut report)?;
         report.high_water = high_water;
         report.waiting = store.outbox_state()?.waiting();
         Ok(report)
     }
+}
+
+/// Sends the rows after `high_water` in batches, acknowledging each locally once the
+/// server committed it; returns the new high-water mark.
+fn push_waiting(
+    fleet: &mut Fleet,
+    store: &Store,
+    station: &str,
+    batch: usize,
+    mut high_water: i64,
+    report: &mut SyncReport,
+) -> Result<i64, SyncError> {
+    loop {
+        let rows = store.outbox_after(high_water, batch)?;
+        let Some(last) = rows.last().map(|r| r.seq) else { return Ok(high_water) };
+        let pushed = fleet.push(station, &rows)?;
+        report.sent += pushed.inserted;
+        report.conflicts.extend(pushed.conflicts);
+        high_water = pushed.high_water.max(last);
+        // Only now: the server committed everything up to here.
+        store.acknowledge_outbox(high_water)?;
+    }
+}
+
+/// The local record of a block the fleet leased.
+fn lease_of(block: &UidBlock, width: usize) -> UidLease {
+    UidLease { stem: block.stem.clone(), first: block.first as u64, last: block.last as u64, width }
 }
 
 /// The background sync of a running station.
@@ -171,11 +261,11 @@ impl Drop for SyncHandle {
 
 /// Starts syncing the log at `log_path` every `settings.sync_interval_ms` until the
 /// handle is dropped. The thread opens its own connection to the log.
-pub fn spawn(log_path: PathBuf, settings: FleetSection, station: &str) -> SyncHandle {
+pub fn spawn(log_path: PathBuf, settings: FleetSection, station: &str, numbering: UidScheme) -> SyncHandle {
     let state = Arc::new(Mutex::new(SyncState { configured: true, ..SyncState::default() }));
     let stop = Arc::new(AtomicBool::new(false));
     let interval = Duration::from_millis(settings.sync_interval_ms);
-    let mut sync = FleetSync::new(settings, station);
+    let mut sync = FleetSync::new(settings, station).with_numbering(numbering);
     let (shared, stopping) = (state.clone(), stop.clone());
     let thread = std::thread::spawn(move || {
         let mut store: Option<Store> = None;
@@ -187,6 +277,7 @@ pub fn spawn(log_path: PathBuf, settings: FleetSection, station: &str) -> SyncHa
             if let Ok(mut st) = shared.lock() {
                 match outcome {
                     Ok(report) => {
+                        st.uid_blocks = store.as_ref().and_then(|s| sync.uid_blocks(s).ok()).unwrap_or_default();
                         st.connected = true;
                         st.waiting = report.waiting;
                         st.last_sync = Some(hallmark_store::now_rfc3339());
@@ -201,6 +292,9 @@ pub fn spawn(log_path: PathBuf, settings: FleetSection, station: &str) -> SyncHa
                             .map(|o| o.waiting())
                             .unwrap_or(st.waiting);
                         st.last_error = Some(e.to_string());
+                        if let Some(blocks) = store.as_ref().and_then(|s| sync.uid_blocks(s).ok()) {
+                            st.uid_blocks = blocks;
+                        }
                     }
                 }
             }
@@ -226,6 +320,9 @@ pub struct FleetReport {
     pub last_sync: Option<String>,
     /// The server's view; `connected = false` and `error` when it cannot be reached.
     pub server: hallmark_fleet::FleetStatus,
+    /// UID numbers left in leased blocks, per stem ahead (`sequence` scheme; empty
+    /// for other schemes).
+    pub uid_blocks: Vec<StemState>,
 }
 
 impl FleetSync {
@@ -242,7 +339,15 @@ impl FleetSync {
                 unreachable_status(&self.settings.url, &self.station, &e)
             }
         };
-        Ok(FleetReport { station: self.station.clone(), waiting: local.waiting(), local, last_sync, server })
+        let uid_blocks = self.uid_blocks(store)?;
+        Ok(FleetReport {
+            station: self.station.clone(),
+            waiting: local.waiting(),
+            local,
+            last_sync,
+            server,
+            uid_blocks,
+        })
     }
 }
 
@@ -269,6 +374,6 @@ impl crate::pipeline::Station {
     /// the handle is dropped.
     pub fn start_fleet_sync(&self) -> Option<SyncHandle> {
         let settings = self.config.config.fleet.clone()?;
-        Some(spawn(self.data_dir.log_path(), settings, &self.station_id))
+        Some(spawn(self.data_dir.log_path(), settings, &self.station_id, self.config.config.uid.clone()))
     }
 }

@@ -21,6 +21,7 @@ pub mod crl;
 pub mod datadir;
 pub mod engineer;
 pub mod fixture;
+pub mod fleet_gate;
 pub mod fleet_sync;
 pub mod pipeline;
 pub mod presence;

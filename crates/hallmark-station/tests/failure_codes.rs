@@ -49,6 +49,7 @@ const PIPELINE_CODES: &[&str] = &[
     "KEY_REUSED",
     "KEY_INVALID",
     "CSR_NOT_BOUND",
+    "FLEET_UNAVAILABLE",
 ];
 
 /// The failure of a run that must fail: from the report, or the error of a run that
@@ -167,6 +168,14 @@ fn every_failure_code_the_pipeline_produces() {
     assert_eq!(rt.block_on(bench.run(&store, &mut board(&[]), Some("LBL-0001"))).unwrap().outcome, Outcome::Pass);
     let got = rt.block_on(bench.run(&store, &mut board(&[]), Some("LBL-0001")));
     expect(seen, "label used twice", got, "UID_COLLISION", Some("identify"));
+    // A fleet that cannot be asked (nothing listens on port 1), and a station set to
+    // refuse then: nothing is generated or signed.
+    bench.configure(|t| {
+        let scanned = t.replace("scheme = \"hardware-id\"\nprefix = \"\"", "scheme = \"scanned\"");
+        format!("{scanned}\n[fleet]\nurl = \"postgresql://bench@127.0.0.1:1/fleet\"\nwhen_offline = \"refuse\"\n")
+    });
+    let got = rt.block_on(bench.run(&store, &mut board(&[]), Some("LBL-0002")));
+    expect(seen, "fleet down, refuse", got, "FLEET_UNAVAILABLE", Some("identify"));
 
     // The possession self-test: the board signs the station's nonce with another key.
     bench.configure(|t| t.replace("\nmode = \"auto\"", "\nmode = \"possession\""));

@@ -141,6 +141,7 @@ fn station(dir: &std::path::Path) -> Station {
         config: LoadedConfig::embedded_default(),
         probes: Arc::new(hallmark_station::probe::SystemProbes),
         clock: Arc::new(hallmark_station::clock::SystemClock),
+        fleet: None,
     }
 }
 

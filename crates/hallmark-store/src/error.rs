@@ -58,6 +58,13 @@ pub enum StoreError {
         /// Prefix + date part.
         stem: String,
     },
+    /// Under a fleet, the `sequence` scheme has used every counter the fleet leased to
+    /// this station for the stem.
+    #[error("this station has used every UID number the fleet leased to it for {stem}")]
+    UidBlocksExhausted {
+        /// Prefix + date part.
+        stem: String,
+    },
     /// A step's detail could not be serialised (a bug: the types serialise by design).
     #[error("the {step} detail could not be written as JSON: {source}")]
     Detail {

@@ -24,6 +24,7 @@ mod schema;
 mod stats;
 mod step_event;
 mod store;
+mod uid_leases;
 
 pub use audit::{audit_hash, CrlRow, RevocationRow};
 pub use chain::{event_hash, ChainReport, HashInput, GENESIS};
@@ -44,6 +45,7 @@ pub use store::{
     AssignedUid, CertificateRecord, EventRecord, InterruptedRun, IssuedCertificate, Phase, RevokedBy, RunEnd,
     RunFailure, RunId, RunStart, Store, UidChoice,
 };
+pub use uid_leases::{LeasePosition, UidLease};
 
 /// Current time as RFC 3339 UTC with milliseconds, the log's one time format.
 pub fn now_rfc3339() -> String {

@@ -4,7 +4,7 @@ use crate::StoreError;
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 const V1: &str = r#"
 CREATE TABLE runs (
@@ -201,6 +201,20 @@ CREATE TRIGGER outbox_acks_append_only_u BEFORE UPDATE ON outbox_acks BEGIN SELE
 CREATE TRIGGER outbox_acks_append_only_d BEFORE DELETE ON outbox_acks BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
 "#;
 
+/// Version 7: UID counter blocks the fleet leased to this station (`uid_leases.rs`).
+const V7: &str = r#"
+CREATE TABLE uid_leases (
+    stem      TEXT NOT NULL,
+    first     INTEGER NOT NULL,
+    last      INTEGER NOT NULL,
+    width     INTEGER NOT NULL,
+    leased_at TEXT NOT NULL,
+    PRIMARY KEY (stem, first)
+);
+CREATE TRIGGER uid_leases_append_only_u BEFORE UPDATE ON uid_leases BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER uid_leases_append_only_d BEFORE DELETE ON uid_leases BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+"#;
+
 /// Fills `run_identity` for runs recorded before version 5 from the last end event
 /// of their identification step that names a hardware id.
 fn identities_from_events(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
@@ -270,6 +284,9 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     }
     if current < 6 {
         tx.execute_batch(V6)?;
+    }
+    if current < 7 {
+        tx.execute_batch(V7)?;
     }
     tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
     tx.commit()?;

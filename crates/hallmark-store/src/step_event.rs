@@ -205,6 +205,15 @@ pub struct Identified {
 }
 
 impl Identified {
+    /// The same identification with what the fleet check found (`fleet_check`),
+    /// written over anything the board's own detail named so.
+    pub fn with_fleet_check(mut self, check: Option<Value>) -> Identified {
+        if let Some(check) = check {
+            self.extra.insert("fleet_check".into(), check);
+        }
+        self
+    }
+
     /// Adds the dialect's facts (a JSON object; anything else adds nothing), except
     /// those whose key the record already has: the station's values win.
     pub fn with_extra(mut self, extra: &Value) -> Identified {

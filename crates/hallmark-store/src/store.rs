@@ -112,7 +112,27 @@ pub enum UidChoice<'a> {
         width: usize,
         /// Adds the check character.
         finish: &'a dyn Fn(&str) -> String,
+        /// Number only from blocks the fleet leased to this station
+        /// ([`Store::record_uid_lease`]), never past them.
+        leased: bool,
     },
+}
+
+/// The counter after the highest one a UID of `stem` uses in this log (a station on
+/// its own).
+fn next_local_counter(tx: &rusqlite::Transaction<'_>, stem: &str, width: usize) -> Result<u64, StoreError> {
+    let len_without_check = stem.len() + width;
+    let last: Option<String> = tx
+        .query_row(
+            "SELECT uid FROM uids WHERE substr(uid, 1, ?2) = ?1 AND length(uid) >= ?3 ORDER BY uid DESC LIMIT 1",
+            params![stem, stem.len() as i64, len_without_check as i64],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(match last {
+        Some(l) => l.get(stem.len()..len_without_check).and_then(|d| d.parse::<u64>().ok()).unwrap_or(0) + 1,
+        None => 1,
+    })
 }
 
 /// The UID a board got.
@@ -467,20 +487,12 @@ impl Store {
         }
         let uid = match choice {
             UidChoice::Fixed(uid) => uid,
-            UidChoice::Sequence { stem, width, finish } => {
-                let len_without_check = stem.len() + width;
-                let last: Option<String> = tx
-                    .query_row(
-                        "SELECT uid FROM uids WHERE substr(uid, 1, ?2) = ?1 AND length(uid) >= ?3 ORDER BY uid DESC LIMIT 1",
-                        params![stem, stem.len() as i64, len_without_check as i64],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                let next = match last {
-                    Some(l) => {
-                        l.get(stem.len()..len_without_check).and_then(|d| d.parse::<u64>().ok()).unwrap_or(0) + 1
-                    }
-                    None => 1,
+            UidChoice::Sequence { stem, width, finish, leased } => {
+                let next = if leased {
+                    let next = crate::uid_leases::lease_position(&tx, &stem, width)?.next;
+                    next.ok_or_else(|| StoreError::UidBlocksExhausted { stem: stem.clone() })?
+                } else {
+                    next_local_counter(&tx, &stem, width)?
                 };
                 let counter = format!("{next:0width$}");
                 if counter.len() > width {

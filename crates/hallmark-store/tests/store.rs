@@ -165,7 +165,7 @@ fn version_1_log_upgrades_cleanly() {
     let store = Store::open(&path).unwrap();
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     let runs = store.runs().unwrap();
     assert_eq!(runs.len(), 2, "both version-1 runs are still there");
     // What identification found is a row per run now, from the version-1 events.
@@ -234,7 +234,7 @@ fn sequence_counts_up_and_boards_keep_their_uid() {
     let store = Store::open(&dir.path().join("log.sqlite")).unwrap();
     let run = store.begin_run(&start("r1")).unwrap();
     let finish = |s: &str| format!("{s}X");
-    let seq = || UidChoice::Sequence { stem: "HM-2611".into(), width: 3, finish: &finish };
+    let seq = || UidChoice::Sequence { stem: "HM-2611".into(), width: 3, finish: &finish, leased: false };
     let uids: Vec<String> =
         ["a", "b", "c"].iter().map(|hw| store.assign_uid(run, hw, "sequence", seq()).unwrap().uid).collect();
     assert_eq!(uids, ["HM-2611001X", "HM-2611002X", "HM-2611003X"]);
@@ -247,12 +247,16 @@ fn sequence_counts_up_and_boards_keep_their_uid() {
                 run,
                 &format!("s{hw}"),
                 "sequence",
-                UidChoice::Sequence { stem: "Z".into(), width: 1, finish: &small },
+                UidChoice::Sequence { stem: "Z".into(), width: 1, finish: &small, leased: false },
             )
             .unwrap();
     }
-    let full =
-        store.assign_uid(run, "s9", "sequence", UidChoice::Sequence { stem: "Z".into(), width: 1, finish: &small });
+    let full = store.assign_uid(
+        run,
+        "s9",
+        "sequence",
+        UidChoice::Sequence { stem: "Z".into(), width: 1, finish: &small, leased: false },
+    );
     assert!(matches!(full, Err(StoreError::SequenceExhausted { .. })));
 }
 
@@ -367,7 +371,7 @@ fn version_4_log_upgrades_and_its_killed_run_is_closed_with_its_board() {
     let store = Store::open(&path).unwrap();
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     let record = serde_json::json!({ "code": "INTERRUPTED", "message": "m." });
     let failure = RunFailure { code: "INTERRUPTED", message: "m.", record: &record };
     let closed = store.recover_interrupted(&failure).unwrap();

@@ -11,7 +11,7 @@ pub fn run(command: FleetCommand) -> Result<ExitCode, CliError> {
         FleetCommand::Init { url, json, station } => {
             let url = match url {
                 Some(u) => u,
-                None => link(&station)?.0.url,
+                None => link(&station)?.settings.url,
             };
             let report = init_fleet(&url)?;
             if json {
@@ -46,6 +46,22 @@ pub fn run(command: FleetCommand) -> Result<ExitCode, CliError> {
                         s.station_open_conflicts.unwrap_or(0)
                     );
                 }
+                for stem in &report.uid_blocks {
+                    let p = &stem.position;
+                    println!(
+                        "  UID numbers {}{}: {} left in {} leased blocks ({} in reserve){}",
+                        stem.stem,
+                        "#".repeat(stem.width),
+                        p.left,
+                        p.blocks,
+                        p.reserve,
+                        if p.next.is_none() {
+                            " — NONE LEFT: this station cannot number boards until it leases more"
+                        } else {
+                            ""
+                        }
+                    );
+                }
                 if let Some(e) = &s.error {
                     println!("  {e}");
                 }
@@ -66,6 +82,16 @@ pub fn run(command: FleetCommand) -> Result<ExitCode, CliError> {
                             report.waiting,
                             report.conflicts.len()
                         );
+                        for l in &report.leased {
+                            println!(
+                                "  leased UID numbers {}{:0w$} to {}{:0w$}",
+                                l.stem,
+                                l.first,
+                                l.stem,
+                                l.last,
+                                w = l.width
+                            );
+                        }
                         for c in &report.conflicts {
                             println!(
                                 "  CONFLICT {} {} (record {}) already held by station {}",
@@ -91,7 +117,7 @@ pub fn run(command: FleetCommand) -> Result<ExitCode, CliError> {
         FleetCommand::Verify { url, json, station } => {
             let url = match url {
                 Some(u) => u,
-                None => link(&station)?.0.url,
+                None => link(&station)?.settings.url,
             };
             let report = match verify_fleet(&url) {
                 Ok(report) => report,
@@ -151,13 +177,20 @@ fn describe(bad: &hallmark_fleet::BadRow) -> String {
 
 /// This station's fleet link and its log, outbox on.
 fn open_link(args: &StationArgs) -> Result<(FleetSync, hallmark_store::Store), CliError> {
-    let (settings, id) = link(args)?;
+    let Link { settings, id, numbering } = link(args)?;
     let log = data_dir(args.data_dir.clone())?.log_path();
-    Ok(FleetSync::open(settings, &id, &log)?)
+    Ok(FleetSync::open(settings, &id, numbering, &log)?)
 }
 
-/// The `[fleet]` section and the station id, or why there is none.
-fn link(args: &StationArgs) -> Result<(hallmark_config::FleetSection, String), CliError> {
+/// What the station configuration says about the fleet link.
+struct Link {
+    settings: hallmark_config::FleetSection,
+    id: String,
+    numbering: hallmark_config::UidScheme,
+}
+
+/// The `[fleet]` section, the station id and the UID scheme, or why there is no fleet.
+fn link(args: &StationArgs) -> Result<Link, CliError> {
     let config = load_config(args)?;
     let id = args.station.clone().unwrap_or_else(|| config.config.station.id.clone());
     let settings = config.config.fleet.clone().ok_or_else(|| {
@@ -167,5 +200,5 @@ fn link(args: &StationArgs) -> Result<(hallmark_config::FleetSection, String), C
             config.origin
         ))
     })?;
-    Ok((settings, id))
+    Ok(Link { settings, id, numbering: config.config.uid.clone() })
 }

@@ -6,6 +6,7 @@
 //! does is decided once, at `identify`, as a [`plan::Plan`].
 
 pub(crate) mod errors;
+mod fleet_step;
 mod label_step;
 mod modem;
 pub mod plan;
@@ -57,6 +58,8 @@ pub struct Station {
     pub probes: std::sync::Arc<dyn ProbeBackend>,
     /// The time device certificates are issued at.
     pub clock: std::sync::Arc<dyn crate::clock::Clock>,
+    /// The station's questions to the fleet during runs, when `[fleet]` is configured.
+    pub fleet: Option<std::sync::Arc<crate::fleet_gate::FleetGate>>,
 }
 
 /// How the station reaches a board.

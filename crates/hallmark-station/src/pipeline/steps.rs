@@ -1,6 +1,7 @@
 //! The steps of a run, in order. Each returns its value and the detail to log.
 
 use super::errors::{self, sanitize};
+use super::fleet_step;
 use super::label_step::{label, label_check};
 use super::plan::{self, Facts, Plan};
 use super::selftest_step::{self, self_test, selftest_deadline};
@@ -8,7 +9,6 @@ use super::{connect_serial, step_deadline, LinkTarget, Run, Step};
 use crate::client::{DeviceClient, LinkError, Timeouts};
 use crate::dialect::{BoardFacts, Capabilities, CsrBinding, Dialect, HallmarkV1, Installation};
 use crate::probe::{rtt_link, ProbeTarget, RttTiming};
-use crate::uid::scheme;
 use crate::{Failure, FailureCode, Uid};
 use hallmark_ca::{Device, KeyAlgorithm as CertKeyAlgorithm, VerifiedCsr};
 use hallmark_protocol::{KeyAlgorithm, NONCE_LEN};
@@ -282,7 +282,7 @@ async fn identify<D: Dialect>(
     // The self-test is checked now, so that a board that could not prove its new
     // identity is refused before anything is generated or issued.
     selftest_step::choose(run.station, &capabilities)?;
-    let uid = assign_uid(run, &board, &hardware_id)?;
+    let (uid, fleet_check) = fleet_step::numbered_and_checked(run, &board, &hardware_id, dialect.name()).await?;
     run.report.uid = Some(uid.to_string());
     let issued = run.store.certificates(uid.as_str()).map_err(errors::log_failed)?;
     let installed_fingerprint = if board.has_certificate {
@@ -314,30 +314,9 @@ async fn identify<D: Dialect>(
         plan: (&plan).into(),
         extra: Default::default(),
     }
-    .with_extra(&board.detail);
+    .with_extra(&board.detail)
+    .with_fleet_check(fleet_check);
     Ok((Identified { board, capabilities, uid, plan }, identified))
-}
-
-fn assign_uid(run: &Run<'_>, board: &BoardFacts, hardware_id: &str) -> Result<Uid, Failure> {
-    let uid_invalid = |e: crate::uid::UidError| {
-        Failure::new(
-            FailureCode::UidInvalid,
-            format!("No UID for this board (hardware id {hardware_id}): {e}."),
-            "Set the board aside for engineering.",
-        )
-    };
-    let config = &run.station.config.config;
-    let choice = scheme::choose(
-        &config.uid,
-        &board.hardware_id,
-        run.request.scanned_uid.as_deref(),
-        time::OffsetDateTime::now_utc(),
-    )
-    .map_err(uid_invalid)?;
-    let name = scheme::scheme_name(&config.uid);
-    let assigned = scheme::with_store_choice(&choice, |c| run.store.assign_uid(run.id, hardware_id, name, c))
-        .map_err(errors::uid_store)?;
-    Uid::parse(&assigned.uid).map_err(uid_invalid)
 }
 
 async fn keygen<D: Dialect>(dialect: &mut D, replaced_key: bool) -> StepResult<Vec<u8>, KeyGenerated> {

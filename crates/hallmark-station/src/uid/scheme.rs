@@ -39,6 +39,21 @@ pub fn date_part(pattern: &str, now: OffsetDateTime) -> String {
     out
 }
 
+/// The stems (prefix + date part) and counter widths a `sequence` station numbers
+/// under from `now` for the next day: today's, and tomorrow's when the date part
+/// changes, so leases for both are in hand before an outage. Empty for other schemes.
+pub fn stems_ahead(scheme: &UidScheme, now: OffsetDateTime) -> Vec<(String, usize)> {
+    let UidScheme::Sequence { prefix, date, width, .. } = scheme else { return Vec::new() };
+    let mut stems: Vec<(String, usize)> = Vec::new();
+    for at in [now, now + time::Duration::days(1)] {
+        let stem = (format!("{prefix}{}", date_part(date, at)), *width as usize);
+        if !stems.contains(&stem) {
+            stems.push(stem);
+        }
+    }
+    stems
+}
+
 /// What the store should do for a board with `hardware_id`.
 pub enum Choice {
     /// A UID fixed by the scheme.
@@ -82,13 +97,14 @@ pub fn choose(
     }
 }
 
-/// Runs `f` with the store's view of `choice` (the closure form the store needs).
-pub fn with_store_choice<T>(choice: &Choice, f: impl FnOnce(UidChoice<'_>) -> T) -> T {
+/// Runs `f` with the store's view of `choice` (the closure form the store needs);
+/// `leased`: a sequence numbers only from blocks the fleet leased to the station.
+pub fn with_store_choice<T>(choice: &Choice, leased: bool, f: impl FnOnce(UidChoice<'_>) -> T) -> T {
     match choice {
         Choice::Fixed(uid) => f(UidChoice::Fixed(uid.to_string())),
         Choice::Sequence { stem, width, check: kind } => {
             let finish = |s: &str| check::append(*kind, s);
-            f(UidChoice::Sequence { stem: stem.clone(), width: *width, finish: &finish })
+            f(UidChoice::Sequence { stem: stem.clone(), width: *width, finish: &finish, leased })
         }
     }
 }
@@ -97,6 +113,20 @@ pub fn with_store_choice<T>(choice: &Choice, f: impl FnOnce(UidChoice<'_>) -> T)
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_sequence_leases_ahead_for_tomorrow_when_its_date_part_changes() {
+        let monthly =
+            UidScheme::Sequence { prefix: "HM-".into(), date: "YYMM".into(), width: 5, check: CheckCharacter::None };
+        assert_eq!(stems_ahead(&monthly, datetime!(2026-11-22 10:00 UTC)), [("HM-2611".to_string(), 5)]);
+        assert_eq!(
+            stems_ahead(&monthly, datetime!(2026-11-30 10:00 UTC)),
+            [("HM-2611".to_string(), 5), ("HM-2612".to_string(), 5)]
+        );
+        assert!(
+            stems_ahead(&UidScheme::HardwareId { prefix: String::new() }, datetime!(2026-11-30 10:00 UTC)).is_empty()
+        );
+    }
 
     #[test]
     fn date_parts() {
