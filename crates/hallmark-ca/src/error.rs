@@ -63,6 +63,15 @@ pub enum CaError {
     /// An issuing CA to import was refused.
     #[error("cannot import the issuing CA: {0}")]
     Import(String),
+    /// This station's issuing CA waits for its certificate from the fleet root.
+    #[error("this station's issuing CA in {dir} waits for its certificate: sign {dir}/issuing.csr.pem with `hallmark ca sign-station` where the fleet root is, then install it here with `hallmark ca import --cert ISSUING.pem --chain ROOT.pem`")]
+    AwaitingCertificate {
+        /// The CA directory.
+        dir: String,
+    },
+    /// A station's issuing CA request was refused by the root.
+    #[error("the station CA request cannot be signed: {0}")]
+    StationRequest(String),
     /// The PKCS#11 token or its key is not usable.
     #[error("PKCS#11: {0}")]
     Token(String),

@@ -26,6 +26,9 @@ pub enum ImportKey<'a> {
         /// The token PIN.
         pin: &'a str,
     },
+    /// The key this station generated with its request to the fleet root
+    /// ([`CaStore::request_issuing`]); it stays where it is.
+    Pending,
 }
 
 /// Every certificate in a PEM text, in order.
@@ -56,7 +59,16 @@ impl CaStore {
         key: ImportKey<'_>,
         station_passphrase: &Passphrase,
     ) -> Result<(), CaError> {
-        if self.exists() {
+        let pending = match key {
+            ImportKey::Pending => Some(self.pending_request().ok_or_else(|| {
+                bad(format!(
+                    "{} holds no request waiting for its certificate (hallmark ca init --issuing-csr FILE makes one)",
+                    self.dir().display()
+                ))
+            })?),
+            _ => None,
+        };
+        if self.exists() && pending.is_none() {
             return Err(bad(format!("a CA already exists in {}", self.dir().display())));
         }
         let issuing = pem_certificates(issuing_pem)
@@ -120,6 +132,19 @@ impl CaStore {
                 }
                 None
             }
+            ImportKey::Pending => {
+                let request = pending.as_deref().unwrap_or_default();
+                let (_, pem) = x509_parser::pem::parse_x509_pem(request.trim_start().as_bytes())
+                    .map_err(|e| bad(format!("the waiting request: {e}")))?;
+                let csr = crate::VerifiedCsr::from_der(&pem.contents)?;
+                if csr.spki_der != cert.public_key().raw {
+                    return Err(bad(
+                        "this certificate is not for the key this station generated with its request; sign this \
+                         station's issuing.csr.pem, not another station's",
+                    ));
+                }
+                None
+            }
         };
 
         std::fs::create_dir_all(self.dir()).map_err(|e| self.io(self.dir(), e))?;
@@ -134,10 +159,14 @@ impl CaStore {
                 let text = toml::to_string(token).map_err(|e| CaError::Token(e.to_string()))?;
                 self.write(ISSUING_KEY_REF, text.as_bytes())?;
             }
-            (None, ImportKey::File { .. }) => {}
+            (None, ImportKey::File { .. } | ImportKey::Pending) => {}
         }
         // Last: its presence marks a complete CA.
         self.write(ISSUING_CERT, crate::store::pem_cert(&issuing).as_bytes())?;
+        if pending.is_some() {
+            let request = self.dir().join(crate::hierarchy::ISSUING_CSR);
+            std::fs::remove_file(&request).map_err(|e| self.io(&request, e))?;
+        }
         Ok(())
     }
 

@@ -12,6 +12,7 @@
 mod crl;
 mod csr;
 mod error;
+mod hierarchy;
 pub mod import;
 mod issue;
 mod key;
@@ -23,6 +24,7 @@ mod store;
 pub use crl::{Crl, Reason, Revoked};
 pub use csr::VerifiedCsr;
 pub use error::CaError;
+pub use hierarchy::StationCaCertificate;
 pub use issue::{IssuedCertificate, ServiceRole};
 pub use key::CaKey;
 pub use passphrase::Passphrase;

@@ -22,7 +22,8 @@ pub(crate) const ISSUING_KEY_REF: &str = "issuing.key.pkcs11.toml";
 /// CA certificates between the issuing CA and the root, issuing side first
 /// (imported CAs only).
 pub(crate) const INTERMEDIATES: &str = "intermediates.crt.pem";
-const FILES: [&str; 5] = [ROOT_CERT, ROOT_KEY, ISSUING_CERT, ISSUING_KEY, ISSUING_KEY_REF];
+const FILES: [&str; 6] =
+    [ROOT_CERT, ROOT_KEY, ISSUING_CERT, ISSUING_KEY, ISSUING_KEY_REF, crate::hierarchy::ISSUING_CSR];
 
 /// Where an existing CA's issuing key is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -184,6 +185,9 @@ impl CaStore {
     }
 
     fn require(&self, files: &[&str]) -> Result<(), CaError> {
+        if self.pending_request().is_some() {
+            return Err(CaError::AwaitingCertificate { dir: self.dir.display().to_string() });
+        }
         match files.iter().find(|f| !self.dir.join(f).exists()) {
             Some(f) => Err(CaError::Incomplete { dir: self.dir.display().to_string(), missing: f.to_string() }),
             None => Ok(()),
@@ -205,15 +209,11 @@ impl CaStore {
 
     /// The root and issuing CA certificates (DER) as stored; no passphrase needed.
     pub fn certificates(&self) -> Result<(Vec<u8>, Vec<u8>), CaError> {
-        for f in [ROOT_CERT, ISSUING_CERT] {
-            if !self.dir.join(f).exists() {
-                return Err(CaError::Incomplete { dir: self.dir.display().to_string(), missing: f.into() });
-            }
-        }
+        self.require(&[ROOT_CERT, ISSUING_CERT])?;
         Ok((self.read_cert(ROOT_CERT)?, self.read_cert(ISSUING_CERT)?))
     }
 
-    fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         self.dir.join(name).display().to_string()
     }
 
@@ -238,7 +238,7 @@ impl CaStore {
         self.write(name, pem.as_bytes())
     }
 
-    fn read_cert(&self, name: &str) -> Result<Vec<u8>, CaError> {
+    pub(crate) fn read_cert(&self, name: &str) -> Result<Vec<u8>, CaError> {
         let path = self.dir.join(name);
         let text = fs::read_to_string(&path).map_err(|e| self.io(&path, e))?;
         let bad = || CaError::BadCertificate { path: path.display().to_string() };
@@ -249,7 +249,7 @@ impl CaStore {
         Ok(doc.as_bytes().to_vec())
     }
 
-    fn read_key(&self, name: &str, passphrase: &Passphrase) -> Result<KeyPair, CaError> {
+    pub(crate) fn read_key(&self, name: &str, passphrase: &Passphrase) -> Result<KeyPair, CaError> {
         let path = self.dir.join(name);
         let text = fs::read_to_string(&path).map_err(|e| self.io(&path, e))?;
         let unlock = || CaError::Unlock { path: path.display().to_string() };
@@ -317,7 +317,7 @@ pub fn pem_encode(label: &'static str, der: &[u8]) -> String {
     pkcs8::der::pem::encode_string(label, LineEnding::LF, der).unwrap_or_default()
 }
 
-fn ca_params(cn: &str, path_len: u8, now: OffsetDateTime, days: i64) -> CertificateParams {
+pub(crate) fn ca_params(cn: &str, path_len: u8, now: OffsetDateTime, days: i64) -> CertificateParams {
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, "Hallmark provisioning station");

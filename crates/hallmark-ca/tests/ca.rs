@@ -288,3 +288,81 @@ fn keys_the_ca_cannot_certify_are_named_in_words() {
         }
     }
 }
+
+#[test]
+fn a_fleet_root_signs_a_station_request_and_the_station_issues_under_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = CaStore::new(dir.path().join("root"));
+    root.create(&pass(), OffsetDateTime::now_utc()).unwrap();
+    let station = CaStore::new(dir.path().join("bench-a"));
+    let request = station.request_issuing("Hallmark Issuing CA bench-a", &pass(), None).unwrap();
+    assert!(request.starts_with("-----BEGIN CERTIFICATE REQUEST-----"), "{request}");
+    assert_eq!(station.pending_request().as_deref(), Some(request.as_str()));
+    let e = station.unlock(&pass()).err().expect("no certificate yet");
+    assert!(matches!(e, CaError::AwaitingCertificate { .. }), "{e}");
+    assert!(e.to_string().contains("hallmark ca sign-station"), "{e}");
+    assert!(station.request_issuing("again", &pass(), None).is_err(), "one request per station CA");
+
+    let signed = root.sign_station(&request, &pass(), 3650, OffsetDateTime::now_utc()).unwrap();
+    assert_eq!(signed.name, "Hallmark Issuing CA bench-a");
+    let (_, pem) = x509_parser::pem::parse_x509_pem(signed.cert_pem.as_bytes()).unwrap();
+    let cert = pem.parse_x509().unwrap();
+    let bc = cert.basic_constraints().unwrap().unwrap().value;
+    assert!(bc.ca && bc.path_len_constraint == Some(0), "{bc:?}");
+    let ku = cert.key_usage().unwrap().unwrap().value;
+    assert!(ku.key_cert_sign() && ku.crl_sign() && !ku.digital_signature(), "{ku:?}");
+    assert_eq!(cert.subject().iter_common_name().next().unwrap().as_str().unwrap(), "Hallmark Issuing CA bench-a");
+
+    // Another station's certificate does not fit this station's key.
+    let other = CaStore::new(dir.path().join("bench-b"));
+    let other_request = other.request_issuing("Hallmark Issuing CA bench-b", &pass(), None).unwrap();
+    let other_signed = root.sign_station(&other_request, &pass(), 3650, OffsetDateTime::now_utc()).unwrap();
+    let e = station
+        .import(&other_signed.cert_pem, &other_signed.chain_pem, hallmark_ca::import::ImportKey::Pending, &pass())
+        .unwrap_err();
+    assert!(e.to_string().contains("not for the key this station generated"), "{e}");
+
+    station.import(&signed.cert_pem, &signed.chain_pem, hallmark_ca::import::ImportKey::Pending, &pass()).unwrap();
+    assert_eq!(station.pending_request(), None);
+    let ca = station.unlock(&pass()).unwrap();
+    let (csr_der, _) = greedy_csr();
+    let csr = VerifiedCsr::from_der(&csr_der).unwrap();
+    let leaf = ca.issue(dev(), &csr, &LeafProfile::default(), OffsetDateTime::now_utc()).unwrap();
+    // leaf ← station issuing CA ← fleet root.
+    let (_, leaf) = X509Certificate::from_der(&leaf.der).unwrap();
+    leaf.verify_signature(Some(cert.public_key())).expect("the leaf is signed by the station's issuing CA");
+    let (_, fleet_root) = X509Certificate::from_der(ca.root_der()).unwrap();
+    cert.verify_signature(Some(fleet_root.public_key())).expect("the issuing CA is signed by the fleet root");
+    assert_eq!(ca.root_der(), root.certificates().unwrap().0.as_slice(), "the station's root is the fleet root");
+}
+
+#[test]
+fn sign_station_refuses_what_is_not_a_fit_request_and_needs_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = CaStore::new(dir.path().join("root"));
+    root.create(&pass(), OffsetDateTime::now_utc()).unwrap();
+    let station = CaStore::new(dir.path().join("bench-a"));
+    let request = station.request_issuing("Hallmark Issuing CA bench-a", &pass(), None).unwrap();
+    let sign = |pem: &str| root.sign_station(pem, &pass(), 365, OffsetDateTime::now_utc());
+    // Not a request; a request whose signature is broken; a request without a name.
+    let e = sign(&std::fs::read_to_string(dir.path().join("root/root.crt.pem")).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("not a CERTIFICATE REQUEST"), "{e}");
+    let (_, pem) = x509_parser::pem::parse_x509_pem(request.as_bytes()).unwrap();
+    let mut der = pem.contents.clone();
+    let last = der.len() - 3;
+    der[last] ^= 0x55;
+    let broken = hallmark_ca::pem_encode("CERTIFICATE REQUEST", &der);
+    assert!(matches!(sign(&broken), Err(CaError::CsrSignature | CaError::CsrMalformed(_))), "a broken signature");
+    let mut no_name = CertificateParams::default();
+    no_name.distinguished_name = rcgen::DistinguishedName::new();
+    let nameless = no_name.serialize_request(&KeyPair::generate().unwrap()).unwrap().pem().unwrap();
+    assert!(sign(&nameless).unwrap_err().to_string().contains("common name"));
+    // A station without the root cannot sign; a wrong root passphrase unlocks nothing.
+    let e = station.sign_station(&request, &pass(), 365, OffsetDateTime::now_utc()).unwrap_err();
+    assert!(e.to_string().contains("holds no fleet root"), "{e}");
+    let wrong = Passphrase::for_new_ca("a wrong horse battery".into()).unwrap();
+    assert!(matches!(root.sign_station(&request, &wrong, 365, OffsetDateTime::now_utc()), Err(CaError::Unlock { .. })));
+    // Validity is capped at the root's end.
+    let long = root.sign_station(&request, &pass(), 100 * 365, OffsetDateTime::now_utc()).unwrap();
+    assert!(long.not_after <= OffsetDateTime::now_utc() + ::time::Duration::days(30 * 365 + 1));
+}
