@@ -483,10 +483,20 @@ impl CaArgs {
 #[derive(Subcommand, Debug)]
 pub enum CaCommand {
     /// Create the station's root and issuing CA (refuses if one exists). The
-    /// passphrase comes from $HALLMARK_CA_PASSPHRASE or is asked for.
+    /// passphrase comes from $HALLMARK_CA_PASSPHRASE or is asked for. With
+    /// --issuing-csr, create only the issuing key and write a request for the fleet
+    /// root to sign (`hallmark ca sign-station`), then `hallmark ca import` the answer.
     Init {
         #[command(flatten)]
         ca: CaArgs,
+        /// Under a fleet root: write the issuing CA's request here instead of creating
+        /// a root.
+        #[arg(long, value_name = "FILE")]
+        issuing_csr: Option<PathBuf>,
+        /// The issuing CA's name (with --issuing-csr). Default: "Hallmark Issuing CA
+        /// <station id>".
+        #[arg(long, requires = "issuing_csr")]
+        name: Option<String>,
         /// Generate the issuing key in a PKCS#11 token: the module (shared library).
         #[arg(long, value_name = "MODULE", requires_all = ["token", "key_label"])]
         pkcs11_module: Option<PathBuf>,
@@ -498,8 +508,9 @@ pub enum CaCommand {
         key_label: Option<String>,
     },
     /// Use an issuing CA signed by your own (offline) root: its certificate, its key
-    /// (PKCS#8 file, re-encrypted with the station passphrase; or a PKCS#11 key) and
-    /// the chain above it up to the root. An encrypted key file's passphrase comes
+    /// (PKCS#8 file, re-encrypted with the station passphrase; or a PKCS#11 key; or,
+    /// after `ca init --issuing-csr`, the key this station generated: give neither)
+    /// and the chain above it up to the root. An encrypted key file's passphrase comes
     /// from $HALLMARK_IMPORT_KEY_PASSPHRASE.
     Import {
         /// The issuing CA certificate (PEM).
@@ -520,6 +531,31 @@ pub enum CaCommand {
         /// Key label.
         #[arg(long)]
         key_label: Option<String>,
+        #[command(flatten)]
+        ca: CaArgs,
+    },
+    /// Where the fleet root is: sign a station's issuing CA request (from `hallmark ca
+    /// init --issuing-csr`) with the root key; recorded in this station's audit log.
+    SignStation {
+        /// The station's request (PEM).
+        #[arg(long, value_name = "FILE")]
+        csr: PathBuf,
+        /// Write the station's issuing CA certificate here (for `ca import --cert`).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Write the chain above it (the root) here (for `ca import --chain`). Default:
+        /// beside --out, named root.crt.pem.
+        #[arg(long, value_name = "FILE")]
+        chain_out: Option<PathBuf>,
+        /// Validity in days (capped at the root's end).
+        #[arg(long, default_value_t = 3650)]
+        days: u32,
+        /// Who signs (recorded in the audit log). Default: $USER.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         ca: CaArgs,
     },

@@ -26,6 +26,8 @@ pub enum CliError {
     #[error("{0}")]
     Fleet(#[from] hallmark_fleet::FleetError),
     #[error("{0}")]
+    CaHierarchy(#[from] hallmark_station::ca_hierarchy::CaHierarchyError),
+    #[error("{0}")]
     Conformance(#[from] hallmark_station::conformance::ConformanceError),
     #[error("{0}")]
     Usage(String),

@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod assemble;
 pub mod broker_files;
+pub mod ca_hierarchy;
 pub mod ca_status;
 pub mod clock;
 pub mod crl;

@@ -9,17 +9,43 @@ use hallmark_ca::import::ImportKey;
 use hallmark_ca::pkcs11::TokenRef;
 use hallmark_ca::{CaStore, Reason};
 use hallmark_station::broker_files::{write_mosquitto, MosquittoOptions};
+use hallmark_station::ca_hierarchy::sign_station;
 use hallmark_station::ca_status::ca_status;
 use hallmark_store::Store;
 use std::process::ExitCode;
 
 pub fn run(cmd: CaCommand) -> Result<ExitCode, CliError> {
     match cmd {
-        CaCommand::Init { ca, pkcs11_module, token, key_label } => {
+        CaCommand::Init { ca, pkcs11_module, token, key_label, issuing_csr, name } => {
             let dir = data_dir(ca.data_dir.clone())?;
             let store = CaStore::new(dir.ca_dir());
             if store.exists() {
                 return Err(CliError::Usage(format!("a CA already exists in {}", store.dir().display())));
+            }
+            if let Some(out) = issuing_csr {
+                let name = match name {
+                    Some(n) => n,
+                    None => format!("Hallmark Issuing CA {}", load_config(&ca.station())?.config.station.id),
+                };
+                let token_ref = match (pkcs11_module, token, key_label) {
+                    (Some(module), Some(token_label), Some(key_label)) => {
+                        Some((TokenRef { module, token_label, key_label }, passphrase::token_pin()?))
+                    }
+                    _ => None,
+                };
+                let token = token_ref.as_ref().map(|(r, pin)| (r, pin.as_str()));
+                let request = store.request_issuing(&name, &passphrase::obtain(true)?, token)?;
+                std::fs::write(&out, &request)
+                    .map_err(|source| CliError::Io { what: format!("cannot write {}", out.display()), source })?;
+                println!(
+                    "created the issuing key of {name:?} in {}; its request is in {}: have the fleet root sign it \
+                     (hallmark ca sign-station --csr {}), then install the answer with hallmark ca import --cert \
+                     ISSUING.pem --chain ROOT.pem",
+                    store.dir().display(),
+                    out.display(),
+                    out.display()
+                );
+                return Ok(ExitCode::SUCCESS);
             }
             let created = match (pkcs11_module, token, key_label) {
                 (Some(module), Some(token_label), Some(key_label)) => {
@@ -44,22 +70,24 @@ pub fn run(cmd: CaCommand) -> Result<ExitCode, CliError> {
             let key_text;
             let token_ref;
             let pin;
-            let key = match (key, pkcs11_module, token, key_label) {
-                (Some(path), _, _, _) => {
-                    key_text = read(&path)?;
-                    ImportKey::File { pem: &key_text, passphrase: import_passphrase.as_deref() }
-                }
-                (None, Some(module), Some(token_label), Some(key_label)) => {
-                    token_ref = TokenRef { module, token_label, key_label };
-                    pin = passphrase::token_pin()?;
-                    ImportKey::Token { token: &token_ref, pin: &pin }
-                }
-                _ => {
-                    return Err(CliError::Usage(
-                        "give --key FILE, or --pkcs11-module with --token and --key-label".into(),
-                    ))
-                }
-            };
+            let key =
+                match (key, pkcs11_module, token, key_label) {
+                    (Some(path), _, _, _) => {
+                        key_text = read(&path)?;
+                        ImportKey::File { pem: &key_text, passphrase: import_passphrase.as_deref() }
+                    }
+                    (None, Some(module), Some(token_label), Some(key_label)) => {
+                        token_ref = TokenRef { module, token_label, key_label };
+                        pin = passphrase::token_pin()?;
+                        ImportKey::Token { token: &token_ref, pin: &pin }
+                    }
+                    (None, None, None, None) if store.pending_request().is_some() => ImportKey::Pending,
+                    _ => return Err(CliError::Usage(
+                        "give --key FILE, or --pkcs11-module with --token and --key-label (or, after hallmark ca init \
+                         --issuing-csr, neither)"
+                            .into(),
+                    )),
+                };
             store.import(&issuing, &chain_text, key, &passphrase::obtain(true)?)?;
             println!("imported the issuing CA into {}", store.dir().display());
             Ok(ExitCode::SUCCESS)
@@ -75,6 +103,39 @@ pub fn run(cmd: CaCommand) -> Result<ExitCode, CliError> {
             Ok(ExitCode::SUCCESS)
         }
         CaCommand::Show { ca, json } => show(&ca, json),
+        CaCommand::SignStation { csr, out, chain_out, days, actor, json, ca } => {
+            let dir = data_dir(ca.data_dir.clone())?;
+            let request = std::fs::read_to_string(&csr)
+                .map_err(|source| CliError::Io { what: format!("cannot read {}", csr.display()), source })?;
+            let actor = actor.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
+            let signed = sign_station(&dir, &request, &passphrase::obtain(false)?, days, &actor)?;
+            let chain_out = chain_out.unwrap_or_else(|| out.with_file_name("root.crt.pem"));
+            for (path, text) in [(&out, &signed.cert_pem), (&chain_out, &signed.chain_pem)] {
+                std::fs::write(path, text)
+                    .map_err(|source| CliError::Io { what: format!("cannot write {}", path.display()), source })?;
+            }
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "name": signed.name, "serial": signed.serial_hex, "fingerprint": signed.fingerprint,
+                        "key_sha256": signed.key_sha256, "not_after": rfc3339(signed.not_after),
+                        "cert": out, "chain": chain_out,
+                    })
+                );
+            } else {
+                println!(
+                    "signed {:?} (key sha256 {}; certificate serial {}, valid until {}): {} and {}",
+                    signed.name,
+                    signed.key_sha256,
+                    signed.serial_hex,
+                    rfc3339(signed.not_after),
+                    out.display(),
+                    chain_out.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         CaCommand::Revoke { target, reason, actor, ca } => {
             let reason: Reason = reason.parse().map_err(CliError::Usage)?;
             let station = open_station(&ca.station())?;
@@ -155,4 +216,9 @@ fn show(ca: &CaArgs, as_json: bool) -> Result<ExitCode, CliError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A time as RFC 3339 text.
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&::time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
