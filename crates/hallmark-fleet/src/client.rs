@@ -294,7 +294,7 @@ impl Fleet {
     }
 
     /// [`Fleet::call`] with another deadline.
-    fn call_within<T, F, Fut>(&mut self, what: &'static str, deadline: Duration, body: F) -> Result<T, FleetError>
+    pub(crate) fn call_within<T, F, Fut>(&mut self, what: &'static str, deadline: Duration, body: F) -> Result<T, FleetError>
     where
         F: FnOnce(Live) -> Fut,
         Fut: Future<Output = (Live, Result<T, Fail>)>,
@@ -701,6 +701,7 @@ mod tests {
     fn every_version_has_its_migration() {
         assert_eq!(MIGRATIONS.len(), SCHEMA_VERSION as usize);
         assert!(MIGRATIONS[2].contains(&format!("ERRCODE = '{}'", crate::schema::STEM_EXHAUSTED)));
+        assert!(MIGRATIONS[3].contains(&format!("ERRCODE = '{}'", crate::schema::NOTHING_TO_REVOKE)));
         assert!(MIGRATIONS[1].contains(&format!("ERRCODE = '{STATION_TAKEN}'")));
     }
 

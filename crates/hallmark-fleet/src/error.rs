@@ -145,6 +145,12 @@ pub enum FleetError {
         /// The highest counter the width allows.
         top: i64,
     },
+    /// A revocation named nothing the fleet holds unrevoked.
+    #[error("the fleet holds no unrevoked certificate for {target:?}: check the UID or serial (hallmark log history UID --fleet), or wait until the station that issued it has synced")]
+    NothingToRevoke {
+        /// The UID or serial asked for.
+        target: String,
+    },
     /// The batch itself is malformed (a bug in the caller, not a network problem).
     #[error("the batch for station {station:?} cannot be sent: {why}")]
     BadBatch {

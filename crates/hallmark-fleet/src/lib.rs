@@ -60,6 +60,14 @@
 //! never hand out one UID. Before signing, a station asks [`Fleet::claims`] whether
 //! another station already holds the board's hardware id or its UID.
 //!
+//! # Revocation from anywhere
+//!
+//! Any station queues a revocation for a certificate the fleet holds
+//! ([`Fleet::request_revocation`], schema version 4); the station that issued it
+//! finds it in [`Fleet::open_revocations`], revokes with its own key, publishes its
+//! CRL and marks the request with [`Fleet::complete_revocation`]. Until then the
+//! request is open, and shown as pending.
+//!
 //! # Verifying
 //!
 //! [`Fleet::verify`] (`hallmark fleet verify`) recomputes every station's hash chains
@@ -70,6 +78,7 @@ mod client;
 mod error;
 mod leases;
 mod password;
+mod revocations;
 mod schema;
 mod tls;
 mod url;
@@ -80,6 +89,7 @@ pub use error::FleetError;
 pub use hallmark_store::OutboxRecord;
 pub use leases::{FleetClaim, UidBlock};
 pub use password::fleet_password;
+pub use revocations::RevocationRequest;
 pub use schema::{SCHEMA_VERSION, STATION_ROLE};
 pub use url::FleetUrl;
 pub use verify::{BadRow, StationCheck, VerifyReport};

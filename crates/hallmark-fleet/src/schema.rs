@@ -18,9 +18,14 @@
 //! serialises leases per stem with an advisory lock, starts after every block leased
 //! and every counter a synced UID of that stem already uses, and binds the station id
 //! to the caller's role as a push does. Stations cannot write `uid_blocks` directly.
+//!
+//! Version 4 queues revocations centrally (`revocation_requests`): any station may
+//! ask, through `request_revocation`, for a certificate the fleet knows to be revoked;
+//! only the station that issued it (it holds the key) marks the request carried out,
+//! through `complete_revocation`, with the number of the CRL that lists it.
 
 /// The schema version this build creates and needs.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// The group role stations log in through (NOLOGIN itself).
 pub const STATION_ROLE: &str = "hallmark_station";
@@ -33,6 +38,10 @@ pub(crate) const STATION_TAKEN: &str = "HMS01";
 /// is the highest counter.
 pub(crate) const STEM_EXHAUSTED: &str = "HMS02";
 
+/// The SQLSTATE the server raises when a revocation names no certificate the fleet
+/// holds unrevoked.
+pub(crate) const NOTHING_TO_REVOKE: &str = "HMS03";
+
 /// Created before the migrations, so the version can be read.
 pub(crate) const BOOTSTRAP: &str = r#"
 CREATE SCHEMA IF NOT EXISTS hallmark;
@@ -44,7 +53,7 @@ CREATE TABLE IF NOT EXISTS hallmark.fleet_schema (
 "#;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Version 1: records, stations, the projections, conflicts, the trigger.
 const V1: &str = r#"
@@ -481,6 +490,93 @@ END
 $fn$;
 "#;
 
+/// Version 4: revocations requested anywhere, carried out by the issuing station.
+const V4: &str = r#"
+CREATE TABLE hallmark.revocation_requests (
+    id             bigserial PRIMARY KEY,
+    serial         text NOT NULL,
+    uid            text NOT NULL,
+    reason         text NOT NULL,
+    issuer_station text NOT NULL,
+    requested_by   text NOT NULL,
+    role           text NOT NULL,
+    actor          text NOT NULL,
+    requested_at   timestamptz NOT NULL DEFAULT now(),
+    done_at        timestamptz,
+    crl_number     bigint
+);
+CREATE UNIQUE INDEX revocation_requests_open ON hallmark.revocation_requests (serial) WHERE done_at IS NULL;
+CREATE INDEX revocation_requests_issuer ON hallmark.revocation_requests (issuer_station, id) WHERE done_at IS NULL;
+
+-- The station id is the caller's, as for its records (version 2).
+CREATE FUNCTION hallmark.claim_station(p_station text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    holder text;
+BEGIN
+    IF p_station IS NULL OR p_station = '' THEN
+        RAISE EXCEPTION 'a station id is needed' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO hallmark.stations (station, first_seen, last_seen, role)
+    VALUES (p_station, now(), now(), session_user)
+    ON CONFLICT (station) DO NOTHING;
+    IF NOT FOUND THEN
+        SELECT s.role INTO holder FROM hallmark.stations s WHERE s.station = p_station FOR UPDATE;
+        IF holder IS NULL THEN
+            UPDATE hallmark.stations SET role = session_user WHERE station = p_station;
+        ELSIF holder <> session_user THEN
+            RAISE EXCEPTION 'station id % belongs to database role %, not to %', p_station, holder, session_user
+                USING ERRCODE = 'HMS01', DETAIL = holder, HINT = 'each station needs its own role and station id';
+        END IF;
+    END IF;
+END
+$fn$;
+
+CREATE FUNCTION hallmark.request_revocation(p_station text, p_target text, p_reason text, p_actor text)
+RETURNS SETOF hallmark.revocation_requests
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    c record;
+    r hallmark.revocation_requests;
+    found_any boolean := false;
+BEGIN
+    PERFORM hallmark.claim_station(p_station);
+    IF p_reason IS NULL OR p_reason = '' OR p_actor IS NULL OR p_actor = '' THEN
+        RAISE EXCEPTION 'a revocation needs a reason and who asks' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR c IN SELECT f.serial, f.uid, f.station FROM hallmark.fleet_certificates f
+              WHERE (f.serial IN (btrim(p_target), lower(btrim(p_target))) OR f.uid = btrim(p_target))
+                AND NOT EXISTS (SELECT 1 FROM hallmark.fleet_revocations v WHERE v.serial = f.serial)
+              ORDER BY f.serial
+    LOOP
+        found_any := true;
+        -- One open request per certificate: asking twice returns the first.
+        INSERT INTO hallmark.revocation_requests (serial, uid, reason, issuer_station, requested_by, role, actor)
+        VALUES (c.serial, c.uid, p_reason, c.station, p_station, session_user, p_actor)
+        ON CONFLICT (serial) WHERE done_at IS NULL DO NOTHING
+        RETURNING * INTO r;
+        IF NOT FOUND THEN
+            SELECT * INTO r FROM hallmark.revocation_requests q WHERE q.serial = c.serial AND q.done_at IS NULL;
+        END IF;
+        RETURN NEXT r;
+    END LOOP;
+    IF NOT found_any THEN
+        RAISE EXCEPTION 'the fleet holds no unrevoked certificate for %', p_target USING ERRCODE = 'HMS03';
+    END IF;
+END
+$fn$;
+
+CREATE FUNCTION hallmark.complete_revocation(p_station text, p_id bigint, p_crl_number bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    PERFORM hallmark.claim_station(p_station);
+    UPDATE hallmark.revocation_requests SET done_at = now(), crl_number = p_crl_number
+     WHERE id = p_id AND issuer_station = p_station AND done_at IS NULL;
+    RETURN FOUND;
+END
+$fn$;
+"#;
+
 /// The station group role and its grants, applied by every `init` (idempotent; tables
 /// a later migration adds are covered by running it again).
 pub(crate) const ROLES: &str = r#"
@@ -505,6 +601,10 @@ DO $$
 BEGIN
     IF to_regprocedure('hallmark.lease_uid_block(text, text, integer, bigint)') IS NOT NULL THEN
         GRANT EXECUTE ON FUNCTION hallmark.lease_uid_block(text, text, integer, bigint) TO hallmark_station;
+    END IF;
+    IF to_regprocedure('hallmark.request_revocation(text, text, text, text)') IS NOT NULL THEN
+        GRANT EXECUTE ON FUNCTION hallmark.request_revocation(text, text, text, text) TO hallmark_station;
+        GRANT EXECUTE ON FUNCTION hallmark.complete_revocation(text, bigint, bigint) TO hallmark_station;
     END IF;
 END
 $$;

@@ -826,7 +826,7 @@ fn a_lease_starts_after_synced_uids_and_a_full_stem_is_refused_in_words() {
     assert!(matches!(&e, FleetError::StemExhausted { top: 9_999, .. }), "{e}");
     assert!(e.to_string().contains("[uid] width"), "{e}");
     // A station on an older schema is told to upgrade, not given a lease.
-    pg.admin("fleet").batch_execute("DELETE FROM hallmark.fleet_schema WHERE version = 3").unwrap();
+    pg.admin("fleet").batch_execute("DELETE FROM hallmark.fleet_schema WHERE version >= 3").unwrap();
     let mut fresh = Fleet::connect(&pg.url("station_b", "fleet"), Some("pw-station_b")).unwrap();
     let e = fresh.lease_uid_block("bench-b", "HM-", 5, 1).unwrap_err();
     assert!(matches!(e, FleetError::SchemaOutdated { found: 2, .. }), "{e}");
@@ -850,4 +850,77 @@ fn claims_name_the_station_holding_a_hardware_id_or_a_uid() {
     assert_eq!((held[0].what.as_str(), held[0].hardware_id.as_str()), ("uid", "HW-1"));
     // Hardware ids are unique per dialect: the same id under another dialect is another board.
     assert!(b.claims("bench-b", "nrf91-at", "HW-1", "UID-9").unwrap().is_empty());
+}
+
+#[test]
+fn a_revocation_asked_anywhere_is_carried_out_only_by_the_issuing_station() {
+    let pg = server!("revocation_queue");
+    drop(fleet_db(&pg, "fleet"));
+    let mut a = station_role(&pg, "fleet", "station_a");
+    let mut b = station_role(&pg, "fleet", "station_b");
+    a.push("bench-a", &numbered(1, claim(1, "hallmark-v1", "UID-1", "HW-1", "5e1a"))).unwrap();
+    b.push("bench-b", &numbered(1, claim(1, "hallmark-v1", "UID-2", "HW-2", "5e1b"))).unwrap();
+
+    let asked = b.request_revocation("bench-b", "UID-1", "keyCompromise", "qa-anna").unwrap();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    let r = &asked[0];
+    assert_eq!((r.serial.as_str(), r.issuer_station.as_str(), r.requested_by.as_str()), ("5e1a", "bench-a", "bench-b"));
+    assert_eq!((r.reason.as_str(), r.actor.as_str(), r.done_at.as_deref()), ("keyCompromise", "qa-anna", None));
+    // Asking again (by serial, upper case, at another station) keeps the first request.
+    let again = a.request_revocation("bench-a", " 5E1A ", "superseded", "op-7").unwrap();
+    assert_eq!((again[0].id, again[0].reason.as_str()), (r.id, "keyCompromise"));
+    assert_eq!(b.open_revocations(None).unwrap().len(), 1);
+    assert!(b.open_revocations(Some("bench-b")).unwrap().is_empty(), "nothing for bench-b to carry out");
+
+    // Only the issuing station marks it done, once.
+    assert!(!b.complete_revocation("bench-b", r.id, 3).unwrap());
+    let e = b.complete_revocation("bench-a", r.id, 3).unwrap_err();
+    assert!(matches!(e, FleetError::StationTaken { .. }), "{e}");
+    let mine = a.open_revocations(Some("bench-a")).unwrap();
+    assert_eq!(mine.iter().map(|m| m.id).collect::<Vec<_>>(), [r.id]);
+    assert!(a.complete_revocation("bench-a", r.id, 7).unwrap());
+    assert!(!a.complete_revocation("bench-a", r.id, 8).unwrap(), "already done");
+    assert!(a.open_revocations(None).unwrap().is_empty());
+    let crl: i64 = pg
+        .admin("fleet")
+        .query_one("SELECT crl_number FROM hallmark.revocation_requests WHERE id = $1", &[&r.id])
+        .unwrap()
+        .get(0);
+    assert_eq!(crl, 7);
+
+    // Once the revocation reached the fleet there is nothing left to ask for.
+    a.push(
+        "bench-a",
+        &numbered(
+            5,
+            vec![(
+                "revocations",
+                1,
+                json!({"serial": "5e1a", "reason": "keyCompromise", "revoked_at": "2026-12-03T11:00:00Z"}),
+            )],
+        ),
+    )
+    .unwrap();
+    for target in ["UID-1", "5e1a", "UID-404"] {
+        let e = b.request_revocation("bench-b", target, "keyCompromise", "qa-anna").unwrap_err();
+        assert!(matches!(&e, FleetError::NothingToRevoke { .. }), "{target}: {e}");
+        assert!(e.to_string().contains("wait until the station that issued it has synced"), "{e}");
+    }
+    // Stations cannot edit the queue itself.
+    let mut raw = postgres::Config::new()
+        .host("127.0.0.1")
+        .port(pg.port())
+        .user("station_b")
+        .password("pw-station_b")
+        .dbname("fleet")
+        .connect(postgres::NoTls)
+        .unwrap();
+    for sql in [
+        "UPDATE hallmark.revocation_requests SET done_at = now()",
+        "DELETE FROM hallmark.revocation_requests",
+        "INSERT INTO hallmark.revocation_requests (serial, uid, reason, issuer_station, requested_by, role, actor) VALUES ('x', 'u', 'r', 'bench-a', 'bench-b', 'station_b', 'me')",
+    ] {
+        let e = raw.batch_execute(sql).expect_err(sql);
+        assert_eq!(e.code(), Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE), "{sql}: {e:?}");
+    }
 }
