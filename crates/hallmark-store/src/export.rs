@@ -189,8 +189,9 @@ impl Store {
                 slot: r.get(4)?,
                 port: r.get(5)?,
                 operator: r.get(6)?,
-                outcome: outcome
-                    .unwrap_or_else(|| if process_alive(pid, &boot) { "RUNNING" } else { "INTERRUPTED" }.to_string()),
+                outcome: outcome.unwrap_or_else(|| {
+                    if process_alive(pid, &boot) { NOT_ENDED_OUTCOME } else { crate::NO_RESULT_OUTCOME }.to_string()
+                }),
                 uid: r.get(12)?,
                 hardware_id: r.get(13)?,
                 model: r.get(14)?,
@@ -217,7 +218,7 @@ impl Store {
                     pending_event = Some(ev);
                     break;
                 }
-                apply_event(&mut rec, ev.1, ev.3, ev.4, &ev.5);
+                rec.push_end_event(ev.1, ev.3, ev.4, Some(&ev.5));
             }
             f(rec);
         }
@@ -228,17 +229,40 @@ impl Store {
 /// run id, step, phase, outcome, duration (µs), detail.
 type EventRow = (i64, String, String, Option<String>, Option<i64>, String);
 
-fn apply_event(rec: &mut RunRecord, step: String, outcome: Option<String>, us: Option<i64>, detail: &str) {
-    match step.as_str() {
-        // The log's own events: the certificate's serial is the only fact a run takes.
-        "certificate" => {
-            let detail: Value = serde_json::from_str(detail).unwrap_or(Value::Null);
-            rec.cert_serial = detail.get("serial").and_then(|v| v.as_str()).map(str::to_string);
+impl RunRecord {
+    /// Adds one `end` event of the run, in the log's order: a step becomes a
+    /// [`StepRecord`], the log's own [`CERTIFICATE_EVENT`] gives `cert_serial` from
+    /// its detail, the log's other own events are left out. The one way a run's
+    /// events become its record, for the local log and the fleet. `detail` is read
+    /// only for [`CERTIFICATE_EVENT`], so a reader may fetch it for that event only.
+    pub fn push_end_event(
+        &mut self,
+        step: String,
+        outcome: Option<String>,
+        duration_us: Option<i64>,
+        detail: Option<&str>,
+    ) {
+        match step.as_str() {
+            // The log's own events: the certificate's serial is the only fact a run takes.
+            CERTIFICATE_EVENT => {
+                let detail: Value = detail.and_then(|d| serde_json::from_str(d).ok()).unwrap_or(Value::Null);
+                self.cert_serial = detail.get("serial").and_then(|v| v.as_str()).map(str::to_string);
+            }
+            own if crate::record::OWN_EVENTS.contains(&own) => {}
+            _ => self.steps.push(StepRecord { name: step, outcome: outcome.unwrap_or_default(), ms: ms(duration_us) }),
         }
-        own if crate::record::OWN_EVENTS.contains(&own) => {}
-        _ => rec.steps.push(StepRecord { name: step, outcome: outcome.unwrap_or_default(), ms: ms(us) }),
     }
 }
+
+/// The log's own event recording an issued certificate: the one event whose detail
+/// [`RunRecord::push_end_event`] reads.
+pub const CERTIFICATE_EVENT: &str = "certificate";
+
+/// The outcome a reader that cannot tell whether a run's station process still runs
+/// (the fleet, on another machine) gives a run without a result: it has not ended as
+/// far as that reader knows. Filters still count it as
+/// [`crate::NO_RESULT_OUTCOME`], as they do on the station.
+pub const NOT_ENDED_OUTCOME: &str = "RUNNING";
 
 fn ms(us: Option<i64>) -> f64 {
     us.unwrap_or(0) as f64 / 1000.0

@@ -29,14 +29,14 @@ mod uid_leases;
 pub use audit::{audit_hash, CrlRow, RevocationRow};
 pub use chain::{event_hash, ChainReport, HashInput, GENESIS};
 pub use error::StoreError;
-pub use export::{csv_field, csv_header, RunRecord, StepRecord};
+pub use export::{csv_field, csv_header, RunRecord, StepRecord, CERTIFICATE_EVENT, NOT_ENDED_OUTCOME};
 pub use keys::key_sha256;
 pub use lines::{LineFormat, RecordWriter};
 pub use onboarding::OnboardingRecord;
 pub use outbox::{OutboxRecord, OutboxState, OUTBOX_TABLES};
-pub use query::{Page, RunFilter};
+pub use query::{Comparison, Condition, Page, RunColumn, RunFilter, NO_RESULT_OUTCOME};
 pub use record::{Identity, Step};
-pub use stats::{HourRow, ParetoRow, Statistics};
+pub use stats::{HourRow, ParetoRow, Statistics, StatisticsCounts};
 pub use step_event::{
     Connected, CsrVerified, Finished, Identified, Installed, KeyGenerated, LabelChecked, Labelled, LinkState,
     PlanRecord, ReadBack, Retried, SelfTested, Signed, StepEvent, StepEventError,
