@@ -349,7 +349,7 @@ impl Fleet {
     /// run it. Its deadline is ten minutes or the call deadline, whichever is longer.
     /// `Err` only when it cannot run; what it finds is in the [`VerifyReport`].
     pub fn verify(&mut self) -> Result<VerifyReport, FleetError> {
-        let deadline = self.options.call_timeout.max(Duration::from_secs(600));
+        let deadline = self.report_deadline();
         let target = self.target.clone();
         self.call_within("verifying the fleet", deadline, |mut live| async move {
             let result = async {
@@ -369,6 +369,12 @@ impl Fleet {
             .await;
             (live, result)
         })
+    }
+
+    /// The deadline of a report over the whole fleet (verify, QA statistics): ten
+    /// minutes or the call deadline, whichever is longer.
+    pub(crate) fn report_deadline(&self) -> Duration {
+        self.options.call_timeout.max(Duration::from_secs(600))
     }
 
     /// The highest sequence number the fleet holds for `station` (0 if none): the

@@ -68,6 +68,14 @@
 //! CRL and marks the request with [`Fleet::complete_revocation`]. Until then the
 //! request is open, and shown as pending.
 //!
+//! # QA across the fleet
+//!
+//! [`Fleet::for_each_run`], [`Fleet::statistics`] and [`Fleet::onboarding`] answer
+//! the local log's QA queries (`hallmark log export|history|stats|onboarding
+//! --fleet`) over every station's synced runs, with the same filters
+//! ([`hallmark_store::RunFilter`]) and record types, and each station's yield
+//! ([`StationYield`]); how they differ from one log's answers is in `qa.rs`.
+//!
 //! # Verifying
 //!
 //! [`Fleet::verify`] (`hallmark fleet verify`) recomputes every station's hash chains
@@ -78,6 +86,7 @@ mod client;
 mod error;
 mod leases;
 mod password;
+mod qa;
 mod revocations;
 mod schema;
 mod tls;
@@ -89,6 +98,7 @@ pub use error::FleetError;
 pub use hallmark_store::OutboxRecord;
 pub use leases::{FleetClaim, UidBlock};
 pub use password::fleet_password;
+pub use qa::{FleetStatistics, StationYield};
 pub use revocations::RevocationRequest;
 pub use schema::{SCHEMA_VERSION, STATION_ROLE};
 pub use url::FleetUrl;

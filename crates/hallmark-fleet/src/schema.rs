@@ -23,9 +23,16 @@
 //! ask, through `request_revocation`, for a certificate the fleet knows to be revoked;
 //! only the station that issued it (it holds the key) marks the request carried out,
 //! through `complete_revocation`, with the number of the CRL that lists it.
+//!
+//! Version 5 serves QA across the fleet (`qa.rs`): the UID and hardware id of each
+//! run's *result* kept apart from what identification found (the local log's filters
+//! and yields read the result's), filled by a second trigger on `run_results` records
+//! that fires after the projection's; the order QA lists runs and certificates in
+//! (start or issue time, station, row) as indexes in byte order (`COLLATE "C"`, as
+//! the stations' SQLite compares text); and the events of a run found by its run id.
 
 /// The schema version this build creates and needs.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// The group role stations log in through (NOLOGIN itself).
 pub const STATION_ROLE: &str = "hallmark_station";
@@ -53,7 +60,7 @@ CREATE TABLE IF NOT EXISTS hallmark.fleet_schema (
 "#;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// Version 1: records, stations, the projections, conflicts, the trigger.
 const V1: &str = r#"
@@ -577,6 +584,38 @@ END
 $fn$;
 "#;
 
+/// Version 5: QA across the fleet. Runs synced before it get their result's UID and
+/// hardware id from their `run_results` records.
+const V5: &str = r#"
+ALTER TABLE hallmark.fleet_runs ADD COLUMN result_uid text, ADD COLUMN result_hardware_id text;
+UPDATE hallmark.fleet_runs f
+   SET result_uid = r.body->>'uid', result_hardware_id = r.body->>'hardware_id'
+  FROM hallmark.records r
+ WHERE r.tbl = 'run_results' AND r.station = f.station
+   AND coalesce(hallmark.json_bigint(r.body->'run_id'), r.row_id) = f.run_id;
+
+-- Fires after records_project (triggers fire in name order), which has made the row.
+CREATE FUNCTION hallmark.project_run_result() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+    UPDATE hallmark.fleet_runs
+       SET result_uid = NEW.body->>'uid', result_hardware_id = NEW.body->>'hardware_id'
+     WHERE station = NEW.station AND run_id = coalesce(hallmark.json_bigint(NEW.body->'run_id'), NEW.row_id);
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER records_project_results AFTER INSERT ON hallmark.records
+    FOR EACH ROW WHEN (NEW.tbl = 'run_results') EXECUTE FUNCTION hallmark.project_run_result();
+
+CREATE INDEX fleet_runs_qa_order ON hallmark.fleet_runs (started_at COLLATE "C", station COLLATE "C", run_id);
+CREATE INDEX fleet_runs_qa_uid ON hallmark.fleet_runs (result_uid);
+CREATE INDEX fleet_runs_qa_hardware ON hallmark.fleet_runs (result_hardware_id);
+CREATE INDEX fleet_certificates_qa_order
+    ON hallmark.fleet_certificates (issued_at COLLATE "C", station COLLATE "C", row_id);
+CREATE INDEX records_events_run ON hallmark.records (station, hallmark.json_bigint(body->'run_id'), row_id)
+    WHERE tbl = 'events';
+"#;
+
 /// The station group role and its grants, applied by every `init` (idempotent; tables
 /// a later migration adds are covered by running it again).
 pub(crate) const ROLES: &str = r#"
@@ -597,6 +636,8 @@ GRANT USAGE ON SCHEMA hallmark TO hallmark_station;
 REVOKE ALL ON ALL TABLES IN SCHEMA hallmark FROM hallmark_station;
 GRANT SELECT ON ALL TABLES IN SCHEMA hallmark TO hallmark_station;
 GRANT INSERT ON hallmark.records TO hallmark_station;
+-- Pure; in the index that finds a run's events (version 5), which inserting roles evaluate.
+GRANT EXECUTE ON FUNCTION hallmark.json_bigint(jsonb) TO hallmark_station;
 DO $$
 BEGIN
     IF to_regprocedure('hallmark.lease_uid_block(text, text, integer, bigint)') IS NOT NULL THEN
