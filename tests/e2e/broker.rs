@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 
 /// A mosquitto process configured for `station`; killed on drop.
-struct Broker {
+pub(crate) struct Broker {
     child: Child,
     port: u16,
     log: PathBuf,
@@ -37,6 +37,12 @@ impl Broker {
             config.to_str().unwrap(),
         ]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        Broker::launch(&dir, port)
+    }
+
+    /// Starts mosquitto on the files `hallmark ca broker-config --mosquitto` wrote
+    /// into `dir`, listening on `port`.
+    pub(crate) fn launch(dir: &Path, port: u16) -> Broker {
         let mut conf = std::fs::read_to_string(dir.join("hallmark-mosquitto.conf")).unwrap();
         // Run as root, mosquitto would drop to its own user, which cannot read the
         // test's files.
@@ -64,13 +70,13 @@ impl Broker {
     }
 
     /// SIGHUP: mosquitto re-reads the CRL.
-    fn reload(&self) {
+    pub(crate) fn reload(&self) {
         run_ok(Command::new("kill").args(["-HUP", &self.child.id().to_string()]));
         // Give it a moment to process the signal before the next connection.
         std::thread::sleep(Duration::from_millis(300));
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
@@ -86,7 +92,7 @@ fn nix_is_root() -> bool {
     run_ok(Command::new("id").arg("-u")).trim() == "0"
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 

@@ -12,6 +12,7 @@ mod conformance;
 mod crash;
 mod faults;
 mod fleet;
+mod fleet_ca;
 mod happy_path;
 mod hostile;
 mod interruption;

@@ -580,7 +580,9 @@ pub enum CaCommand {
         json: bool,
     },
     /// Revoke a device certificate (by serial) or every valid certificate of a UID,
-    /// and publish a new CRL.
+    /// and publish a new CRL. With [fleet], a certificate another station issued is
+    /// queued for that station, which revokes it and publishes its CRL at its next
+    /// sync.
     Revoke {
         /// UID or certificate serial (hex).
         target: String,
@@ -626,6 +628,11 @@ pub enum CaCommand {
         /// Validity of the broker's server certificate, days (capped at the issuing CA).
         #[arg(long, default_value_t = 365)]
         days: u32,
+        /// Trust every fleet station's CA and load every station's newest CRL (from
+        /// the fleet database, [fleet] in the configuration), for a broker serving
+        /// the whole fleet's devices.
+        #[arg(long)]
+        fleet: bool,
         #[command(flatten)]
         ca: CaArgs,
     },

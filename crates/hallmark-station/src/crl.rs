@@ -21,6 +21,9 @@ pub enum CrlError {
     /// Nothing to revoke.
     #[error("no valid certificate for {0:?} (neither a serial nor a UID with an unrevoked certificate)")]
     NothingToRevoke(String),
+    /// The fleet could not take a revocation for another station's certificate.
+    #[error("{0}")]
+    Fleet(hallmark_fleet::FleetError),
     /// The CRL file could not be written.
     #[error("cannot write the CRL to {path}: {source}; check the [crl] path and its permissions")]
     Write {

@@ -9,7 +9,7 @@
 
 use crate::fleet_sync::SyncError;
 use hallmark_config::FleetSection;
-use hallmark_fleet::{Fleet, FleetClaim, FleetOptions, UidBlock};
+use hallmark_fleet::{Fleet, FleetClaim, FleetOptions, RevocationRequest, UidBlock};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -87,6 +87,26 @@ impl FleetGate {
                 // No UID yet (a sequence number is only taken once the board passes): an
                 // empty UID matches none.
                 Ok(fleet.claims(station, &dialect, &hardware_id, uid.as_deref().unwrap_or(""))?)
+            })
+        })
+        .await
+    }
+
+    /// The revocations queued in the fleet for this station to carry out.
+    pub async fn open_revocations(self: &Arc<Self>) -> Result<Vec<RevocationRequest>, SyncError> {
+        let gate = self.clone();
+        run_blocking(move || gate.ask(|fleet, station| Ok(fleet.open_revocations(Some(station))?))).await
+    }
+
+    /// Marks queued revocations `ids` carried out in CRL `crl_number`.
+    pub async fn complete_revocations(self: &Arc<Self>, ids: Vec<i64>, crl_number: i64) -> Result<(), SyncError> {
+        let gate = self.clone();
+        run_blocking(move || {
+            gate.ask(|fleet, station| {
+                for id in ids {
+                    fleet.complete_revocation(station, id, crl_number)?;
+                }
+                Ok(())
             })
         })
         .await

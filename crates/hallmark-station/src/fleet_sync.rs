@@ -37,6 +37,9 @@ pub enum SyncError {
         /// The last failure, in words.
         why: String,
     },
+    /// A queued revocation could not be carried out in this log.
+    #[error("{0}")]
+    Revocation(#[from] crate::crl::CrlError),
     /// The server holds more records from this station than its log has: the log
     /// was replaced or restored from an older copy. Sending on would lose records.
     #[error(
@@ -66,6 +69,11 @@ pub struct SyncReport {
     pub conflicts: Vec<Conflict>,
     /// UID blocks leased in this sync (`sequence` scheme).
     pub leased: Vec<UidLease>,
+    /// Revocations other stations queued for this station that still wait for it
+    /// (it holds the key): [`FleetSync::carry_out`] does them.
+    pub revocations_waiting: Vec<hallmark_fleet::RevocationRequest>,
+    /// Revocations this sync carried out and marked done.
+    pub revocations_carried_out: Vec<hallmark_fleet::RevocationRequest>,
 }
 
 /// Where numbering stands for one stem the station numbers under (`sequence`).
@@ -203,8 +211,32 @@ impl FleetSync {
         // The leases' audit entries (none when nothing was leased or recovered).
         let fleet = self.fleet()?;
         high_water = push_waiting(fleet, store, &station, batch, high_water, &mut report)?;
+        report.revocations_waiting = self.fleet()?.open_revocations(Some(&station))?;
         report.high_water = high_water;
         report.waiting = store.outbox_state()?.waiting();
+        Ok(report)
+    }
+}
+
+impl FleetSync {
+    /// Syncs, and when other stations queued revocations for this station, carries
+    /// them out with `station`'s CA and syncs again so the fleet has the revocations
+    /// and the new CRL.
+    pub fn sync_and_revoke(
+        &mut self,
+        store: &Store,
+        station: &crate::pipeline::Station,
+    ) -> Result<SyncReport, SyncError> {
+        let first = self.sync(store)?;
+        if first.revocations_waiting.is_empty() {
+            return Ok(first);
+        }
+        let done = station.carry_out_fleet_revocations(store, self.fleet()?)?;
+        let mut report = self.sync(store)?;
+        report.sent += first.sent;
+        report.leased.extend(first.leased);
+        report.conflicts.splice(0..0, first.conflicts);
+        report.revocations_carried_out = done.requests;
         Ok(report)
     }
 }

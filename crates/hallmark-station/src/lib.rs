@@ -23,6 +23,7 @@ pub mod datadir;
 pub mod engineer;
 pub mod fixture;
 pub mod fleet_gate;
+pub mod fleet_revocations;
 pub mod fleet_sync;
 pub mod pipeline;
 pub mod presence;

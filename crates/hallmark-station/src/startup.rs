@@ -231,6 +231,9 @@ impl Station {
         if station.config.config.fleet.is_some() {
             // From here on every row the log gains is also queued for the fleet.
             store.enable_outbox()?;
+            // Which CA signs this station's devices, for the fleet's broker files.
+            let issuing = hallmark_ca::fingerprint(station.ca.issuing_der());
+            store.note_ca_certificate(&issuing, &station.ca.chain_pem())?;
         }
         // The store records what it is given: the code and words are the station's.
         let closing = Failure::new(

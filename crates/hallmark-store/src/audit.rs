@@ -78,6 +78,26 @@ impl Store {
         Ok(())
     }
 
+    /// Records the CA certificates the station signs with (`ca-certificate`: the
+    /// issuing certificate's fingerprint and the chain as PEM), once per issuing
+    /// certificate: with a fleet, this is how other stations and the broker learn
+    /// which CAs sign the fleet's devices. Returns whether it was new.
+    pub fn note_ca_certificate(&self, fingerprint: &str, chain_pem: &str) -> Result<bool, StoreError> {
+        let tx = self.begin()?;
+        let known: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM audit WHERE action = 'ca-certificate'
+                              AND json_extract(detail, '$.fingerprint') = ?1)",
+            [fingerprint],
+            |r| r.get(0),
+        )?;
+        if !known {
+            let detail = serde_json::json!({ "fingerprint": fingerprint, "chain_pem": chain_pem });
+            insert_audit(&tx, "station", "ca-certificate", &detail)?;
+        }
+        tx.commit()?;
+        Ok(!known)
+    }
+
     /// How many audit entries have `action`.
     pub fn audit_count(&self, action: &str) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM audit WHERE action = ?1", [action], |r| r.get(0))?)

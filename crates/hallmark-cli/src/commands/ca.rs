@@ -8,9 +8,10 @@ use ::time::OffsetDateTime;
 use hallmark_ca::import::ImportKey;
 use hallmark_ca::pkcs11::TokenRef;
 use hallmark_ca::{CaStore, Reason};
-use hallmark_station::broker_files::{write_mosquitto, MosquittoOptions};
+use hallmark_station::broker_files::{fleet_broker_files, write_mosquitto, MosquittoOptions};
 use hallmark_station::ca_hierarchy::sign_station;
 use hallmark_station::ca_status::ca_status;
+use hallmark_station::fleet_revocations::{pending_revocations, RevokeOutcome};
 use hallmark_store::Store;
 use std::process::ExitCode;
 
@@ -141,17 +142,31 @@ pub fn run(cmd: CaCommand) -> Result<ExitCode, CliError> {
             let station = open_station(&ca.station())?;
             let store = open_store(&station.data_dir)?;
             let actor = actor.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
-            let (serials, published) =
-                station.revoke(&store, &target, reason, &actor).map_err(|e| CliError::Usage(e.to_string()))?;
-            for serial in &serials {
-                println!("revoked {serial} ({reason})");
+            match station
+                .revoke_or_queue(&store, &target, reason, &actor)
+                .map_err(|e| CliError::Usage(e.to_string()))?
+            {
+                RevokeOutcome::Revoked { serials, published } => {
+                    for serial in &serials {
+                        println!("revoked {serial} ({reason})");
+                    }
+                    println!(
+                        "CRL #{} with {} entries written to {}",
+                        published.number,
+                        published.revoked,
+                        published.path.display()
+                    );
+                }
+                RevokeOutcome::Queued(requests) => {
+                    for r in &requests {
+                        println!(
+                            "queued the revocation of {} (UID {}, {}) for station {}, which issued it: it is revoked \
+                             and published at that station's next sync (hallmark ca show lists it until then)",
+                            r.serial, r.uid, r.reason, r.issuer_station
+                        );
+                    }
+                }
             }
-            println!(
-                "CRL #{} with {} entries written to {}",
-                published.number,
-                published.revoked,
-                published.path.display()
-            );
             Ok(ExitCode::SUCCESS)
         }
         CaCommand::Crl { out, der, ca } => {
@@ -165,12 +180,29 @@ pub fn run(cmd: CaCommand) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        CaCommand::BrokerConfig { mosquitto: _, out, hosts, port, bind, days, ca } => {
+        CaCommand::BrokerConfig { mosquitto: _, out, hosts, port, bind, days, fleet, ca } => {
             let station = open_station(&ca.station())?;
             let store = open_store(&station.data_dir)?;
             // The broker loads the CRL the station re-writes on every revocation.
             let published = publish(&station, &store)?;
             let options = MosquittoOptions { hosts, port, bind, days };
+            if fleet {
+                let (files, bundle) =
+                    fleet_broker_files(&station, &store, &out, &options).map_err(|e| CliError::Usage(e.to_string()))?;
+                println!(
+                    "wrote {} for the devices of stations {}; CRLs: {}",
+                    files.conf.display(),
+                    bundle.stations.join(", "),
+                    bundle.crls.iter().map(|(s, n)| format!("{s} #{n}")).collect::<Vec<_>>().join(", ")
+                );
+                for s in &bundle.without_crl {
+                    println!(
+                        "warning: station {s} has published no CRL yet: the broker refuses its devices until it does \
+                         (hallmark ca crl there, then hallmark fleet sync)"
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let files = write_mosquitto(&station, &published.path, &out, &options)
                 .map_err(|e| CliError::Usage(e.to_string()))?;
             println!(
@@ -198,9 +230,31 @@ fn show(ca: &CaArgs, as_json: bool) -> Result<ExitCode, CliError> {
     let config = load_config(&ca.station())?;
     let dir = data_dir(ca.data_dir.clone())?;
     let status = ca_status(&dir, &config.config, OffsetDateTime::now_utc()).map_err(CliError::Setup)?;
+    // With a fleet: revocations asked anywhere that their issuing station has not
+    // published yet (an unreachable fleet is said, not fatal).
+    let pending = config.config.fleet.as_ref().map(pending_revocations);
     if as_json {
-        println!("{}", serde_json::to_string(&status).map_err(|e| CliError::Usage(e.to_string()))?);
+        let mut json = serde_json::to_value(&status).map_err(|e| CliError::Usage(e.to_string()))?;
+        match &pending {
+            Some(Ok(list)) => json["fleet_pending_revocations"] = serde_json::json!(list),
+            Some(Err(e)) => json["fleet_error"] = serde_json::json!(e.to_string()),
+            None => {}
+        }
+        println!("{json}");
     } else {
+        match &pending {
+            Some(Ok(list)) => {
+                println!("{} revocations pending in the fleet", list.len());
+                for r in list {
+                    println!(
+                        "  PENDING {} (UID {}, {}) asked at {} by {} on {}: waits for station {} to publish it",
+                        r.serial, r.uid, r.reason, r.requested_by, r.actor, r.requested_at, r.issuer_station
+                    );
+                }
+            }
+            Some(Err(e)) => println!("fleet revocations unknown: {e}"),
+            None => {}
+        }
         for (name, info) in [("root", &status.root), ("issuing", &status.issuing)] {
             println!("{name:<8} {}", info.subject);
             println!("         valid {} .. {}", info.not_before, info.not_after);

@@ -2,7 +2,7 @@
 
 use crate::args::{FleetCommand, StationArgs};
 use crate::error::{CliError, EXIT_FAIL, EXIT_SETUP};
-use crate::setup::{data_dir, load_config};
+use crate::setup::{data_dir, load_config, open_station};
 use hallmark_station::fleet_sync::{init_fleet, verify_fleet, FleetSync};
 use std::process::ExitCode;
 
@@ -70,7 +70,18 @@ pub fn run(command: FleetCommand) -> Result<ExitCode, CliError> {
         }
         FleetCommand::Sync { json, station } => {
             let (mut link, store) = open_link(&station)?;
-            match link.sync(&store) {
+            let mut synced = link.sync(&store);
+            // Revocations queued for this station need its CA: unlocked only then.
+            if synced.as_ref().is_ok_and(|r| !r.revocations_waiting.is_empty()) {
+                match open_station(&station) {
+                    Ok(opened) => synced = link.sync_and_revoke(&store, &opened),
+                    Err(e) => eprintln!(
+                        "Revocations wait for this station's CA, which could not be unlocked: {e}. Run hallmark \
+                         fleet sync with HALLMARK_CA_PASSPHRASE set (or hallmark run, which carries them out)."
+                    ),
+                }
+            }
+            match synced {
                 Ok(report) => {
                     if json {
                         println!("{}", serde_json::to_string(&report).unwrap_or_default());
@@ -82,6 +93,18 @@ pub fn run(command: FleetCommand) -> Result<ExitCode, CliError> {
                             report.waiting,
                             report.conflicts.len()
                         );
+                        for r in &report.revocations_carried_out {
+                            println!(
+                                "  revoked {} (UID {}, {}) as asked at station {} by {}",
+                                r.serial, r.uid, r.reason, r.requested_by, r.actor
+                            );
+                        }
+                        for r in &report.revocations_waiting {
+                            println!(
+                                "  WAITING: revoke {} (UID {}, {}) as asked at station {} by {}",
+                                r.serial, r.uid, r.reason, r.requested_by, r.actor
+                            );
+                        }
                         for l in &report.leased {
                             println!(
                                 "  leased UID numbers {}{:0w$} to {}{:0w$}",
@@ -102,7 +125,8 @@ pub fn run(command: FleetCommand) -> Result<ExitCode, CliError> {
                             );
                         }
                     }
-                    Ok(if report.waiting == 0 { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAIL) })
+                    let done = report.waiting == 0 && report.revocations_waiting.is_empty();
+                    Ok(if done { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAIL) })
                 }
                 Err(e) => {
                     if json {

@@ -43,6 +43,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode, CliError> {
             scanned_uid: None,
         });
     }
+    // Revocations other stations queue for this one are carried out as they come.
+    let revocation_log = Store::open(&station.data_dir.log_path())?;
     let rt = runtime()?;
     let work = slots
         .iter()
@@ -53,6 +55,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, CliError> {
         tokio::select! {
             results = join_all(work) => results.into_iter().all(|ok| ok),
             () = ctrl_c(), if !args.once => true,
+            () = station.serve_fleet_revocations(&revocation_log) => true,
         }
     });
     Ok(if all_passed { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAIL) })
