@@ -438,3 +438,196 @@ fn a_log_restored_from_an_older_copy_is_not_synced_over_the_fleet() {
     assert!(refused["error"].as_str().unwrap().contains("restored from an older copy"), "{refused}");
     assert_eq!(count(&pg, "restored", "SELECT COUNT(*) FROM hallmark.records"), held, "nothing was sent");
 }
+
+/// `hallmark log ARGS` of `bench`: over its own log, or with `--fleet` over the fleet
+/// its configuration names (with its role's password).
+fn log(bench: &Bench, args: &[&str]) -> Output {
+    hallmark()
+        .arg("log")
+        .args(args)
+        .arg("--data-dir")
+        .arg(bench.station.data_dir())
+        .arg("--config")
+        .arg(&bench.config)
+        .env("HALLMARK_FLEET_PASSWORD", format!("pw-{}", bench.id.trim_start_matches("bench-")))
+        .output()
+        .unwrap()
+}
+
+/// The output's lines; the command must have succeeded.
+fn out_lines(out: Output) -> Vec<String> {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+}
+
+fn json_lines(out: Output) -> Vec<Value> {
+    out_lines(out).iter().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn qa_across_the_fleet_equals_the_union_of_the_benches_logs() {
+    let mut pg = server!("qa_across_the_fleet_equals_the_union_of_the_benches_logs");
+    fleet(&pg, "qa", &["a", "b"]);
+    let a = Bench::new(&pg, "qa", "a", "hardware-id");
+    let b = Bench::new(&pg, "qa", "b", "hardware-id");
+    // One board provisioned at bench A, then (the fleet out of reach, so B cannot
+    // know) at bench B: one device with a run at each.
+    let (board, clone) = board_and_its_clone(&a, "travelling");
+    pg.stop();
+    let (code, first) = a.provision_board(&board);
+    assert_eq!(code, 0, "{first}");
+    let (code, again) = b.provision_board(&clone);
+    assert_eq!(code, 0, "{again}");
+    let uid = first["uid"].as_str().unwrap();
+    assert_eq!(again["uid"], uid);
+    pg.start_again();
+    a.provision(2);
+    b.provision(2);
+    // And a board that fails its CSR check at bench B.
+    let bad = Sim::start(&b.station.board_state("bad-csr"), &["bad-csr-signature"]);
+    assert_eq!(b.cmd(&["provision", "--json", "--port", &bad.port]).output().unwrap().status.code(), Some(1));
+    for bench in [&a, &b] {
+        let (code, synced) = bench.fleet("sync");
+        assert_eq!(code, 0, "{synced}");
+    }
+
+    // Statistics: the fleet's counts are the benches' added up, but for the
+    // travelling board, one device with a run at each; each station's line is its own
+    // log's.
+    let local: Vec<Value> = [&a, &b].iter().map(|s| json_lines(log(s, &["stats", "--json"])).remove(0)).collect();
+    let fleet_stats = json_lines(log(&a, &["stats", "--fleet", "--json"])).remove(0);
+    for key in ["runs", "passed", "failed", "interrupted"] {
+        let sum: u64 = local.iter().map(|l| l[key].as_u64().unwrap()).sum();
+        assert_eq!(fleet_stats[key].as_u64(), Some(sum), "{key}: {fleet_stats}");
+    }
+    let devices: u64 = local.iter().map(|l| l["devices"].as_u64().unwrap()).sum();
+    let passed: u64 = local.iter().map(|l| l["devices_passed"].as_u64().unwrap()).sum();
+    assert_eq!(fleet_stats["devices_passed"].as_u64(), Some(passed - 1), "{fleet_stats}");
+    assert_eq!(fleet_stats["devices"].as_u64(), Some(devices - 1), "the travelling board is one device: {fleet_stats}");
+    assert_eq!((fleet_stats["runs"].as_u64(), fleet_stats["failed"].as_u64()), (Some(7), Some(1)), "{fleet_stats}");
+    let stations = fleet_stats["stations"].as_array().unwrap();
+    assert_eq!(stations.len(), 2, "{fleet_stats}");
+    for (line, (bench, l)) in stations.iter().zip([&a, &b].iter().zip(&local)) {
+        assert_eq!(line["station"], bench.id.as_str());
+        for (key, local_key) in
+            [("runs", "runs"), ("passed", "passed"), ("devices", "devices"), ("yield_percent", "yield_percent")]
+        {
+            assert_eq!(line[key], l[local_key], "{key} of {}: {fleet_stats}", bench.id);
+        }
+    }
+    // One station's fleet statistics are its log's, to the last field.
+    for (bench, l) in [&a, &b].iter().zip(&local) {
+        let mut mine = json_lines(log(&a, &["stats", "--fleet", "--json", "--station", &bench.id])).remove(0);
+        assert_eq!(mine["stations"].as_array().unwrap().len(), 1);
+        mine.as_object_mut().unwrap().remove("stations");
+        assert_eq!(&mine, l, "{}", bench.id);
+    }
+    let text = out_lines(log(&b, &["stats", "--fleet"]));
+    assert!(text.iter().any(|l| l == "yield per station:"), "{text:?}");
+    assert!(text.iter().any(|l| l.trim_start().starts_with("bench-b ")), "{text:?}");
+
+    // Exports: the union of the benches' exports, by start time.
+    let mut union: Vec<Value> =
+        [&a, &b].iter().flat_map(|s| json_lines(log(s, &["export", "--format", "jsonl"]))).collect();
+    union.sort_by(|x, y| {
+        (x["started_at"].as_str(), x["station"].as_str()).cmp(&(y["started_at"].as_str(), y["station"].as_str()))
+    });
+    assert_eq!(json_lines(log(&b, &["export", "--fleet", "--format", "jsonl"])), union);
+    let csv = |bench: &Bench, fleet: bool| {
+        let mut args = vec!["export", "--format", "csv"];
+        if fleet {
+            args.push("--fleet");
+        }
+        out_lines(log(bench, &args))
+    };
+    let fleet_csv = csv(&a, true);
+    let mut local_csv: Vec<String> = csv(&a, false).into_iter().chain(csv(&b, false).into_iter().skip(1)).collect();
+    assert_eq!(fleet_csv[0], local_csv[0], "the same header");
+    let (mut fleet_rows, mut local_rows) = (fleet_csv[1..].to_vec(), local_csv.split_off(1));
+    fleet_rows.sort();
+    local_rows.sort();
+    assert_eq!(fleet_rows, local_rows);
+    // A page and a filter, as on a bench.
+    let page = json_lines(log(&a, &["export", "--fleet", "--format", "jsonl", "--limit", "2", "--offset", "3"]));
+    assert_eq!(page, union[3..5].to_vec());
+    let failed = json_lines(log(&a, &["export", "--fleet", "--format", "jsonl", "--outcome", "fail"]));
+    assert_eq!(failed, union.iter().filter(|r| r["outcome"] == "FAIL").cloned().collect::<Vec<_>>());
+
+    // The travelling board's history: its runs at bench A and at bench B, in order.
+    let history = json_lines(log(&b, &["history", uid, "--fleet"]));
+    let seen: Vec<(&str, &str)> =
+        history.iter().map(|r| (r["station"].as_str().unwrap(), r["outcome"].as_str().unwrap())).collect();
+    assert_eq!(seen, [("bench-a", "PASS"), ("bench-b", "PASS")], "{history:?}");
+    assert_eq!(history[0], json_lines(log(&a, &["history", uid]))[0]);
+    assert_eq!(history[1], json_lines(log(&b, &["history", uid]))[0]);
+
+    // Onboarding: every device that passed, with its newest certificate across the
+    // fleet (the travelling board's from bench B).
+    let onboarding = |bench: &Bench, fleet: bool| {
+        let mut args = vec!["onboarding", "--format", "jsonl"];
+        if fleet {
+            args.push("--fleet");
+        }
+        let mut rows = json_lines(log(bench, &args));
+        rows.sort_by(|x, y| x["uid"].as_str().cmp(&y["uid"].as_str()));
+        rows
+    };
+    let mut expected: Vec<Value> = onboarding(&a, false).into_iter().filter(|r| r["uid"] != uid).collect();
+    expected.extend(onboarding(&b, false));
+    expected.sort_by(|x, y| x["uid"].as_str().cmp(&y["uid"].as_str()));
+    assert_eq!(expected.len(), 5);
+    assert_eq!(onboarding(&b, true), expected);
+}
+
+#[test]
+fn qa_with_fleet_needs_a_fleet_section_and_a_fleet_that_answers() {
+    let mut pg = server!("qa_with_fleet_needs_a_fleet_section_and_a_fleet_that_answers");
+    // A bench without [fleet]: refused in words, exit 2, and nothing written.
+    let plain = Station::new();
+    let sim = Sim::start(&plain.board_state("b"), &[]);
+    assert_eq!(plain.provision(&sim.port, &[]).0, 0);
+    let out_file = plain.data_dir().join("export.jsonl");
+    for args in [
+        vec!["export", "--fleet", "--format", "jsonl", "--out", out_file.to_str().unwrap()],
+        vec!["history", "X", "--fleet"],
+        vec!["stats", "--fleet", "--json"],
+        vec!["onboarding", "--fleet"],
+    ] {
+        let out = hallmark().arg("log").args(&args).arg("--data-dir").arg(plain.data_dir()).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no [fleet] section") && err.contains("--config FILE"), "{args:?}: {err}");
+    }
+    assert!(!out_file.exists(), "no half-written export");
+    assert_eq!(json_lines(plain.hallmark(&["log", "export", "--format", "jsonl"])).len(), 1, "the local log as before");
+
+    // A fleet that is down: exit 2 and why, while the bench's own log still answers.
+    fleet(&pg, "qa_down", &["a"]);
+    let bench = Bench::new(&pg, "qa_down", "a", "hardware-id");
+    bench.provision(1);
+    assert_eq!(bench.fleet("sync").0, 0);
+    assert_eq!(json_lines(log(&bench, &["stats", "--fleet", "--json"]))[0]["runs"], 1);
+    pg.stop();
+    for args in [vec!["stats", "--fleet"], vec!["export", "--fleet", "--format", "csv"]] {
+        let out = log(&bench, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect to the fleet server"), "{args:?}");
+    }
+    assert_eq!(json_lines(log(&bench, &["stats", "--json"]))[0]["runs"], 1);
+    // A wrong password is the fleet's refusal, in words.
+    pg.start_again();
+    let out = hallmark()
+        .args(["log", "stats", "--fleet", "--config"])
+        .arg(&bench.config)
+        .arg("--data-dir")
+        .arg(bench.station.data_dir())
+        .env("HALLMARK_FLEET_PASSWORD", "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refused the login"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

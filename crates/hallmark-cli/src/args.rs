@@ -361,6 +361,20 @@ pub struct FilterArgs {
     pub failing_step: Option<String>,
 }
 
+/// Where a QA command reads: this station's log, or with --fleet the fleet database.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct FleetQaArgs {
+    /// Read the fleet database ([fleet] url in the station configuration) instead of
+    /// this station's log: every station's runs, as far as each has synced
+    /// (docs/fleet.md, "QA across the fleet").
+    #[arg(long)]
+    pub fleet: bool,
+    /// Station configuration (TOML) whose [fleet] section --fleet reads. Default: the
+    /// one saved in the data directory, else the embedded default (which has none).
+    #[arg(long, value_name = "FILE", env = "HALLMARK_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum LogCommand {
     /// Export runs (one record per run), oldest first.
@@ -382,16 +396,22 @@ pub enum LogCommand {
         offset: u64,
         #[command(flatten)]
         filter: FilterArgs,
+        #[command(flatten)]
+        source: FleetQaArgs,
     },
-    /// Every run of one device, oldest first (JSON Lines).
+    /// Every run of one device, oldest first (JSON Lines); with --fleet from every
+    /// station.
     History {
         /// The device UID.
         uid: String,
         /// Data directory.
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        source: FleetQaArgs,
     },
-    /// Yield, first-pass yield, failures by step (Pareto), throughput per hour.
+    /// Yield, first-pass yield, failures by step (Pareto), throughput per hour; with
+    /// --fleet also each station's yield.
     Stats {
         /// Data directory.
         #[arg(long, value_name = "DIR")]
@@ -401,6 +421,8 @@ pub enum LogCommand {
         json: bool,
         #[command(flatten)]
         filter: FilterArgs,
+        #[command(flatten)]
+        source: FleetQaArgs,
     },
     /// UID + certificate of every device that passed, for a cloud device registry.
     Onboarding {
@@ -415,6 +437,8 @@ pub enum LogCommand {
         out: Option<PathBuf>,
         #[command(flatten)]
         filter: FilterArgs,
+        #[command(flatten)]
+        source: FleetQaArgs,
     },
     /// Check the log's hash chain; exit 0 if intact, 1 if broken.
     Verify {

@@ -1,35 +1,49 @@
-//! `hallmark log …`: QA exports, history, statistics, onboarding, verification.
+//! `hallmark log …`: QA exports, history, statistics, onboarding, verification; the
+//! first four also over the fleet database with `--fleet` (`hallmark_fleet::Fleet`).
 
-use crate::args::{ExportFormat, FilterArgs, LogCommand};
+use crate::args::{ExportFormat, FilterArgs, FleetQaArgs, LogCommand, StationArgs};
 use crate::error::{CliError, EXIT_FAIL};
-use crate::setup::data_dir;
-use hallmark_store::{csv_header, LineFormat, OnboardingRecord, Page, RecordWriter, RunFilter, Store};
+use crate::setup::{data_dir, load_config};
+use hallmark_fleet::Fleet;
+use hallmark_store::{csv_header, LineFormat, OnboardingRecord, Page, RecordWriter, RunFilter, RunRecord, Store};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub fn run(cmd: LogCommand) -> Result<ExitCode, CliError> {
     match cmd {
-        LogCommand::Export { format, data_dir: dir, out, limit, offset, filter } => {
-            let store = open(dir)?;
+        LogCommand::Export { format, data_dir: dir, out, limit, offset, filter, source } => {
+            let mut from = Source::open(dir, &source)?;
             let page = limit.map(|limit| Page { limit, offset });
+            let filter = to_filter(filter);
             write_out(out, |w| {
                 let mut lines = writer(w, format, csv_header());
-                store.for_each_run(&to_filter(filter), page, |run| lines.push(&run, |r| r.to_csv()))?;
+                from.for_each_run(&filter, page, |run| lines.push(&run, |r| r.to_csv()))?;
                 Ok(lines.finish()?)
             })
         }
-        LogCommand::History { uid, data_dir: dir } => {
-            let store = open(dir)?;
+        LogCommand::History { uid, data_dir: dir, source } => {
+            let mut from = Source::open(dir, &source)?;
             let filter = RunFilter { uid: Some(uid), ..RunFilter::default() };
             write_out(None, |w| {
                 let mut lines = writer(w, ExportFormat::Jsonl, "");
-                store.for_each_run(&filter, None, |run| lines.push(&run, |r| r.to_csv()))?;
+                from.for_each_run(&filter, None, |run| lines.push(&run, |r| r.to_csv()))?;
                 Ok(lines.finish()?)
             })
         }
-        LogCommand::Stats { data_dir: dir, json, filter } => {
-            let s = open(dir)?.statistics(&to_filter(filter))?;
+        LogCommand::Stats { data_dir: dir, json, filter, source } => {
+            let filter = to_filter(filter);
+            let (s, stations) = match Source::open(dir, &source)? {
+                Source::Log(store) => (store.statistics(&filter)?, None),
+                Source::Fleet(mut fleet) => {
+                    let f = fleet.statistics(&filter)?;
+                    if json {
+                        println!("{}", serde_json::to_string(&f).unwrap_or_default());
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    (f.statistics, Some(f.stations))
+                }
+            };
             if json {
                 println!("{}", serde_json::to_string(&s).unwrap_or_default());
             } else {
@@ -52,14 +66,24 @@ pub fn run(cmd: LogCommand) -> Result<ExitCode, CliError> {
                 for h in &s.throughput_per_hour {
                     println!("  {}:00  {:>6} runs  {:>6} passed", h.hour, h.runs, h.passed);
                 }
+                if let Some(stations) = stations {
+                    println!("yield per station:");
+                    for y in &stations {
+                        println!(
+                            "  {:<20} {:>7} runs  {:>7} passed  {:>7} devices  yield {:.1}%",
+                            y.station, y.runs, y.passed, y.devices, y.yield_percent
+                        );
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
-        LogCommand::Onboarding { format, data_dir: dir, out, filter } => {
-            let store = open(dir)?;
+        LogCommand::Onboarding { format, data_dir: dir, out, filter, source } => {
+            let mut from = Source::open(dir, &source)?;
+            let filter = to_filter(filter);
             write_out(out, |w| {
                 let mut lines = writer(w, format, OnboardingRecord::csv_header());
-                store.onboarding(&to_filter(filter), |rec| lines.push(&rec, |r| r.to_csv()))?;
+                from.onboarding(&filter, |rec| lines.push(&rec, |r| r.to_csv()))?;
                 Ok(lines.finish()?)
             })
         }
@@ -123,6 +147,59 @@ fn write_out(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a QA command reads: this station's log, or the fleet database.
+enum Source {
+    Log(Store),
+    /// Boxed: a connection with its runtime is large.
+    Fleet(Box<Fleet>),
+}
+
+impl Source {
+    /// The log in `dir`, or with `--fleet` a connection to the fleet named by the
+    /// station configuration's `[fleet]` section (the log is not opened then).
+    fn open(dir: Option<PathBuf>, source: &FleetQaArgs) -> Result<Source, CliError> {
+        if !source.fleet {
+            return Ok(Source::Log(open(dir)?));
+        }
+        let args = StationArgs { data_dir: dir, config: source.config.clone(), ..StationArgs::default() };
+        let config = load_config(&args)?;
+        let Some(fleet) = &config.config.fleet else {
+            return Err(CliError::Usage(format!(
+                "the station configuration ({}) has no [fleet] section, so --fleet has no fleet database to read: \
+                 give the station's configuration with --config FILE, or add [fleet] url = \
+                 \"postgresql://USER@HOST:PORT/DB\" to it (docs/fleet.md)",
+                config.origin
+            )));
+        };
+        Ok(Source::Fleet(Box::new(Fleet::connect_with_stored_password(&fleet.url)?)))
+    }
+
+    fn for_each_run(
+        &mut self,
+        filter: &RunFilter,
+        page: Option<Page>,
+        f: impl FnMut(RunRecord),
+    ) -> Result<(), CliError> {
+        match self {
+            Source::Log(store) => store.for_each_run(filter, page, f)?,
+            Source::Fleet(fleet) => {
+                fleet.for_each_run(filter, page, f)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn onboarding(&mut self, filter: &RunFilter, f: impl FnMut(OnboardingRecord)) -> Result<(), CliError> {
+        match self {
+            Source::Log(store) => store.onboarding(filter, f)?,
+            Source::Fleet(fleet) => {
+                fleet.onboarding(filter, f)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn open(dir: Option<PathBuf>) -> Result<Store, CliError> {
