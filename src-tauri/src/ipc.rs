@@ -173,6 +173,12 @@ impl From<CrlError> for ApiError {
                 "Check the [crl] path and its permissions.",
             )
             .with_detail(e),
+            CrlError::Fleet(e) => ApiError::new(
+                FailureCode::CaFailed,
+                "Another station issued this certificate, and the revocation could not be queued in the fleet.",
+                "Check the connection to the fleet server (hallmark fleet status) and try again.",
+            )
+            .with_detail(e),
             e => ApiError::new(
                 FailureCode::CaFailed,
                 "The revocation could not be completed.",
@@ -194,6 +200,38 @@ pub struct SlotView {
     pub state: hallmark_station::fixture::LinkState,
     /// Runs start when a board appears.
     pub auto_start: bool,
+}
+
+/// The station's link to the fleet as the operator screen shows it, so a bench knows
+/// when it is cut off (provisioning goes on locally either way).
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct FleetView {
+    /// The last sync reached the fleet server.
+    pub connected: bool,
+    /// Records waiting to be sent.
+    pub waiting: u32,
+    /// When the last complete sync ended (RFC 3339).
+    pub last_sync: Option<String>,
+    /// Why the last sync failed, in words.
+    pub last_error: Option<String>,
+    /// Alarms raised for this station's records since start-up.
+    pub conflicts: u32,
+    /// UID numbers left in leased blocks for today's stem (`sequence` scheme).
+    pub uid_numbers_left: Option<u32>,
+}
+
+impl From<&hallmark_station::fleet_sync::SyncState> for FleetView {
+    fn from(s: &hallmark_station::fleet_sync::SyncState) -> FleetView {
+        let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        FleetView {
+            connected: s.connected,
+            waiting: clamp(s.waiting.max(0) as u64),
+            last_sync: s.last_sync.clone(),
+            last_error: s.last_error.clone(),
+            conflicts: clamp(s.conflicts),
+            uid_numbers_left: s.uid_blocks.first().map(|b| clamp(b.position.left)),
+        }
+    }
 }
 
 /// The station at start-up.
@@ -466,10 +504,13 @@ pub struct PrintView {
 /// A revocation.
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct RevokeView {
-    /// Serials revoked.
+    /// Serials revoked (or, with `queued_for`, queued).
     pub serials: Vec<String>,
-    /// The CRL published with them.
+    /// The CRL published with them (0 when queued).
     pub crl_number: u32,
+    /// Another fleet station issued them: the revocation is queued for these stations,
+    /// which publish it at their next sync.
+    pub queued_for: Vec<String>,
 }
 
 /// An export written by the window.

@@ -76,6 +76,7 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::station_info,
             commands::slot_links,
+            commands::fleet_state,
             commands::start_run,
             commands::set_operator,
             commands::reprint,
@@ -123,6 +124,7 @@ fn start_station(app: tauri::AppHandle, options: &Options) -> AppState {
     let secrets = GivenSecrets { passphrase: Some(passphrase), ..GivenSecrets::from_env() };
     let build = Box::new(move || Station::open(open, &secrets));
     let (runner, info) = runner::start(app, build, sims);
+    let fleet = info.as_ref().ok().and_then(|i| i.fleet.clone());
     let view = match info {
         Ok(info) => StationView {
             station_id: info.station_id,
@@ -140,7 +142,7 @@ fn start_station(app: tauri::AppHandle, options: &Options) -> AppState {
     // thrown away with their data.
     let first_pin = if options.demo { FirstPin::Free } else { FirstPin::CaSecret };
     let engineer = Some(std::sync::Arc::new(EngineerRole::new(&data_dir, first_pin)));
-    AppState { view: view.into(), runner, log, data_dir: Some(data_dir), config: source.into(), engineer }
+    AppState { view: view.into(), runner, log, data_dir: Some(data_dir), config: source.into(), engineer, fleet }
 }
 
 /// The slots as the operator screen shows them, with their links as they are now.
@@ -227,5 +229,6 @@ fn failed_state(options: &Options, e: ApiError) -> AppState {
         }
         .into(),
         engineer: None,
+        fleet: None,
     }
 }

@@ -66,9 +66,11 @@ pub enum Command {
         reason: Reason,
         /// Who.
         actor: String,
-        /// Answer: the serials and the CRL number.
-        reply: Reply<(Vec<String>, u64)>,
+        /// Answer: what was revoked here or queued for another station.
+        reply: Reply<crate::ipc::RevokeView>,
     },
+    /// Carry out the revocations other stations queued for this one in the fleet.
+    FleetRevocations,
     /// Put a new configuration in force (between runs) and save it.
     Reconfigure {
         /// What changes.
@@ -139,6 +141,8 @@ pub struct StationInfo {
     pub data_dir: String,
     /// What start-up found (only when the station has just started).
     pub startup: Option<StartupReport>,
+    /// The fleet sync's state, when `[fleet]` is configured (only at start).
+    pub fleet: Option<hallmark_station::fleet_sync::SyncWatch>,
 }
 
 fn info(station: &Station) -> StationInfo {
@@ -148,6 +152,7 @@ fn info(station: &Station) -> StationInfo {
         origin: station.config.origin.clone(),
         data_dir: station.data_dir.path().display().to_string(),
         startup: None,
+        fleet: None,
     }
 }
 
@@ -180,10 +185,11 @@ pub fn start(
                 return;
             }
         };
-        ready_tx.send(Ok(StationInfo { startup: Some(startup), ..info(&station) })).ok();
         // With [fleet], records go to the fleet server in the background for as long
         // as this station runs (the settings it started with).
-        let _fleet_sync = station.start_fleet_sync();
+        let fleet_sync = station.start_fleet_sync();
+        let fleet = fleet_sync.as_ref().map(|sync| sync.watch());
+        ready_tx.send(Ok(StationInfo { startup: Some(startup), fleet, ..info(&station) })).ok();
         let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(rt) => rt,
             Err(_) => return,
@@ -199,6 +205,7 @@ pub fn start(
         };
         local.block_on(&rt, async move {
             actor.watch_slots(&station);
+            actor.tick_fleet_revocations(&station);
             while let Some(command) = rx.recv().await {
                 actor.handle(&mut station, command);
             }
@@ -231,12 +238,19 @@ impl Actor {
             }
             Command::Revoke { target, reason, actor, reply } => {
                 let result = open_log(station).and_then(|store| {
-                    station
-                        .revoke(&store, &target, reason, &actor)
-                        .map(|(serials, crl)| (serials, crl.number))
-                        .map_err(ApiError::from)
+                    station.revoke_or_queue(&store, &target, reason, &actor).map(revoke_view).map_err(ApiError::from)
                 });
                 reply.send(result).ok();
+            }
+            Command::FleetRevocations => {
+                // Holds the station only while it works, like a run.
+                let station = station.clone();
+                tokio::task::spawn_local(async move {
+                    if let Ok(store) = open_log(&station) {
+                        // A failure is retried at the next tick; the requests stay open.
+                        let _ = station.carry_out_queued(&store).await;
+                    }
+                });
             }
             Command::Reconfigure { change, reply } => {
                 let result = self.change(station, |s, store| s.change_configuration(store, *change));
@@ -295,6 +309,18 @@ impl Actor {
     }
 
     /// One auto-start watcher per serial slot with `auto_start`.
+    /// With a fleet, asks for the revocations queued for this station every sync
+    /// interval (a timer that holds no station, so changes are never blocked by it).
+    fn tick_fleet_revocations(&self, station: &Station) {
+        let Some(settings) = &station.config.config.fleet else { return };
+        let (tx, every) = (self.tx.clone(), std::time::Duration::from_millis(settings.sync_interval_ms));
+        tokio::task::spawn_local(async move {
+            while tx.send(Command::FleetRevocations).is_ok() {
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+
     fn watch_slots(&self, station: &Station) {
         for slot in station.config.config.slot.iter().filter(|s| s.auto_start) {
             let Ok(LinkTarget::Serial(port)) = LinkTarget::for_slot(slot) else { continue };
@@ -324,6 +350,25 @@ fn open_log(station: &Station) -> Result<Store, ApiError> {
 }
 
 /// The station thread did not answer (it stopped).
+/// A revocation as the engineer screen shows it.
+fn revoke_view(outcome: hallmark_station::fleet_revocations::RevokeOutcome) -> crate::ipc::RevokeView {
+    use hallmark_station::fleet_revocations::RevokeOutcome;
+    match outcome {
+        RevokeOutcome::Revoked { serials, published } => {
+            crate::ipc::RevokeView { serials, crl_number: published.number as u32, queued_for: Vec::new() }
+        }
+        RevokeOutcome::Queued(requests) => {
+            let mut stations: Vec<String> = requests.iter().map(|r| r.issuer_station.clone()).collect();
+            stations.dedup();
+            crate::ipc::RevokeView {
+                serials: requests.into_iter().map(|r| r.serial).collect(),
+                crl_number: 0,
+                queued_for: stations,
+            }
+        }
+    }
+}
+
 fn no_answer() -> ApiError {
     ApiError::new(FailureCode::Station, "The station did not answer.", "Restart the application.")
 }

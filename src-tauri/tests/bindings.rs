@@ -24,6 +24,7 @@ fn checked_in_bindings_are_current() {
     check::<ApiError>(&dir, &mut stale);
     check::<FailureCode>(&dir, &mut stale);
     check::<SlotView>(&dir, &mut stale);
+    check::<FleetView>(&dir, &mut stale);
     check::<StationView>(&dir, &mut stale);
     check::<StepView>(&dir, &mut stale);
     check::<RunView>(&dir, &mut stale);

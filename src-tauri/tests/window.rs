@@ -609,3 +609,74 @@ async fn bench_cold_start_and_memory() {
     println!("{runs} auto-started runs shown in the window, {per_run:?} per run");
     driver.quit().await.ok();
 }
+
+#[path = "../../crates/hallmark-fleet/tests/support/mod.rs"]
+mod pg;
+
+/// Operator, fleet (issue #17): the screen shows the fleet link — connected with
+/// nothing waiting; cut off (the fleet server stopped) with the backlog growing while
+/// boards still pass; connected and caught up again once the server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_sees_when_the_bench_is_cut_off_from_the_fleet() {
+    if !display_or_skip("the_operator_sees_when_the_bench_is_cut_off_from_the_fleet") {
+        return;
+    }
+    // The harness and the fleet client block: off the test's async workers.
+    let Some(mut server) = tokio::task::block_in_place(|| {
+        let server = pg::TestPostgres::start("window_fleet")?;
+        server.create_database("fleet");
+        hallmark_fleet::Fleet::connect(&server.url(pg::SUPERUSER, "fleet"), Some(server.password()))
+            .and_then(|mut f| f.init())
+            .expect("fleet schema");
+        server
+            .admin("fleet")
+            .batch_execute("CREATE ROLE bench_window LOGIN PASSWORD 'pw-window' IN ROLE hallmark_station")
+            .unwrap();
+        Some(server)
+    }) else {
+        return;
+    };
+
+    use hallmark_gui::demo::{demo_config, sim_slot};
+    let _turn = ONE_WINDOW.lock().await;
+    let data = tempfile::tempdir().unwrap();
+    let board = sim_slot("SIM-A", Vec::new()).unwrap();
+    let (_, toml) = demo_config([&board].into_iter()).unwrap();
+    let toml = format!("{toml}\n[fleet]\nurl = \"{}\"\nsync_interval_ms = 300\n", server.url("bench_window", "fleet"));
+    let config = data.path().join("line.toml");
+    std::fs::write(&config, toml).unwrap();
+    let data_dir = data.path().join("data");
+    let envs = [
+        ("HALLMARK_DATA_DIR", data_dir.to_str().unwrap()),
+        ("HALLMARK_CA_PASSPHRASE", "fleet window passphrase 42"),
+        ("HALLMARK_FLEET_PASSWORD", "pw-window"),
+    ];
+    let app = App::start_with(&["--config", config.to_str().unwrap()], &envs).await;
+    let driver = app.driver.clone();
+    wait_for(&driver, "body[data-ready='true']", 60).await;
+
+    wait_text(&driver, "#fleet-state", 30, |t| t.starts_with("Fleet: connected")).await;
+    click(&driver, "#start-SIM-A").await;
+    wait_for(&driver, "#tile-SIM-A[data-state='pass']", 60).await;
+    let caught_up = wait_text(&driver, "#fleet-state", 30, |t| t.contains("0 records waiting")).await;
+    assert!(caught_up.contains("connected"), "{caught_up}");
+    snap(&driver, "fleet-1-connected").await;
+
+    tokio::task::block_in_place(|| server.stop());
+    let cut = wait_text(&driver, "#fleet-state", 30, |t| t.contains("NOT CONNECTED")).await;
+    assert_eq!(attr(&driver, "#fleet-state", "data-state").await, "cut-off", "{cut}");
+    // The bench goes on: the next board passes, and its records wait.
+    board.next_board();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    click(&driver, "#start-SIM-A").await;
+    wait_for(&driver, "#tile-SIM-A[data-state='pass']", 60).await;
+    let waiting = wait_text(&driver, "#fleet-state", 30, |t| !t.contains(" 0 records waiting")).await;
+    assert!(waiting.contains("NOT CONNECTED") && waiting.contains("records waiting"), "{waiting}");
+    snap(&driver, "fleet-2-cut-off").await;
+
+    tokio::task::block_in_place(|| server.start_again());
+    let back =
+        wait_text(&driver, "#fleet-state", 60, |t| t.contains("connected") && t.contains(" 0 records waiting")).await;
+    assert_eq!(attr(&driver, "#fleet-state", "data-state").await, "ok", "{back}");
+    driver.quit().await.ok();
+}

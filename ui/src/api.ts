@@ -21,10 +21,12 @@ import type { RevokeView } from "./bindings/RevokeView";
 import type { PrinterView } from "./bindings/PrinterView";
 import type { PrintView } from "./bindings/PrintView";
 import type { ExportView } from "./bindings/ExportView";
+import type { FleetView } from "./bindings/FleetView";
 
 export type Commands = {
   station_info: { args: Record<string, never>; result: StationView };
   slot_links: { args: Record<string, never>; result: SlotLink[] };
+  fleet_state: { args: Record<string, never>; result: FleetView | null };
   start_run: { args: { slot: string; operator: string | null; scannedUid: string | null }; result: null };
   reprint: { args: { uid: string; operator: string | null }; result: string };
   runs_page: { args: { query: RunQuery }; result: RunPage };

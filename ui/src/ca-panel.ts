@@ -67,7 +67,9 @@ export class CaPanel {
     this.confirming = false;
     try {
       const r = await call("ca_revoke", { target: this.target, reason: this.reason });
-      this.message = { ok: t("eng.revoke.done", { serials: r.serials.join(", "), crl: r.crl_number }) };
+      this.message = r.queued_for.length
+        ? { ok: t("eng.revoke.queued", { serials: r.serials.join(", "), stations: r.queued_for.join(", ") }) }
+        : { ok: t("eng.revoke.done", { serials: r.serials.join(", "), crl: r.crl_number }) };
       this.target = "";
       this.ca = await call("ca_status", {});
     } catch (e) {

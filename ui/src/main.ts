@@ -52,7 +52,9 @@ async function main(): Promise<void> {
   window.setInterval(async () => {
     if (station.error) return;
     try {
-      if (operator.setLinks(await call("slot_links", {})) && current === "operator") operator.render();
+      const links = operator.setLinks(await call("slot_links", {}));
+      const fleet = operator.setFleet(await call("fleet_state", {}));
+      if ((links || fleet) && current === "operator") operator.render();
     } catch {
       // The station answers again on the next look.
     }

@@ -12,6 +12,8 @@ import type { SlotLink } from "./bindings/SlotLink";
 import { failureAdvice } from "./failures";
 import type { RunEvent } from "./bindings/RunEvent";
 import type { StationView } from "./bindings/StationView";
+import type { FleetView } from "./bindings/FleetView";
+import { fleetLine } from "./fleet";
 
 export class OperatorScreen {
   tiles: Tile[];
@@ -20,6 +22,8 @@ export class OperatorScreen {
   scannedUid: string | null = null;
   lastUid: string | null = null;
   notice = "";
+  /** The fleet link as last looked at (null without a fleet). */
+  fleet: FleetView | null = null;
   /** What start-up found, until the operator dismisses it. */
   startup: string[] = [];
   private scanner = new ScannerInput();
@@ -43,6 +47,13 @@ export class OperatorScreen {
     const changed = next.some((t, i) => t !== this.tiles[i]);
     this.tiles = next;
     return changed;
+  }
+
+  /** The fleet link as last looked at; re-renders only when its line changed. */
+  setFleet(view: FleetView | null): boolean {
+    const before = JSON.stringify(fleetLine(this.fleet));
+    this.fleet = view;
+    return JSON.stringify(fleetLine(view)) !== before;
   }
 
   onEvent(e: RunEvent): void {
@@ -123,6 +134,10 @@ export class OperatorScreen {
     });
     manual.value = this.manual;
     const tiles = h("section", { class: "tiles" }, ...this.tiles.map((tile) => this.renderTile(tile)));
+    const line = fleetLine(this.fleet);
+    const fleet = line
+      ? h("div", { class: `fleet ${line.state}`, id: "fleet-state", role: "status", "data-state": line.state, title: this.fleet?.last_error ?? "" }, line.text)
+      : null;
     const startup = this.startup.length
       ? h(
           "div",
@@ -139,7 +154,7 @@ export class OperatorScreen {
       h("button", { id: "reprint", class: "secondary", onclick: () => this.reprint(), disabled: !this.lastUid }, t("reprint")),
       this.notice ? h("span", { class: "notice" }, this.notice) : null,
     );
-    this.root.replaceChildren(h("div", { class: "operator" }, startup, scanLine, manual, tiles, footer));
+    this.root.replaceChildren(h("div", { class: "operator" }, startup, scanLine, fleet, manual, tiles, footer));
   }
 
   private renderTile(tile: Tile): HTMLElement {

@@ -106,9 +106,16 @@ impl Station {
         let interval = std::time::Duration::from_millis(gate.settings().sync_interval_ms);
         loop {
             // Errors are the gate's to remember; the next round asks again.
-            let _ = self.carry_out_with(&gate, store).await;
+            let _ = self.carry_out_queued(store).await;
             tokio::time::sleep(interval).await;
         }
+    }
+
+    /// One round of [`Station::serve_fleet_revocations`] (the window runs it on its
+    /// own timer): nothing without a fleet.
+    pub async fn carry_out_queued(&self, store: &Store) -> Result<CarriedOut, SyncError> {
+        let Some(gate) = self.fleet.clone() else { return Ok(CarriedOut::default()) };
+        self.carry_out_with(&gate, store).await
     }
 
     async fn carry_out_with(&self, gate: &Arc<FleetGate>, store: &Store) -> Result<CarriedOut, SyncError> {

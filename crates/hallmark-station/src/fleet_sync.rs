@@ -278,7 +278,24 @@ pub struct SyncHandle {
 impl SyncHandle {
     /// The sync as it stands.
     pub fn state(&self) -> SyncState {
-        self.state.lock().map(|s| s.clone()).unwrap_or_default()
+        self.watch().state()
+    }
+
+    /// A view of the sync's state that other threads can keep (the window's commands).
+    pub fn watch(&self) -> SyncWatch {
+        SyncWatch(self.state.clone())
+    }
+}
+
+/// Reads a running sync's state from anywhere; outlives nothing (after the sync
+/// stops it shows its last state).
+#[derive(Clone)]
+pub struct SyncWatch(Arc<Mutex<SyncState>>);
+
+impl SyncWatch {
+    /// The sync as it stands.
+    pub fn state(&self) -> SyncState {
+        self.0.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }
 

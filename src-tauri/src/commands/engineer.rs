@@ -174,9 +174,7 @@ pub async fn ca_revoke(state: State<'_, AppState>, target: String, reason: Strin
             "Enter the UID (or certificate serial) to revoke.",
         ));
     }
-    let (serials, crl) =
-        state.runner.ask(|reply| Command::Revoke { target, reason, actor: ACTOR.into(), reply }).await?;
-    Ok(RevokeView { serials, crl_number: crl as u32 })
+    state.runner.ask(|reply| Command::Revoke { target, reason, actor: ACTOR.into(), reply }).await
 }
 
 /// The printer in force.

@@ -26,6 +26,8 @@ pub struct AppState {
     pub config: Mutex<engineer::ConfigSource>,
     /// The engineer role (none when the station did not start).
     pub engineer: Option<std::sync::Arc<hallmark_station::admin::EngineerRole>>,
+    /// The fleet sync's state (none without `[fleet]`).
+    pub fleet: Option<hallmark_station::fleet_sync::SyncWatch>,
 }
 
 impl AppState {
@@ -74,6 +76,12 @@ pub fn station_info(state: State<'_, AppState>) -> StationView {
 #[tauri::command]
 pub fn slot_links(state: State<'_, AppState>) -> Vec<hallmark_station::fixture::SlotLink> {
     hallmark_station::fixture::slot_links(&lock(&state.config).config.config.slot)
+}
+
+/// The fleet link as it is now (the operator screen polls it); `null` without a fleet.
+#[tauri::command]
+pub fn fleet_state(state: State<'_, AppState>) -> Option<FleetView> {
+    state.fleet.as_ref().map(|watch| FleetView::from(&watch.state()))
 }
 
 /// Starts a run on a slot; progress arrives as `run-event`s.

@@ -5,10 +5,15 @@
  */
 export type RevokeView = { 
 /**
- * Serials revoked.
+ * Serials revoked (or, with `queued_for`, queued).
  */
 serials: Array<string>, 
 /**
- * The CRL published with them.
+ * The CRL published with them (0 when queued).
  */
-crl_number: number, };
+crl_number: number, 
+/**
+ * Another fleet station issued them: the revocation is queued for these stations,
+ * which publish it at their next sync.
+ */
+queued_for: Array<string>, };
