@@ -294,7 +294,12 @@ impl Fleet {
     }
 
     /// [`Fleet::call`] with another deadline.
-    pub(crate) fn call_within<T, F, Fut>(&mut self, what: &'static str, deadline: Duration, body: F) -> Result<T, FleetError>
+    pub(crate) fn call_within<T, F, Fut>(
+        &mut self,
+        what: &'static str,
+        deadline: Duration,
+        body: F,
+    ) -> Result<T, FleetError>
     where
         F: FnOnce(Live) -> Fut,
         Fut: Future<Output = (Live, Result<T, Fail>)>,
