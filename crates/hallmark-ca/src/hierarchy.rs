@@ -7,12 +7,10 @@
 //! comes from the request); back at the station, `import` with
 //! [`crate::import::ImportKey::Pending`] installs it over the waiting key.
 
-use crate::pkcs11::{TokenKey, TokenRef};
-use crate::store::{ca_params, ISSUING_CERT, ISSUING_KEY, ISSUING_KEY_REF, ROOT_CERT, ROOT_KEY};
-use crate::{fingerprint, pem_cert, CaError, CaKey, CaStore, Passphrase};
-use rcgen::{
-    CertificateParams, DistinguishedName, DnType, Issuer, KeyPair, SubjectPublicKeyInfo, PKCS_ECDSA_P256_SHA256,
-};
+use crate::pkcs11::TokenRef;
+use crate::store::{ca_params, generate_issuing_key, ISSUING_CERT, ROOT_CERT, ROOT_KEY};
+use crate::{fingerprint, pem_cert, CaError, CaStore, Passphrase};
+use rcgen::{CertificateParams, DistinguishedName, DnType, Issuer, SubjectPublicKeyInfo};
 use time::OffsetDateTime;
 use x509_parser::prelude::FromDer;
 
@@ -57,24 +55,14 @@ impl CaStore {
             return Err(CaError::Import(format!("a CA already exists in {}", self.dir().display())));
         }
         std::fs::create_dir_all(self.dir()).map_err(|e| self.io(self.dir(), e))?;
-        let key = match token {
-            Some((r, pin)) => CaKey::Token(TokenKey::generate(r, pin)?),
-            None => CaKey::File(Box::new(KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?)),
-        };
+        let key = generate_issuing_key(token)?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::OrganizationName, "Hallmark provisioning station");
         dn.push(DnType::CommonName, name);
         params.distinguished_name = dn;
         let pem = params.serialize_request(&key)?.pem()?;
-        match (&key, token) {
-            (CaKey::File(k), _) => self.write_key(ISSUING_KEY, k, passphrase)?,
-            (CaKey::Token(_), Some((r, _))) => {
-                let text = toml::to_string(r).map_err(|e| CaError::Token(e.to_string()))?;
-                self.write(ISSUING_KEY_REF, text.as_bytes())?;
-            }
-            (CaKey::Token(_), None) => {}
-        }
+        self.write_issuing_key(&key, token, passphrase)?;
         // Last: its presence marks a CA waiting for its certificate.
         self.write(ISSUING_CSR, pem.as_bytes())?;
         Ok(pem)

@@ -120,23 +120,13 @@ impl CaStore {
         let root_cert = root_params.self_signed(&root_key)?;
         let root_issuer = Issuer::new(root_params, root_key);
 
-        let issuing_key = match token {
-            Some((r, pin)) => CaKey::Token(TokenKey::generate(r, pin)?),
-            None => CaKey::File(Box::new(KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?)),
-        };
+        let issuing_key = generate_issuing_key(token)?;
         let issuing_params = ca_params(&format!("Hallmark Issuing CA {instance}"), 0, now, ISSUING_VALIDITY_DAYS);
         let issuing_cert = issuing_params.signed_by(&issuing_key, &root_issuer)?;
 
         self.write_key(ROOT_KEY, root_issuer.key(), passphrase)?;
         self.write(ROOT_CERT, root_cert.pem().as_bytes())?;
-        match (&issuing_key, token) {
-            (CaKey::File(k), _) => self.write_key(ISSUING_KEY, k, passphrase)?,
-            (CaKey::Token(_), Some((r, _))) => {
-                let text = toml::to_string(r).map_err(|e| CaError::Token(e.to_string()))?;
-                self.write(ISSUING_KEY_REF, text.as_bytes())?;
-            }
-            (CaKey::Token(_), None) => {}
-        }
+        self.write_issuing_key(&issuing_key, token, passphrase)?;
         // The issuing certificate goes last: its presence marks a complete CA.
         self.write(ISSUING_CERT, issuing_cert.pem().as_bytes())?;
 
@@ -146,6 +136,24 @@ impl CaStore {
             root_der: root_cert.der().to_vec(),
             intermediates: Vec::new(),
         })
+    }
+
+    /// Keeps a new issuing key: encrypted with `passphrase`, or, in a token, a
+    /// reference to it.
+    pub(crate) fn write_issuing_key(
+        &self,
+        key: &CaKey,
+        token: Option<(&TokenRef, &str)>,
+        passphrase: &Passphrase,
+    ) -> Result<(), CaError> {
+        match (key, token) {
+            (CaKey::File(k), _) => self.write_key(ISSUING_KEY, k, passphrase),
+            (CaKey::Token(_), Some((r, _))) => {
+                let text = toml::to_string(r).map_err(|e| CaError::Token(e.to_string()))?;
+                self.write(ISSUING_KEY_REF, text.as_bytes())
+            }
+            (CaKey::Token(_), None) => Ok(()),
+        }
     }
 
     /// Unlocks an issuing CA whose key is an encrypted file.
@@ -315,6 +323,15 @@ pub fn pem_cert(der: &[u8]) -> String {
 pub fn pem_encode(label: &'static str, der: &[u8]) -> String {
     // Encoding in-memory bytes into a String cannot fail.
     pkcs8::der::pem::encode_string(label, LineEnding::LF, der).unwrap_or_default()
+}
+
+/// A new P-256 issuing key: in the token when one is given, else in memory (to be
+/// written encrypted).
+pub(crate) fn generate_issuing_key(token: Option<(&TokenRef, &str)>) -> Result<CaKey, CaError> {
+    Ok(match token {
+        Some((r, pin)) => CaKey::Token(TokenKey::generate(r, pin)?),
+        None => CaKey::File(Box::new(KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?)),
+    })
 }
 
 pub(crate) fn ca_params(cn: &str, path_len: u8, now: OffsetDateTime, days: i64) -> CertificateParams {
