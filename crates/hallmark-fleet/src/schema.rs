@@ -446,23 +446,15 @@ CREATE TABLE hallmark.uid_blocks (
 );
 CREATE INDEX uid_blocks_station ON hallmark.uid_blocks (station, stem, first);
 
-CREATE FUNCTION hallmark.lease_uid_block(p_station text, p_stem text, p_width integer, p_size bigint)
-RETURNS TABLE (lease_first bigint, lease_last bigint)
+-- The station id is the caller's, as for its records (version 2).
+CREATE FUNCTION hallmark.claim_station(p_station text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
     holder text;
-    leased bigint;
-    used bigint;
-    top bigint;
-    v_first bigint;
-    v_last bigint;
 BEGIN
-    IF p_station IS NULL OR p_station = '' OR p_stem IS NULL OR p_width IS NULL OR p_width NOT BETWEEN 1 AND 18
-       OR p_size IS NULL OR p_size NOT BETWEEN 1 AND 1000000 THEN
-        RAISE EXCEPTION 'lease_uid_block(%, %, %, %): station, stem, a width of 1 to 18 and a size of 1 to 1000000 are needed',
-            p_station, p_stem, p_width, p_size USING ERRCODE = 'invalid_parameter_value';
+    IF p_station IS NULL OR p_station = '' THEN
+        RAISE EXCEPTION 'a station id is needed' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- The station id is the caller's, as for its records (version 2).
     INSERT INTO hallmark.stations (station, first_seen, last_seen, role)
     VALUES (p_station, now(), now(), session_user)
     ON CONFLICT (station) DO NOTHING;
@@ -475,6 +467,25 @@ BEGIN
                 USING ERRCODE = 'HMS01', DETAIL = holder, HINT = 'each station needs its own role and station id';
         END IF;
     END IF;
+END
+$fn$;
+
+CREATE FUNCTION hallmark.lease_uid_block(p_station text, p_stem text, p_width integer, p_size bigint)
+RETURNS TABLE (lease_first bigint, lease_last bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+    leased bigint;
+    used bigint;
+    top bigint;
+    v_first bigint;
+    v_last bigint;
+BEGIN
+    IF p_station IS NULL OR p_station = '' OR p_stem IS NULL OR p_width IS NULL OR p_width NOT BETWEEN 1 AND 18
+       OR p_size IS NULL OR p_size NOT BETWEEN 1 AND 1000000 THEN
+        RAISE EXCEPTION 'lease_uid_block(%, %, %, %): station, stem, a width of 1 to 18 and a size of 1 to 1000000 are needed',
+            p_station, p_stem, p_width, p_size USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM hallmark.claim_station(p_station);
     -- One lease per stem at a time: blocks never overlap.
     PERFORM pg_advisory_xact_lock(hashtextextended('hallmark.uid_blocks:' || p_stem, 0));
     SELECT max(b.last) INTO leased FROM hallmark.uid_blocks b WHERE b.stem = p_stem;
@@ -514,30 +525,6 @@ CREATE TABLE hallmark.revocation_requests (
 );
 CREATE UNIQUE INDEX revocation_requests_open ON hallmark.revocation_requests (serial) WHERE done_at IS NULL;
 CREATE INDEX revocation_requests_issuer ON hallmark.revocation_requests (issuer_station, id) WHERE done_at IS NULL;
-
--- The station id is the caller's, as for its records (version 2).
-CREATE FUNCTION hallmark.claim_station(p_station text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
-DECLARE
-    holder text;
-BEGIN
-    IF p_station IS NULL OR p_station = '' THEN
-        RAISE EXCEPTION 'a station id is needed' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    INSERT INTO hallmark.stations (station, first_seen, last_seen, role)
-    VALUES (p_station, now(), now(), session_user)
-    ON CONFLICT (station) DO NOTHING;
-    IF NOT FOUND THEN
-        SELECT s.role INTO holder FROM hallmark.stations s WHERE s.station = p_station FOR UPDATE;
-        IF holder IS NULL THEN
-            UPDATE hallmark.stations SET role = session_user WHERE station = p_station;
-        ELSIF holder <> session_user THEN
-            RAISE EXCEPTION 'station id % belongs to database role %, not to %', p_station, holder, session_user
-                USING ERRCODE = 'HMS01', DETAIL = holder, HINT = 'each station needs its own role and station id';
-        END IF;
-    END IF;
-END
-$fn$;
 
 CREATE FUNCTION hallmark.request_revocation(p_station text, p_target text, p_reason text, p_actor text)
 RETURNS SETOF hallmark.revocation_requests
