@@ -27,6 +27,19 @@ fn fleet_db(pg: &TestPostgres, db: &str) -> Fleet {
     fleet
 }
 
+/// A plain connection as `role` (not through the code under test): what a station's
+/// login may do on the server itself.
+fn login(pg: &TestPostgres, db: &str, role: &str, password: &str) -> postgres::Client {
+    postgres::Config::new()
+        .host("127.0.0.1")
+        .port(pg.port())
+        .user(role)
+        .password(password)
+        .dbname(db)
+        .connect(postgres::NoTls)
+        .unwrap_or_else(|e| panic!("{role} logs in to {db}: {e}"))
+}
+
 fn count(pg: &TestPostgres, db: &str, sql: &str) -> i64 {
     pg.admin(db).query_one(sql, &[]).expect(sql).get(0)
 }
@@ -346,14 +359,7 @@ fn a_station_role_inserts_but_the_server_refuses_update_and_delete() {
     let e = station.init().unwrap_err();
     assert!(matches!(e, FleetError::PermissionDenied { .. }), "{e}");
 
-    let mut raw = postgres::Config::new()
-        .host("127.0.0.1")
-        .port(pg.port())
-        .user("station_b")
-        .password("station-b-password")
-        .dbname("fleet")
-        .connect(postgres::NoTls)
-        .unwrap();
+    let mut raw = login(&pg, "fleet", "station_b", "station-b-password");
     for sql in [
         "UPDATE hallmark.records SET body = '{}'",
         "DELETE FROM hallmark.records",
@@ -614,14 +620,7 @@ fn a_station_id_belongs_to_the_role_that_first_pushed_it() {
     assert_eq!(count(&pg, "fleet", "SELECT count(*) FROM hallmark.records"), 4, "nothing stored");
     assert_eq!(count(&pg, "fleet", "SELECT count(*) FROM hallmark.fleet_uids"), 1);
     // The server refuses it itself, not only the client.
-    let mut raw = postgres::Config::new()
-        .host("127.0.0.1")
-        .port(pg.port())
-        .user("station_b")
-        .password("pw-station_b")
-        .dbname("fleet")
-        .connect(postgres::NoTls)
-        .unwrap();
+    let mut raw = login(&pg, "fleet", "station_b", "pw-station_b");
     let e = raw
         .batch_execute(
             "INSERT INTO hallmark.records (station, seq, tbl, row_id, body) VALUES ('bench-a', 5, 'audit', 1, '{}')",
@@ -792,14 +791,7 @@ fn stations_leasing_one_stem_at_once_get_blocks_that_never_overlap() {
     let e = a.lease_uid_block("bench-1", "HM-2612", 6, 5).unwrap_err();
     assert!(matches!(&e, FleetError::StationTaken { holder, .. } if holder == "lease_b"), "{e}");
     // Stations cannot write the blocks themselves.
-    let mut raw = postgres::Config::new()
-        .host("127.0.0.1")
-        .port(pg.port())
-        .user("lease_a")
-        .password("pw-lease_a")
-        .dbname("fleet")
-        .connect(postgres::NoTls)
-        .unwrap();
+    let mut raw = login(&pg, "fleet", "lease_a", "pw-lease_a");
     for sql in [
         "INSERT INTO hallmark.uid_blocks (stem, first, last, width, station, role) VALUES ('HM-2612', 1, 5, 6, 'bench-0', 'lease_a')",
         "UPDATE hallmark.uid_blocks SET station = 'bench-0'",
@@ -907,14 +899,7 @@ fn a_revocation_asked_anywhere_is_carried_out_only_by_the_issuing_station() {
         assert!(e.to_string().contains("wait until the station that issued it has synced"), "{e}");
     }
     // Stations cannot edit the queue itself.
-    let mut raw = postgres::Config::new()
-        .host("127.0.0.1")
-        .port(pg.port())
-        .user("station_b")
-        .password("pw-station_b")
-        .dbname("fleet")
-        .connect(postgres::NoTls)
-        .unwrap();
+    let mut raw = login(&pg, "fleet", "station_b", "pw-station_b");
     for sql in [
         "UPDATE hallmark.revocation_requests SET done_at = now()",
         "DELETE FROM hallmark.revocation_requests",
