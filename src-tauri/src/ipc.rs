@@ -253,6 +253,8 @@ pub struct StationView {
     pub kiosk: bool,
     /// What start-up found (interrupted runs closed, a CRL published).
     pub startup: Option<hallmark_station::startup::StartupReport>,
+    /// A fleet is configured: the QA screen can show every station's runs.
+    pub fleet: bool,
 }
 
 /// One step of a run.
@@ -291,6 +293,8 @@ pub struct RunView {
     pub label_pdf: Option<String>,
     /// Certificate serial.
     pub cert_serial: Option<String>,
+    /// The station that ran it (shown with the fleet scope).
+    pub station: Option<String>,
 }
 
 /// Progress of runs, pushed to the UI as the `run-event` event.
@@ -352,6 +356,9 @@ pub struct RunQuery {
     pub page: u32,
     /// Rows per page.
     pub page_size: u32,
+    /// Every station's runs from the fleet database instead of this station's log.
+    #[serde(default)]
+    pub fleet: bool,
 }
 
 /// One page of runs, newest first.
@@ -432,6 +439,9 @@ pub struct StatsView {
     pub failures_by_step: Vec<(String, u32)>,
     /// Per hour: hour, runs, passed.
     pub per_hour: Vec<(String, u32, u32)>,
+    /// With the fleet scope, per station: station, runs, devices, devices passed,
+    /// yield percent.
+    pub stations: Vec<(String, u32, u32, u32, f64)>,
 }
 
 /// A label preview.

@@ -135,6 +135,7 @@ fn start_station(app: tauri::AppHandle, options: &Options) -> AppState {
             error: None,
             kiosk: options.kiosk,
             startup: info.startup,
+            fleet: info.fleet.is_some(),
         },
         Err(e) => StationView { error: Some(not_started(e)), ..empty_view(options) },
     };
@@ -212,6 +213,7 @@ fn empty_view(options: &Options) -> StationView {
         error: None,
         kiosk: options.kiosk,
         startup: None,
+        fleet: false,
     }
 }
 

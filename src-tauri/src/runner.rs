@@ -443,6 +443,7 @@ impl Observer for GuiObserver {
 /// The report as the window shows it.
 pub fn run_view(r: &RunReport) -> RunView {
     RunView {
+        station: Some(r.station.clone()),
         run_id: r.run_id.clone(),
         outcome: r.outcome.as_str().to_string(),
         slot: r.slot.clone(),

@@ -678,5 +678,18 @@ async fn the_operator_sees_when_the_bench_is_cut_off_from_the_fleet() {
     let back =
         wait_text(&driver, "#fleet-state", 60, |t| t.contains("connected") && t.contains(" 0 records waiting")).await;
     assert_eq!(attr(&driver, "#fleet-state", "data-state").await, "ok", "{back}");
+
+    // QA, scope "the whole fleet": the runs as the fleet holds them, with their station,
+    // and each station's yield.
+    click(&driver, "#tab-qa").await;
+    wait_for(&driver, "#qa-scope", 20).await;
+    click(&driver, "#qa-scope option[value='fleet']").await;
+    wait_for(&driver, "#runs[data-scope='fleet'] td.station", 30).await;
+    let stations = driver.find_all(By::Css("#runs td.station")).await.unwrap();
+    assert_eq!(stations.len(), 2, "both runs, from the fleet");
+    assert_eq!(stations[0].text().await.unwrap(), "bench-1");
+    let yield_row = wait_text(&driver, "#qa-stations tr[data-station='bench-1']", 30, |t| t.contains("100.0")).await;
+    assert!(yield_row.contains("2/2"), "{yield_row}");
+    snap(&driver, "fleet-3-qa-fleet-scope").await;
     driver.quit().await.ok();
 }

@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   const engineerRoot = h("div", { id: "engineer-screen" });
   const operator = new OperatorScreen(station, operatorRoot);
   const qa = new QaScreen(qaRoot);
+  qa.fleetAvailable = station.fleet;
   const engineer = new EngineerScreen(engineerRoot);
   let current: Tab = "operator";
   const lang = document.getElementById("lang") as HTMLSelectElement;
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   });
   await onStationChanged(async () => {
     station = await call("station_info", {});
+    qa.fleetAvailable = station.fleet;
     operator.setStation(station);
     if (current === "operator") operator.render();
   });

@@ -14,8 +14,10 @@ const PAGE_SIZE = 50;
 export class QaScreen {
   query: RunQuery = {
     outcome: null, uid: null, operator: null, slot: null, failing_step: null, from: null, to: null,
-    page: 0, page_size: PAGE_SIZE,
+    page: 0, page_size: PAGE_SIZE, fleet: false,
   };
+  /** A fleet is configured: the scope switch (this station / fleet) is offered. */
+  fleetAvailable = false;
   private runs: RunView[] = [];
   private total = 0;
   private detail: RunDetail | null = null;
@@ -50,7 +52,7 @@ export class QaScreen {
 
   /** Every run of one device, newest first: the table filtered to its UID. */
   history(uid: string): Promise<void> {
-    this.query = { outcome: null, uid, operator: null, slot: null, failing_step: null, from: null, to: null, page: 0, page_size: PAGE_SIZE };
+    this.query = { outcome: null, uid, operator: null, slot: null, failing_step: null, from: null, to: null, page: 0, page_size: PAGE_SIZE, fleet: this.query.fleet };
     this.detail = null;
     return this.refresh();
   }
@@ -84,8 +86,16 @@ export class QaScreen {
       }));
     const outcome = h("select", { id: "qa-outcome", onchange: (e: Event) => (this.query.outcome = (e.target as HTMLSelectElement).value || null) },
       ...["", "PASS", "FAIL", "INTERRUPTED"].map((o) => h("option", { value: o, selected: (this.query.outcome ?? "") === o }, o || t("qa.any"))));
+    const scope = this.fleetAvailable
+      ? h("label", {}, t("qa.scope"), h("select", {
+          id: "qa-scope",
+          onchange: (e: Event) => { this.query.fleet = (e.target as HTMLSelectElement).value === "fleet"; this.query.page = 0; this.detail = null; this.refresh(); },
+        },
+        h("option", { value: "station", selected: !this.query.fleet }, t("qa.scope.station")),
+        h("option", { value: "fleet", selected: this.query.fleet }, t("qa.scope.fleet"))))
+      : null;
     const filters = h("form", { class: "filters", onsubmit: (e: Event) => { e.preventDefault(); this.query.page = 0; this.refresh(); } },
-      h("label", {}, t("qa.outcome"), outcome), field("uid", t("qa.uid")), field("operator", t("qa.operator")),
+      scope, h("label", {}, t("qa.outcome"), outcome), field("uid", t("qa.uid")), field("operator", t("qa.operator")),
       field("from", t("qa.from")), field("to", t("qa.to")), h("button", { type: "submit", id: "qa-search" }, t("qa.search")));
     const pages = Math.max(1, Math.ceil(this.total / PAGE_SIZE));
     const pager = h("div", { class: "pager" },
@@ -93,10 +103,13 @@ export class QaScreen {
       h("button", { class: "secondary", disabled: this.query.page === 0, onclick: () => { this.query.page -= 1; this.refresh(); } }, t("qa.prev")),
       h("span", {}, `${this.query.page + 1} / ${pages}`),
       h("button", { class: "secondary", disabled: this.query.page + 1 >= pages, onclick: () => { this.query.page += 1; this.refresh(); } }, t("qa.next")));
-    const table = h("table", { id: "runs" },
-      h("thead", {}, h("tr", {}, ...[t("qa.started"), t("qa.slot"), t("qa.uid"), t("qa.outcome"), t("qa.operator"), t("qa.failure")].map((c) => h("th", {}, c)))),
+    const fleet = this.query.fleet;
+    const heads = [t("qa.started"), ...(fleet ? [t("qa.station")] : []), t("qa.slot"), t("qa.uid"), t("qa.outcome"), t("qa.operator"), t("qa.failure")];
+    const table = h("table", { id: "runs", "data-scope": fleet ? "fleet" : "station" },
+      h("thead", {}, h("tr", {}, ...heads.map((c) => h("th", {}, c)))),
       h("tbody", {}, ...this.runs.map((r) => h("tr", { class: `row ${r.outcome.toLowerCase()}`, "data-run": r.run_id, onclick: () => this.open(r.run_id) },
-        h("td", {}, (r.started_at ?? "").replace("T", " ").slice(0, 19)), h("td", {}, r.slot ?? ""), h("td", { class: "mono" }, r.uid ?? ""),
+        h("td", {}, (r.started_at ?? "").replace("T", " ").slice(0, 19)), fleet ? h("td", { class: "station" }, r.station ?? "") : null,
+        h("td", {}, r.slot ?? ""), h("td", { class: "mono" }, r.uid ?? ""),
         h("td", { class: "outcome" }, r.outcome), h("td", {}, r.operator ?? ""), h("td", {}, r.failure ? `${r.failing_step ?? ""} ${r.failure.code}` : "")))));
     const verify = h("div", { class: "verify" }, h("button", { id: "qa-verify", class: "secondary", onclick: () => this.verifyLog() }, t("qa.verify")), h("span", { id: "qa-verify-result" }, this.verify));
     const exports = h("div", { class: "verify" }, h("span", {}, t("qa.export")),
@@ -112,8 +125,16 @@ export class QaScreen {
     if (!s) return null;
     const max = Math.max(1, ...s.failures_by_step.map(([, n]) => n));
     const maxHour = Math.max(1, ...s.per_hour.map(([, n]) => n));
+    const stations = s.stations.length
+      ? h("table", { id: "qa-stations" },
+          h("thead", {}, h("tr", {}, ...[t("qa.station"), t("qa.runs"), t("qa.devices"), t("qa.station_yield")].map((c) => h("th", {}, c)))),
+          h("tbody", {}, ...s.stations.map(([station, runs, devices, passed, pct]) => h("tr", { "data-station": station },
+            h("td", {}, station), h("td", {}, String(runs)), h("td", {}, `${passed}/${devices}`),
+            h("td", {}, h("span", { class: "barfill pass", style: `width:${pct}px` }), ` ${pct.toFixed(1)} %`)))))
+      : null;
     return h("section", { class: "stats" },
       h("p", {}, t("qa.yield", { yield: s.yield_percent.toFixed(1), fpy: s.first_pass_yield_percent.toFixed(1) })),
+      stations,
       h("div", { class: "charts" },
         h("figure", {}, h("figcaption", {}, t("qa.pareto")), ...s.failures_by_step.slice(0, 8).map(([label, n]) =>
           h("div", { class: "barrow" }, h("span", { class: "barlabel" }, label), h("span", { class: "barfill fail", style: `width:${(100 * n) / max}%` }), h("span", {}, String(n))))),

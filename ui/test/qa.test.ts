@@ -11,7 +11,7 @@ describe("QA screen", () => {
     invoke.mockImplementation(async (command: string) =>
       command === "runs_page"
         ? { total: 1, runs: [{ run_id: "r1", outcome: "PASS", slot: "A", uid: "UID7", operator: null, started_at: "2026-11-22T08:00:00Z", failure: null, failing_step: null, steps: [], label_pdf: null, cert_serial: null }] }
-        : { runs: 1, passed: 1, yield_percent: 100, first_pass_yield_percent: 100, failures_by_step: [], per_hour: [] });
+        : { runs: 1, passed: 1, yield_percent: 100, first_pass_yield_percent: 100, failures_by_step: [], per_hour: [], stations: [] });
     const root = document.createElement("div");
     const qa = new QaScreen(root);
     qa.query.page = 3;
@@ -21,5 +21,36 @@ describe("QA screen", () => {
     expect(sent.query).toMatchObject({ uid: "UID7", page: 0, outcome: null });
     expect(root.querySelector("#runs tbody")?.textContent).toContain("UID7");
     expect((root.querySelector("#qa-uid") as HTMLInputElement).value).toBe("UID7");
+  });
+});
+
+describe("QA screen, fleet scope", () => {
+  it("offers the scope only with a fleet, then lists every station's runs and each station's yield", async () => {
+    const run = (station: string, uid: string) => ({ run_id: `${station}-${uid}`, outcome: "PASS", slot: "A", uid, operator: null, started_at: "2026-12-03T08:00:00Z", failure: null, failing_step: null, steps: [], label_pdf: null, cert_serial: null, station });
+    invoke.mockReset();
+    invoke.mockImplementation(async (command: string, args: { query: { fleet: boolean } }) =>
+      command === "runs_page"
+        ? { total: 2, runs: args.query.fleet ? [run("bench-a", "U1"), run("bench-b", "U2")] : [run("bench-a", "U1")] }
+        : { runs: 2, passed: 2, yield_percent: 100, first_pass_yield_percent: 100, failures_by_step: [], per_hour: [],
+            stations: args.query.fleet ? [["bench-a", 1, 1, 1, 100], ["bench-b", 3, 2, 1, 50]] : [] });
+    const root = document.createElement("div");
+    const qa = new QaScreen(root);
+    await qa.refresh();
+    expect(root.querySelector("#qa-scope")).toBeNull();
+    qa.fleetAvailable = true;
+    qa.render();
+    const scope = root.querySelector("#qa-scope") as HTMLSelectElement;
+    expect(scope).not.toBeNull();
+    scope.value = "fleet";
+    scope.dispatchEvent(new Event("change"));
+    await new Promise((r) => setTimeout(r, 0));
+    const sent = invoke.mock.calls.filter(([c]) => c === "runs_page").at(-1)?.[1] as { query: { fleet: boolean; page: number } };
+    expect(sent.query).toMatchObject({ fleet: true, page: 0 });
+    expect(root.querySelector("#runs")?.getAttribute("data-scope")).toBe("fleet");
+    expect([...root.querySelectorAll("#runs td.station")].map((td) => td.textContent)).toEqual(["bench-a", "bench-b"]);
+    const rows = [...root.querySelectorAll("#qa-stations tbody tr")];
+    expect(rows.map((r) => r.getAttribute("data-station"))).toEqual(["bench-a", "bench-b"]);
+    expect(rows[1].textContent).toContain("1/2");
+    expect(rows[1].textContent).toContain("50.0 %");
   });
 });

@@ -5,7 +5,7 @@ import type { ApiError } from "../src/bindings/ApiError";
 const idle: Tile[] = [{ slot: "A", link: "/dev/pts/1", state: "idle", fixture: "connected" }, { slot: "B", link: "/dev/pts/2", state: "idle", fixture: "connected" }];
 const run = (outcome: string, failure: ApiError | null = null) => ({
   run_id: "r1", outcome, slot: "A", uid: "UID1", operator: null, started_at: null, failure,
-  failing_step: failure ? "csr" : null, steps: [], label_pdf: null, cert_serial: null,
+  failing_step: failure ? "csr" : null, steps: [], label_pdf: null, cert_serial: null, station: null,
 });
 
 describe("slot tiles", () => {

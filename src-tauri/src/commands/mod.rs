@@ -68,7 +68,8 @@ pub fn open_log(state: &AppState) -> Result<Store, ApiError> {
 /// The station: id, slots, demo mode, start-up error.
 #[tauri::command]
 pub fn station_info(state: State<'_, AppState>) -> StationView {
-    lock(&state.view).clone()
+    let fleet = lock(&state.config).config.config.fleet.is_some();
+    StationView { fleet, ..lock(&state.view).clone() }
 }
 
 /// Every slot's link as it is now (the operator screen polls it: a fixture unplugged

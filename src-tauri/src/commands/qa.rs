@@ -1,9 +1,51 @@
 //! QA commands: the runs table, run detail, statistics, log verification, exports.
+//! With the fleet scope (`RunQuery::fleet`) the table, statistics (with each
+//! station's yield) and exports read every station's synced runs from the fleet
+//! database, as `hallmark log … --fleet` does.
 
-use super::{log_error, open_log, AppState};
+use super::{lock, log_error, open_log, AppState};
 use crate::ipc::*;
+use hallmark_fleet::{Fleet, FleetError, FleetStatistics};
 use hallmark_store::{csv_header, LineFormat, OnboardingRecord, Page, RecordWriter, RunFilter};
 use tauri::State;
+
+/// The fleet database the configuration in force names, or why there is none.
+fn fleet_url(state: &AppState) -> Result<String, ApiError> {
+    lock(&state.config).config.config.fleet.as_ref().map(|f| f.url.clone()).ok_or_else(|| {
+        ApiError::new(
+            FailureCode::LogUnavailable,
+            "This station has no fleet database configured.",
+            "Show this station's runs, or ask the line engineer to add [fleet] to the configuration.",
+        )
+    })
+}
+
+/// Runs `ask` on a fresh fleet connection off the async runtime (the client blocks).
+async fn with_fleet<T: Send + 'static>(
+    url: String,
+    ask: impl FnOnce(&mut Fleet) -> Result<T, FleetError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let fleet_error = |e: String| {
+        ApiError::new(
+            FailureCode::LogUnavailable,
+            "The fleet database cannot be read.",
+            "Check the connection to the fleet server (hallmark fleet status), or show this station's runs.",
+        )
+        .with_detail(e)
+    };
+    tauri::async_runtime::spawn_blocking(move || {
+        Fleet::connect_with_stored_password(&url).and_then(|mut fleet| ask(&mut fleet))
+    })
+    .await
+    .map_err(|e| fleet_error(e.to_string()))?
+    .map_err(|e| fleet_error(e.to_string()))
+}
+
+/// The fleet's statistics for `query`.
+async fn fleet_statistics(state: &AppState, query: &RunQuery) -> Result<FleetStatistics, ApiError> {
+    let f = filter(query);
+    with_fleet(fleet_url(state)?, move |fleet| fleet.statistics(&f)).await
+}
 
 fn filter(q: &RunQuery) -> RunFilter {
     let f = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
@@ -33,22 +75,38 @@ fn run_row(r: hallmark_store::RunRecord) -> RunView {
         steps: r.steps.into_iter().map(|s| StepView { name: s.name, outcome: s.outcome, ms: s.ms }).collect(),
         label_pdf: None,
         cert_serial: r.cert_serial,
+        station: Some(r.station),
     }
 }
 
 /// A page of runs, newest first.
 #[tauri::command]
 pub async fn runs_page(state: State<'_, AppState>, query: RunQuery) -> Result<RunPage, ApiError> {
-    let store = open_log(&state)?;
     let f = filter(&query);
-    let total = store.count_runs(&f).map_err(log_error)?;
+    let store = if query.fleet { None } else { Some(open_log(&state)?) };
+    let total = match &store {
+        Some(store) => store.count_runs(&f).map_err(log_error)?,
+        None => fleet_statistics(&state, &query).await?.statistics.runs,
+    };
     let size = u64::from(query.page_size.clamp(1, 500));
     let end = total.saturating_sub(u64::from(query.page) * size);
     let start = end.saturating_sub(size);
-    let mut runs = Vec::new();
-    store
-        .for_each_run(&f, Some(Page { limit: end - start, offset: start }), |r| runs.push(run_row(r)))
-        .map_err(log_error)?;
+    let page = Page { limit: end - start, offset: start };
+    let mut runs = match store {
+        Some(store) => {
+            let mut runs = Vec::new();
+            store.for_each_run(&f, Some(page), |r| runs.push(run_row(r))).map_err(log_error)?;
+            runs
+        }
+        None => {
+            with_fleet(fleet_url(&state)?, move |fleet| {
+                let mut runs = Vec::new();
+                fleet.for_each_run(&f, Some(page), |r| runs.push(run_row(r)))?;
+                Ok(runs)
+            })
+            .await?
+        }
+    };
     runs.reverse();
     Ok(RunPage { total: total as u32, runs })
 }
@@ -100,9 +158,19 @@ pub async fn verify_log(state: State<'_, AppState>) -> Result<VerifyView, ApiErr
 /// Yield, throughput and the failure Pareto.
 #[tauri::command]
 pub async fn statistics(state: State<'_, AppState>, query: RunQuery) -> Result<StatsView, ApiError> {
-    let store = open_log(&state)?;
-    let s = store.statistics(&filter(&query)).map_err(log_error)?;
+    let (s, stations) = if query.fleet {
+        let fleet = fleet_statistics(&state, &query).await?;
+        let stations = fleet
+            .stations
+            .iter()
+            .map(|y| (y.station.clone(), y.runs as u32, y.devices as u32, y.devices_passed as u32, y.yield_percent))
+            .collect();
+        (fleet.statistics, stations)
+    } else {
+        (open_log(&state)?.statistics(&filter(&query)).map_err(log_error)?, Vec::new())
+    };
     Ok(StatsView {
+        stations,
         runs: s.runs as u32,
         passed: s.passed as u32,
         yield_percent: s.yield_percent,
@@ -121,6 +189,28 @@ pub async fn statistics(state: State<'_, AppState>, query: RunQuery) -> Result<S
     })
 }
 
+/// Writes run records (or, `onboarding`, the onboarding records) in `format` to
+/// `file`, from `runs` / `boards`, which call the push they are given for each record;
+/// returns the source's error, or the file's outcome (rows written).
+fn write_records<E>(
+    file: &mut std::io::BufWriter<std::fs::File>,
+    format: LineFormat,
+    onboarding: bool,
+    runs: impl FnOnce(&mut dyn FnMut(hallmark_store::RunRecord)) -> Result<(), E>,
+    boards: impl FnOnce(&mut dyn FnMut(OnboardingRecord)) -> Result<(), E>,
+) -> Result<std::io::Result<u64>, E> {
+    let written = if onboarding {
+        let mut w = RecordWriter::new(file, format, OnboardingRecord::csv_header());
+        boards(&mut |r| w.push(&r, |r| r.to_csv()))?;
+        w.finish()
+    } else {
+        let mut w = RecordWriter::new(file, format, csv_header());
+        runs(&mut |r| w.push(&r, |r| r.to_csv()))?;
+        w.finish()
+    };
+    Ok(written.and_then(|rows| std::io::Write::flush(file).map(|()| rows)))
+}
+
 /// Subject and validity of a PEM certificate.
 fn summary(pem: &str) -> Option<(String, String, String)> {
     use x509_parser::prelude::*;
@@ -136,7 +226,6 @@ fn summary(pem: &str) -> Option<(String, String, String)> {
 /// passed boards for cloud onboarding, the CLI's `log onboarding`).
 #[tauri::command]
 pub async fn export_runs(state: State<'_, AppState>, query: RunQuery, kind: String) -> Result<ExportView, ApiError> {
-    let store = open_log(&state)?;
     let dir = state.data_dir()?.exports_dir();
     let (format, extension) = match kind.as_str() {
         "csv" | "onboarding" => (LineFormat::Csv, "csv"),
@@ -161,19 +250,39 @@ pub async fn export_runs(state: State<'_, AppState>, query: RunQuery, kind: Stri
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let path = dir.join(format!("hallmark-{kind}-{stamp}.{extension}"));
     let partial = dir.join(format!(".hallmark-{kind}-{stamp}.partial"));
-    let mut file = std::io::BufWriter::new(std::fs::File::create(&partial).map_err(io)?);
     let f = filter(&query);
-    let rows = if kind == "onboarding" {
-        let mut w = RecordWriter::new(&mut file, format, OnboardingRecord::csv_header());
-        store.onboarding(&f, |r| w.push(&r, |r| r.to_csv())).map_err(log_error)?;
-        w.finish().map_err(io)?
+    let onboarding = kind == "onboarding";
+    let written = if query.fleet {
+        let partial = partial.clone();
+        with_fleet(fleet_url(&state)?, move |fleet| {
+            let mut file = match std::fs::File::create(&partial) {
+                Ok(file) => std::io::BufWriter::new(file),
+                Err(e) => return Ok(Err(e)),
+            };
+            // Two borrows of one connection, used one after the other.
+            let fleet = std::cell::RefCell::new(fleet);
+            write_records(
+                &mut file,
+                format,
+                onboarding,
+                |push| fleet.borrow_mut().for_each_run(&f, None, push).map(drop),
+                |push| fleet.borrow_mut().onboarding(&f, push).map(drop),
+            )
+        })
+        .await?
     } else {
-        let mut w = RecordWriter::new(&mut file, format, csv_header());
-        store.for_each_run(&f, None, |r| w.push(&r, |r| r.to_csv())).map_err(log_error)?;
-        w.finish().map_err(io)?
+        let store = open_log(&state)?;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&partial).map_err(io)?);
+        write_records(
+            &mut file,
+            format,
+            onboarding,
+            |push| store.for_each_run(&f, None, push),
+            |push| store.onboarding(&f, push),
+        )
+        .map_err(log_error)?
     };
-    std::io::Write::flush(&mut file).map_err(io)?;
-    drop(file);
+    let rows = written.map_err(io)?;
     std::fs::rename(&partial, &path).map_err(io)?;
     Ok(ExportView { path: path.display().to_string(), rows: rows as u32 })
 }

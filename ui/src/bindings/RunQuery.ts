@@ -39,4 +39,8 @@ page: number,
 /**
  * Rows per page.
  */
-page_size: number, };
+page_size: number, 
+/**
+ * Every station's runs from the fleet database instead of this station's log.
+ */
+fleet: boolean, };

@@ -49,4 +49,8 @@ label_pdf: string | null,
 /**
  * Certificate serial.
  */
-cert_serial: string | null, };
+cert_serial: string | null, 
+/**
+ * The station that ran it (shown with the fleet scope).
+ */
+station: string | null, };

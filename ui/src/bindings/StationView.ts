@@ -38,4 +38,8 @@ kiosk: boolean,
 /**
  * What start-up found (interrupted runs closed, a CRL published).
  */
-startup: StartupReport | null, };
+startup: StartupReport | null, 
+/**
+ * A fleet is configured: the QA screen can show every station's runs.
+ */
+fleet: boolean, };

@@ -27,4 +27,9 @@ failures_by_step: Array<[string, number]>,
 /**
  * Per hour: hour, runs, passed.
  */
-per_hour: Array<[string, number, number]>, };
+per_hour: Array<[string, number, number]>, 
+/**
+ * With the fleet scope, per station: station, runs, devices, devices passed,
+ * yield percent.
+ */
+stations: Array<[string, number, number, number, number]>, };
