@@ -319,6 +319,28 @@ fn a_board_another_bench_provisioned_is_refused_before_anything_is_signed() {
 }
 
 #[test]
+fn a_sequence_bench_runs_its_own_board_again_and_another_bench_is_refused_it() {
+    let pg = server!("a_sequence_bench_runs_its_own_board_again_and_another_bench_is_refused_it");
+    fleet(&pg, "own_board", &["a", "b"]);
+    let a = Bench::with_fleet(&pg, "own_board", "a", "sequence", "uid_block = 5");
+    let b = Bench::with_fleet(&pg, "own_board", "b", "sequence", "uid_block = 5");
+    let (board, clone) = board_and_its_clone(&a, "own");
+    let (code, first) = a.provision_board(&board);
+    assert_eq!(code, 0, "{first}");
+    assert_eq!(a.fleet("sync").0, 0);
+    // The same board at the same bench: the fleet check passes (its own claim is its
+    // log's to judge), and the station's own re-provisioning rule decides.
+    let (code, again) = a.provision_board(&board);
+    assert_ne!(code, 0, "{again}");
+    assert_eq!(again["failure"]["code"], "ALREADY_PROVISIONED", "{again}");
+    // A copy of its flash at the other bench is refused before anything is signed.
+    let (code, refused) = b.provision_board(&clone);
+    assert_ne!(code, 0, "{refused}");
+    assert_eq!(refused["failure"]["reason"], "fleet-claim", "{refused}");
+    assert_eq!(certificates(&b), 0);
+}
+
+#[test]
 fn benches_cut_off_from_the_fleet_proceed_and_the_fleet_reconciles_with_an_alarm() {
     let mut pg = server!("benches_cut_off_from_the_fleet_proceed_and_the_fleet_reconciles_with_an_alarm");
     fleet(&pg, "reconcile", &["a", "b"]);

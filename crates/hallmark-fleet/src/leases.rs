@@ -99,9 +99,11 @@ impl Fleet {
         })
     }
 
-    /// What other stations hold of this board's identity: its hardware id (of its
-    /// dialect) under any UID, or `uid` for another board. Empty when the fleet knows
-    /// of no such claim. Only what has been synced is known.
+    /// What *other* stations hold of this board's identity: its hardware id (of its
+    /// dialect) under any UID, or `uid` (empty: none yet) for any board. Empty when
+    /// the fleet knows of no such claim. This station's own claims are its log's to
+    /// judge (it gives a known board its UID again). Only what has been synced is
+    /// known.
     pub fn claims(
         &mut self,
         station: &str,
@@ -118,10 +120,10 @@ impl Fleet {
                     .client
                     .query(
                         "SELECT 'hardware_id', x.station, x.uid, x.hardware_id FROM hallmark.fleet_hardware_ids x
-                          WHERE x.hardware_id = $3 AND x.dialect IN ($2, '') AND (x.station <> $1 OR x.uid <> $4)
+                          WHERE x.hardware_id = $3 AND x.dialect IN ($2, '') AND x.station <> $1
                          UNION ALL
                          SELECT 'uid', u.station, u.uid, u.hardware_id FROM hallmark.fleet_uids u
-                          WHERE u.uid = $4 AND (u.station <> $1 OR u.hardware_id <> $3)",
+                          WHERE u.uid = $4 AND u.station <> $1",
                         &[&station, &dialect, &hardware_id, &uid],
                     )
                     .await?;

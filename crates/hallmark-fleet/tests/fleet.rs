@@ -832,6 +832,7 @@ fn claims_name_the_station_holding_a_hardware_id_or_a_uid() {
     let mut b = station_role(&pg, "fleet", "station_b");
     assert!(b.claims("bench-b", "hallmark-v1", "HW-9", "UID-9").unwrap().is_empty(), "a new board");
     assert!(b.claims("bench-a", "hallmark-v1", "HW-1", "UID-1").unwrap().is_empty(), "its own board");
+    assert!(b.claims("bench-a", "hallmark-v1", "HW-1", "").unwrap().is_empty(), "its own board, no UID yet");
     let held = b.claims("bench-b", "hallmark-v1", "HW-1", "UID-9").unwrap();
     assert_eq!(held.len(), 1, "{held:?}");
     assert_eq!(
