@@ -3,7 +3,7 @@
 //! (`crates/hallmark-fleet/tests/support`), run as the `postgres` user under root.
 
 #[path = "../../crates/hallmark-fleet/tests/support/mod.rs"]
-mod pg;
+pub(crate) mod pg;
 
 use crate::support::*;
 use pg::{TestPostgres, SUPERUSER};

@@ -5,12 +5,9 @@
 //! mosquitto loaded with the fleet CRL file (`ca broker-config --fleet`) refuses the
 //! board.
 
-#[path = "../../crates/hallmark-fleet/tests/support/mod.rs"]
-mod pg;
-
 use crate::broker::{free_port, Broker};
+use crate::fleet::pg::{TestPostgres, SUPERUSER};
 use crate::support::*;
-use pg::{TestPostgres, SUPERUSER};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Output;
