@@ -35,7 +35,7 @@ use hallmark_store::{
 };
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio_postgres::types::ToSql;
 
@@ -261,9 +261,11 @@ async fn runs_batch(
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
         .start()
         .await?;
+    // Small indexed reads, costed high for their JSON expressions: compiling them
+    // (JIT) would take longer than running them.
+    tx.batch_execute("SET LOCAL jit = off").await?;
     let rows = tx.query(&query, &sql.params()).await?;
     let mut runs: Vec<(Key, RunRecord)> = Vec::with_capacity(rows.len());
-    let mut index: HashMap<(String, i64), usize> = HashMap::with_capacity(rows.len());
     for r in &rows {
         let station: String = r.get(1);
         let run_id: i64 = r.get(2);
@@ -293,31 +295,39 @@ async fn runs_batch(
             config_hash: r.get(16),
             steps: Vec::new(),
         };
-        index.insert((station.clone(), run_id), runs.len());
         runs.push(((record.started_at.clone(), station, run_id), record));
     }
     if !runs.is_empty() {
         let stations: Vec<&str> = runs.iter().map(|((_, s, _), _)| s.as_str()).collect();
         let run_ids: Vec<i64> = runs.iter().map(|((_, _, r), _)| *r).collect();
         // Every end event of these runs, in each log's order; a detail only where a
-        // run record reads one.
+        // run record reads one. One index probe per run (`records_events_run`): the
+        // subquery is kept apart (OFFSET 0), or the planner, misjudging the JSON
+        // conditions, scans every event of the fleet instead.
         let events = tx
             .query(
-                "SELECT e.station, hallmark.json_bigint(e.body->'run_id'), e.body->>'step', e.body->>'outcome',
-                        hallmark.json_bigint(e.body->'duration_us'),
-                        CASE WHEN e.body->>'step' = $3 THEN e.body->>'detail' END
-                   FROM unnest($1::text[], $2::bigint[]) AS k(station, run_id)
-                   JOIN hallmark.records e ON e.tbl = 'events' AND e.station = k.station
-                                          AND hallmark.json_bigint(e.body->'run_id') = k.run_id
-                  WHERE e.body->>'phase' = 'end'
-                  ORDER BY e.row_id",
+                "SELECT k.i, e.step, e.outcome, e.duration_us, e.detail
+                   FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS k(station, run_id, i)
+                  CROSS JOIN LATERAL (
+                        SELECT e.row_id, e.body->>'step' AS step, e.body->>'outcome' AS outcome,
+                               e.body->>'duration_us' AS duration_us,
+                               CASE WHEN e.body->>'step' = $3 THEN e.body->>'detail' END AS detail
+                          FROM hallmark.records e
+                         WHERE e.tbl = 'events' AND e.station = k.station
+                           AND hallmark.json_bigint(e.body->'run_id') = k.run_id AND e.body->>'phase' = 'end'
+                        OFFSET 0) e
+                  ORDER BY k.i, e.row_id",
                 &[&stations, &run_ids, &CERTIFICATE_EVENT],
             )
             .await?;
         for e in &events {
-            let key: (String, i64) = (e.get(0), e.get::<_, Option<i64>>(1).unwrap_or_default());
-            if let (Some(&i), Some(step)) = (index.get(&key), e.get::<_, Option<String>>(2)) {
-                runs[i].1.push_end_event(step, e.get(3), e.get(4), e.get::<_, Option<&str>>(5));
+            // k.i numbers the runs of this batch from 1.
+            let run = usize::try_from(e.get::<_, i64>(0) - 1).ok().and_then(|i| runs.get_mut(i));
+            if let (Some((_, run)), Some(step)) = (run, e.get::<_, Option<String>>(1)) {
+                // As text, parsed here: json_bigint's pattern match in the select list
+                // costs more than the rest of the query.
+                let duration_us = e.get::<_, Option<&str>>(3).and_then(|d| d.parse::<i64>().ok());
+                run.push_end_event(step, e.get(2), duration_us, e.get::<_, Option<&str>>(4));
             }
         }
     }
@@ -460,7 +470,10 @@ async fn onboarding_batch(
     }
     let limit = sql.bind(i64::try_from(batch).unwrap_or(i64::MAX));
     query.push_str(&format!(" ORDER BY {CERTIFICATE_ORDER} LIMIT {limit}"));
-    let rows = live.client.query(&query, &sql.params()).await?;
+    let tx = live.client.build_transaction().read_only(true).start().await?;
+    tx.batch_execute("SET LOCAL jit = off").await?;
+    let rows = tx.query(&query, &sql.params()).await?;
+    tx.commit().await?;
     Ok(rows
         .iter()
         .map(|r| {

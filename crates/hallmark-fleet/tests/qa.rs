@@ -461,3 +461,27 @@ fn a_database_without_the_schema_or_a_fleet_that_is_down_is_an_error_in_words() 
     let s = fleet.statistics(&RunFilter::default()).unwrap();
     assert_eq!((s.statistics.runs, s.stations.len()), (0, 0), "the next call connects again");
 }
+
+#[test]
+fn a_read_only_qa_login_as_docs_fleet_md_sets_it_up_reads_and_cannot_write() {
+    let pg = server!("qa_role");
+    drop(fleet_db(&pg, "fleet"));
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _b) = two_station_logs(dir.path());
+    station_role(&pg, "fleet", "station_a").push(A, &outbox(&a)).unwrap();
+    // docs/fleet.md, "Roles and grants".
+    pg.admin("fleet")
+        .batch_execute(
+            "CREATE ROLE qa LOGIN PASSWORD 'pw-qa'; GRANT USAGE ON SCHEMA hallmark TO qa;
+             GRANT SELECT ON ALL TABLES IN SCHEMA hallmark TO qa;
+             GRANT EXECUTE ON FUNCTION hallmark.json_bigint(jsonb) TO qa;",
+        )
+        .unwrap();
+    let mut qa = Fleet::connect(&pg.url("qa", "fleet"), Some("pw-qa")).unwrap();
+    let all = RunFilter::default();
+    assert_eq!(fleet_runs(&mut qa, &all, None, 1000), local_runs(&a, &all, None));
+    assert_eq!(qa.statistics(&all).unwrap().statistics.runs, a.statistics(&all).unwrap().runs);
+    assert_eq!(fleet_onboarding(&mut qa, &all, 1000), local_onboarding(&a, &all));
+    let e = qa.push("bench-qa", &outbox(&a)[..1]).unwrap_err();
+    assert!(matches!(e, FleetError::PermissionDenied { .. }), "{e}");
+}
