@@ -207,3 +207,54 @@ fn a_revocation_that_could_not_be_published_is_published_at_the_next_start() {
     let refused = verify_with_crl(&cert, &issuing, &root, &station.data_dir().join("ca/crl.pem"));
     assert!(!refused.status.success(), "the revoked certificate is on the CRL now");
 }
+
+/// Lifecycle (issue #18): certificates that end soon are listed; a device taken out of
+/// service is revoked for cessationOfOperation, audited as a retirement, published in
+/// the CRL (openssl refuses it) and no longer listed.
+#[test]
+fn expiring_certificates_are_listed_and_a_retired_device_is_revoked_for_cessation_of_operation() {
+    let station = Station::new();
+    let (r, cert, issuing, root, _sim) = provisioned(&station);
+    let uid = r["uid"].as_str().unwrap();
+    let list = |within: &str| -> (i32, serde_json::Value) {
+        let out = station.hallmark(&["ca", "expiring", "--within", within, "--json"]);
+        (out.status.code().unwrap_or(-1), serde_json::from_slice(&out.stdout).unwrap_or_default())
+    };
+    // The default profile issues for years: nothing ends within 90 days; everything
+    // within 100 years.
+    assert_eq!(list("90d"), (0, serde_json::json!([])));
+    let (code, all) = list("5218w");
+    assert_eq!(code, 0);
+    let all = all.as_array().unwrap().clone();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!((&all[0]["uid"], &all[0]["serial"]), (&r["uid"], &r["cert_serial"]));
+    assert_eq!(all[0]["expired"], false);
+    assert!(all[0]["days_left"].as_i64().unwrap() > 90);
+    let bad = station.hallmark(&["ca", "expiring", "--within", "3 months"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("12w"));
+
+    let out = station.hallmark(&["ca", "retire", uid, "--actor", "service-desk"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cessationOfOperation"));
+    let crl = station.data_dir().join("ca/crl.pem");
+    assert!(!verify_with_crl(&cert, &issuing, &root, &crl).status.success(), "openssl refuses a retired device");
+    let text = run_ok(Command::new("openssl").args(["crl", "-noout", "-text", "-in"]).arg(&crl));
+    assert!(text.contains("Cessation Of Operation"), "{text}");
+    assert_eq!(list("5218w"), (0, serde_json::json!([])), "a retired device's certificate no longer ends");
+    let audited: Vec<(String, String)> = station
+        .db()
+        .prepare("SELECT action, actor FROM audit WHERE action IN ('retire', 'revoke') ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected: Vec<(String, String)> = [("retire", "service-desk"), ("revoke", "service-desk")]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(audited, expected, "the retirement is audited before the revocation");
+    // A device with nothing left to revoke: said, exit 2.
+    assert_eq!(station.hallmark(&["ca", "retire", uid]).status.code(), Some(2));
+}

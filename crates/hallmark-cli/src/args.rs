@@ -620,6 +620,30 @@ pub enum CaCommand {
         #[command(flatten)]
         ca: CaArgs,
     },
+    /// Device certificates (not revoked) that end within a window, soonest first;
+    /// already ended ones included.
+    Expiring {
+        /// The window: days (`90d`, or just `90`) or weeks (`12w`).
+        #[arg(long, default_value = "90d")]
+        within: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        ca: CaArgs,
+    },
+    /// Take a device out of service: revoke its certificates for
+    /// cessationOfOperation (audited as a retirement) and publish the CRL; with
+    /// [fleet], another station's device is queued for that station.
+    Retire {
+        /// The device UID.
+        uid: String,
+        /// Who retires it (recorded in the audit log). Default: $USER.
+        #[arg(long)]
+        actor: Option<String>,
+        #[command(flatten)]
+        ca: CaArgs,
+    },
     /// Sign a fresh CRL (next number) and write it.
     Crl {
         /// Also write it here.

@@ -25,6 +25,7 @@ pub mod fixture;
 pub mod fleet_gate;
 pub mod fleet_revocations;
 pub mod fleet_sync;
+pub mod lifecycle;
 pub mod pipeline;
 pub mod presence;
 pub mod printer;

@@ -69,6 +69,19 @@ pub fn audit_hash(prev: &str, at: &str, action: &str, actor: &str, detail: &str)
     })
 }
 
+/// A device certificate that is not revoked, with its end of validity.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EndingCertificate {
+    /// The device.
+    pub uid: String,
+    /// Its serial (hex).
+    pub serial: String,
+    /// SHA-256 of its DER.
+    pub fingerprint: String,
+    /// End of validity (RFC 3339).
+    pub not_after: String,
+}
+
 impl Store {
     /// Appends an audit entry (who did what, outside any run).
     pub fn append_audit(&self, actor: &str, action: &str, detail: &Value) -> Result<(), StoreError> {
@@ -96,6 +109,20 @@ impl Store {
         }
         tx.commit()?;
         Ok(!known)
+    }
+
+    /// Unrevoked certificates whose `not_after` is at or before `until` (RFC 3339,
+    /// UTC), soonest first: what `hallmark ca expiring` lists.
+    pub fn certificates_ending_by(&self, until: &str) -> Result<Vec<EndingCertificate>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.uid, c.serial, c.fingerprint, c.not_after FROM certificates c
+              WHERE c.not_after <= ?1 AND NOT EXISTS (SELECT 1 FROM revocations v WHERE v.serial = c.serial)
+              ORDER BY c.not_after, c.id",
+        )?;
+        let rows = stmt.query_map([until], |r| {
+            Ok(EndingCertificate { uid: r.get(0)?, serial: r.get(1)?, fingerprint: r.get(2)?, not_after: r.get(3)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// How many audit entries have `action`.

@@ -26,7 +26,7 @@ mod step_event;
 mod store;
 mod uid_leases;
 
-pub use audit::{audit_hash, CrlRow, RevocationRow};
+pub use audit::{audit_hash, CrlRow, EndingCertificate, RevocationRow};
 pub use chain::{event_hash, ChainReport, HashInput, GENESIS};
 pub use error::StoreError;
 pub use export::{csv_field, csv_header, RunRecord, StepRecord, CERTIFICATE_EVENT, NOT_ENDED_OUTCOME};

@@ -12,6 +12,7 @@ use hallmark_station::broker_files::{fleet_broker_files, write_mosquitto, Mosqui
 use hallmark_station::ca_hierarchy::sign_station;
 use hallmark_station::ca_status::ca_status;
 use hallmark_station::fleet_revocations::{pending_revocations, RevokeOutcome};
+use hallmark_station::lifecycle::{expiring, parse_window};
 use hallmark_store::Store;
 use std::process::ExitCode;
 
@@ -142,31 +143,39 @@ pub fn run(cmd: CaCommand) -> Result<ExitCode, CliError> {
             let station = open_station(&ca.station())?;
             let store = open_store(&station.data_dir)?;
             let actor = actor.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
-            match station
-                .revoke_or_queue(&store, &target, reason, &actor)
-                .map_err(|e| CliError::Usage(e.to_string()))?
-            {
-                RevokeOutcome::Revoked { serials, published } => {
-                    for serial in &serials {
-                        println!("revoked {serial} ({reason})");
-                    }
-                    println!(
-                        "CRL #{} with {} entries written to {}",
-                        published.number,
-                        published.revoked,
-                        published.path.display()
-                    );
-                }
-                RevokeOutcome::Queued(requests) => {
-                    for r in &requests {
-                        println!(
-                            "queued the revocation of {} (UID {}, {}) for station {}, which issued it: it is revoked \
-                             and published at that station's next sync (hallmark ca show lists it until then)",
-                            r.serial, r.uid, r.reason, r.issuer_station
-                        );
-                    }
+            let outcome =
+                station.revoke_or_queue(&store, &target, reason, &actor).map_err(|e| CliError::Usage(e.to_string()))?;
+            print_revocation(&outcome, reason);
+            Ok(ExitCode::SUCCESS)
+        }
+        CaCommand::Expiring { within, json, ca } => {
+            let window = parse_window(&within).ok_or_else(|| {
+                CliError::Usage(format!("--within {within:?}: give days (90d, or 90) or weeks (12w)"))
+            })?;
+            let store = open_store(&data_dir(ca.data_dir.clone())?)?;
+            let ending = expiring(&store, OffsetDateTime::now_utc(), window)?;
+            if json {
+                println!("{}", serde_json::to_string(&ending).map_err(|e| CliError::Usage(e.to_string()))?);
+            } else {
+                println!("{} device certificates end within {within}", ending.len());
+                for e in &ending {
+                    let c = &e.certificate;
+                    let when = if e.expired {
+                        format!("ENDED {} days ago", -e.days_left)
+                    } else {
+                        format!("in {} days", e.days_left)
+                    };
+                    println!("  {} serial {} ends {} ({when})", c.uid, c.serial, c.not_after);
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        CaCommand::Retire { uid, actor, ca } => {
+            let station = open_station(&ca.station())?;
+            let store = open_store(&station.data_dir)?;
+            let actor = actor.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
+            let outcome = station.retire(&store, &uid, &actor).map_err(|e| CliError::Usage(e.to_string()))?;
+            print_revocation(&outcome, Reason::CessationOfOperation);
             Ok(ExitCode::SUCCESS)
         }
         CaCommand::Crl { out, der, ca } => {
@@ -212,6 +221,32 @@ pub fn run(cmd: CaCommand) -> Result<ExitCode, CliError> {
                 files.crlfile.display()
             );
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// What a revocation did, in words.
+fn print_revocation(outcome: &RevokeOutcome, reason: Reason) {
+    match outcome {
+        RevokeOutcome::Revoked { serials, published } => {
+            for serial in serials {
+                println!("revoked {serial} ({reason})");
+            }
+            println!(
+                "CRL #{} with {} entries written to {}",
+                published.number,
+                published.revoked,
+                published.path.display()
+            );
+        }
+        RevokeOutcome::Queued(requests) => {
+            for r in requests {
+                println!(
+                    "queued the revocation of {} (UID {}, {}) for station {}, which issued it: it is revoked and \
+                     published at that station's next sync (hallmark ca show lists it until then)",
+                    r.serial, r.uid, r.reason, r.issuer_station
+                );
+            }
         }
     }
 }
