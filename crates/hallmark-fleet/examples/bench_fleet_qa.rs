@@ -39,19 +39,16 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
-const STEPS: [&str; 11] = [
-    "connect",
-    "identify",
-    "label-check",
-    "keygen",
-    "csr",
-    "sign",
-    "install",
-    "readback",
-    "selftest",
-    "finish",
-    "label",
-];
+/// The steps of a fresh run, as the log names them.
+const STEPS: [&str; 11] = {
+    let mut names = [""; 11];
+    let mut i = 0;
+    while i < 11 {
+        names[i] = hallmark_store::Step::FRESH_RUN[i].as_str();
+        i += 1;
+    }
+    names
+};
 
 /// One generated run; `id` from 1.
 struct Run {

@@ -12,19 +12,16 @@ use rusqlite::params;
 use std::io::Write;
 use std::time::Instant;
 
-const STEPS: [&str; 11] = [
-    "connect",
-    "identify",
-    "label-check",
-    "keygen",
-    "csr",
-    "sign",
-    "install",
-    "readback",
-    "selftest",
-    "finish",
-    "label",
-];
+/// The steps of a fresh run, as the log names them.
+const STEPS: [&str; 11] = {
+    let mut names = [""; 11];
+    let mut i = 0;
+    while i < 11 {
+        names[i] = hallmark_store::Step::FRESH_RUN[i].as_str();
+        i += 1;
+    }
+    names
+};
 
 fn main() {
     let mut args = std::env::args().skip(1);
