@@ -9,7 +9,7 @@
 
 use crate::fleet_sync::SyncError;
 use hallmark_config::FleetSection;
-use hallmark_fleet::{Fleet, FleetClaim, FleetOptions, RevocationRequest, UidBlock};
+use hallmark_fleet::{Fleet, FleetClaim, FleetError, FleetOptions, RevocationRequest, UidBlock};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -135,7 +135,15 @@ impl FleetGate {
             answer
         });
         match &result {
-            Err(SyncError::Fleet(e)) => link.quiet = Some((Instant::now() + QUIET, e.to_string())),
+            // Only a server that cannot be reached makes the gate quiet; an answer it
+            // gave (a full stem, nothing to revoke) is the answer.
+            Err(SyncError::Fleet(
+                e @ (FleetError::Connect { .. }
+                | FleetError::Timeout { .. }
+                | FleetError::ConnectionLost { .. }
+                | FleetError::PasswordMissing { .. }
+                | FleetError::LoginRefused { .. }),
+            )) => link.quiet = Some((Instant::now() + QUIET, e.to_string())),
             _ => link.quiet = None,
         }
         result
@@ -148,4 +156,22 @@ async fn run_blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| Err(SyncError::Offline { why: format!("the fleet question stopped: {e}") }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_the_server_could_not_be_reached_the_gate_stays_quiet() {
+        // Nothing listens on port 1: the connection is refused at once.
+        let gate = FleetGate::new(FleetSection::new("postgresql://bench@127.0.0.1:1/fleet"), "bench-1");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let first = rt.block_on(gate.claims("hallmark-v1", "HW-1", None)).unwrap_err();
+        assert!(matches!(first, SyncError::Fleet(FleetError::Connect { .. })), "{first}");
+        let started = Instant::now();
+        let second = rt.block_on(gate.claims("hallmark-v1", "HW-2", None)).unwrap_err();
+        assert!(matches!(&second, SyncError::Offline { why } if why.contains("cannot connect")), "{second}");
+        assert!(started.elapsed() < Duration::from_millis(100), "the quiet gate does not ask again");
+    }
 }
