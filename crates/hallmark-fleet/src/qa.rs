@@ -176,6 +176,23 @@ impl Fleet {
         Ok(count)
     }
 
+    /// How many of the fleet's runs `filter` selects, as
+    /// [`hallmark_store::Store::count_runs`] counts one log's (a page's total).
+    pub fn count_runs(&mut self, filter: &RunFilter) -> Result<u64, FleetError> {
+        self.call("counting the fleet's runs", |mut live| async move {
+            let result = async {
+                check_schema(&mut live).await?;
+                let mut sql = Sql::default();
+                let w = sql.runs_where(filter);
+                let p = sql.params();
+                let row = live.client.query_one(&format!("SELECT count(*) FROM hallmark.fleet_runs f {w}"), &p).await?;
+                Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+            }
+            .await;
+            (live, result)
+        })
+    }
+
     /// [`Statistics`] over the fleet's runs that `filter` selects, as
     /// [`hallmark_store::Store::statistics`] computes them for one log, and each
     /// station's yield. One read-only snapshot; its deadline is ten minutes or the

@@ -307,6 +307,7 @@ fn the_fleet_answers_every_filter_as_the_stations_logs_do() {
             let mine = with_station(filter, station);
             assert_eq!(fleet_runs(&mut fleet, &mine, None, 4), local_runs(log, &mine, None), "{mine:?}");
         }
+        assert_eq!(fleet.count_runs(filter).unwrap(), union.count_runs(filter).unwrap(), "{filter:?}");
         let stats = fleet.statistics(filter).unwrap();
         assert_eq!(
             serde_json::to_value(&stats.statistics).unwrap(),

@@ -86,7 +86,10 @@ pub async fn runs_page(state: State<'_, AppState>, query: RunQuery) -> Result<Ru
     let store = if query.fleet { None } else { Some(open_log(&state)?) };
     let total = match &store {
         Some(store) => store.count_runs(&f).map_err(log_error)?,
-        None => fleet_statistics(&state, &query).await?.statistics.runs,
+        None => {
+            let f = f.clone();
+            with_fleet(fleet_url(&state)?, move |fleet| fleet.count_runs(&f)).await?
+        }
     };
     let size = u64::from(query.page_size.clamp(1, 500));
     let end = total.saturating_sub(u64::from(query.page) * size);
