@@ -359,14 +359,7 @@ impl Fleet {
         self.call_within("verifying the fleet", deadline, |mut live| async move {
             let result = async {
                 check_schema(&mut live).await?;
-                let tx = live
-                    .client
-                    .build_transaction()
-                    .read_only(true)
-                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                    .start()
-                    .await?;
-                tx.batch_execute(&format!("SET LOCAL statement_timeout = {}", deadline.as_millis())).await?;
+                let tx = snapshot(&mut live.client, Some(deadline)).await?;
                 let report = verify_tx(&tx, &target).await?;
                 tx.commit().await?;
                 Ok::<_, Fail>(report)
@@ -445,6 +438,25 @@ impl Fleet {
         }
         status
     }
+}
+
+/// A read-only transaction that sees one snapshot of the whole fleet (repeatable
+/// read), with `deadline` as its statement timeout when given (reports that may run
+/// longer than a call).
+pub(crate) async fn snapshot(
+    client: &mut Client,
+    deadline: Option<Duration>,
+) -> Result<tokio_postgres::Transaction<'_>, tokio_postgres::Error> {
+    let tx = client
+        .build_transaction()
+        .read_only(true)
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .start()
+        .await?;
+    if let Some(deadline) = deadline {
+        tx.batch_execute(&format!("SET LOCAL statement_timeout = {}", deadline.as_millis())).await?;
+    }
+    Ok(tx)
 }
 
 /// The init transaction.

@@ -3,7 +3,7 @@
 //! synced. A broker serving devices of several stations loads every chain and every
 //! CRL: with CRL checking on, a device whose issuing CA has no CRL loaded is refused.
 
-use crate::client::check_schema;
+use crate::client::{check_schema, Live};
 use crate::{Fleet, FleetError};
 use serde::Serialize;
 
@@ -57,22 +57,14 @@ impl Fleet {
         self.call("reading the stations' CAs and CRLs", |mut live| async move {
             let result = async {
                 check_schema(&mut live).await?;
-                // Per station, the newest row through the (station, tbl, row_id) index.
-                let cas = live
-                    .client
-                    .query(
-                        "SELECT s.station, x.detail FROM hallmark.stations s CROSS JOIN LATERAL (
-                            SELECT r.body->>'detail' AS detail FROM hallmark.records r
-                             WHERE r.station = s.station AND r.tbl = 'audit' AND r.body->>'action' = 'ca-certificate'
-                             ORDER BY r.row_id DESC LIMIT 1) x
-                          ORDER BY s.station",
-                        &[],
-                    )
+                let cas = newest_per_station(&live, "audit", "AND r.body->>'action' = 'ca-certificate'")
                     .await?
                     .iter()
                     .filter_map(|r| {
-                        let detail: Option<String> = r.get(1);
-                        let detail: serde_json::Value = serde_json::from_str(&detail?).ok()?;
+                        let body: Option<String> = r.get(2);
+                        let body: serde_json::Value = serde_json::from_str(body?.as_str()).ok()?;
+                        // An audit entry's detail is JSON text in the row.
+                        let detail = serde_json::from_str::<serde_json::Value>(body["detail"].as_str()?).ok()?;
                         Some(StationCa {
                             station: r.get(0),
                             fingerprint: detail["fingerprint"].as_str()?.to_string(),
@@ -80,21 +72,14 @@ impl Fleet {
                         })
                     })
                     .collect();
-                let crls = live
-                    .client
-                    .query(
-                        "SELECT s.station, x.row_id, x.der FROM hallmark.stations s CROSS JOIN LATERAL (
-                            SELECT r.row_id, r.body->>'der' AS der FROM hallmark.records r
-                             WHERE r.station = s.station AND r.tbl = 'crls'
-                             ORDER BY r.row_id DESC LIMIT 1) x
-                          ORDER BY s.station",
-                        &[],
-                    )
+                let crls = newest_per_station(&live, "crls", "")
                     .await?
                     .iter()
                     .filter_map(|r| {
-                        let der: Option<String> = r.get(2);
-                        Some(StationCrl { station: r.get(0), number: r.get(1), der: hex::decode(der?).ok()? })
+                        let body: Option<String> = r.get(2);
+                        let body: serde_json::Value = serde_json::from_str(body?.as_str()).ok()?;
+                        let der = hex::decode(body["der"].as_str()?).ok()?;
+                        Some(StationCrl { station: r.get(0), number: r.get(1), der })
                     })
                     .collect();
                 Ok(Published { cas, crls })
@@ -103,4 +88,25 @@ impl Fleet {
             (live, result)
         })
     }
+}
+
+/// Per station, its newest record of `tbl` (that also meets `and`, an SQL condition on
+/// `r`): station, row id, body as JSON text. Through the (station, tbl, row_id) index.
+async fn newest_per_station(
+    live: &Live,
+    tbl: &str,
+    and: &str,
+) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+    live.client
+        .query(
+            &format!(
+                "SELECT s.station, x.row_id, x.body::text FROM hallmark.stations s CROSS JOIN LATERAL (
+                    SELECT r.row_id, r.body FROM hallmark.records r
+                     WHERE r.station = s.station AND r.tbl = $1 {and}
+                     ORDER BY r.row_id DESC LIMIT 1) x
+                  ORDER BY s.station"
+            ),
+            &[&tbl],
+        )
+        .await
 }

@@ -27,7 +27,7 @@
 //! neither one long transaction nor memory for all of it; statistics are one
 //! read-only snapshot under the longer deadline [`Fleet::verify`] has.
 
-use crate::client::{check_schema, Fail, Live};
+use crate::client::{check_schema, snapshot, Fail, Live};
 use crate::{Fleet, FleetError};
 use hallmark_store::{
     Condition, OnboardingRecord, Page, RunColumn, RunFilter, RunRecord, Statistics, StatisticsCounts,
@@ -271,13 +271,7 @@ async fn runs_batch(
                                  ORDER BY r.seq LIMIT 1) i ON true
             ORDER BY {RUN_ORDER}"#
     );
-    let tx = live
-        .client
-        .build_transaction()
-        .read_only(true)
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .start()
-        .await?;
+    let tx = snapshot(&mut live.client, None).await?;
     // Small indexed reads, costed high for their JSON expressions: compiling them
     // (JIT) would take longer than running them.
     tx.batch_execute("SET LOCAL jit = off").await?;
@@ -359,14 +353,7 @@ async fn statistics_tx(live: &mut Live, filter: &RunFilter, deadline: Duration) 
     let w = sql.runs_where(filter);
     let p = sql.params();
     let from = "FROM hallmark.fleet_runs f";
-    let tx = live
-        .client
-        .build_transaction()
-        .read_only(true)
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .start()
-        .await?;
-    tx.batch_execute(&format!("SET LOCAL statement_timeout = {}", deadline.as_millis())).await?;
+    let tx = snapshot(&mut live.client, Some(deadline)).await?;
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
     let mut counts = StatisticsCounts::default();
     let outcome = format!("COALESCE(f.outcome, '{NO_RESULT_OUTCOME}')");
