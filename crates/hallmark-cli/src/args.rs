@@ -273,8 +273,10 @@ pub enum FleetCommand {
         #[command(flatten)]
         station: StationArgs,
     },
-    /// Send every waiting record now. Exit 0 when nothing is left waiting, 1 when the
-    /// server could not be reached or refused.
+    /// Send every waiting record now, keep UID blocks leased (`sequence`) and carry out
+    /// the revocations other stations queued for this one (the CA is unlocked only
+    /// then). Exit 0 when nothing is left waiting, 1 when the server could not be
+    /// reached or refused, or revocations still wait.
     Sync {
         /// Print JSON.
         #[arg(long)]
