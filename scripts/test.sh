@@ -3,6 +3,9 @@
 # no_std device build, and the whole test suite (unit, integration, end-to-end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Incremental caches only pay off on the next edit; a one-shot run would write gigabytes.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+df -h . >&2 || true
 ./scripts/setup.sh --dev
 
 echo "== ui: install (npm ci), type-check, unit tests (Vitest), build" >&2
