@@ -10,6 +10,7 @@ mod ca_import;
 mod cli_contract;
 mod conformance;
 mod crash;
+mod evidence;
 mod faults;
 mod fleet;
 mod fleet_ca;

@@ -5,13 +5,15 @@
 //! - [`VerifiedCsr`] is a CSR whose proof of possession checked out; only its public
 //!   key is kept.
 //! - [`LeafProfile`] + [`IssuingCa::issue`] build the one kind of certificate the
-//!   station ever signs: a leaf client certificate with CN = UID.
+//!   station ever signs for a device: a leaf client certificate with CN = UID.
+//! - [`EvidenceSigner`]: signs the station's evidence records (detached CMS).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod crl;
 mod csr;
 mod error;
+mod evidence;
 mod hierarchy;
 pub mod import;
 mod issue;
@@ -24,6 +26,7 @@ mod store;
 pub use crl::{Crl, Reason, Revoked};
 pub use csr::VerifiedCsr;
 pub use error::CaError;
+pub use evidence::EvidenceSigner;
 pub use hierarchy::StationCaCertificate;
 pub use issue::{IssuedCertificate, ServiceRole};
 pub use key::CaKey;

@@ -46,9 +46,9 @@ pub struct CaStore {
 /// An unlocked issuing CA, ready to sign leaf certificates.
 pub struct IssuingCa {
     pub(crate) issuer: Issuer<'static, CaKey>,
-    issuing_der: Vec<u8>,
-    root_der: Vec<u8>,
-    intermediates: Vec<Vec<u8>>,
+    pub(crate) issuing_der: Vec<u8>,
+    pub(crate) root_der: Vec<u8>,
+    pub(crate) intermediates: Vec<Vec<u8>>,
 }
 
 impl CaStore {

@@ -366,3 +366,37 @@ fn sign_station_refuses_what_is_not_a_fit_request_and_needs_the_root() {
     let long = root.sign_station(&request, &pass(), 100 * 365, OffsetDateTime::now_utc()).unwrap();
     assert!(long.not_after <= OffsetDateTime::now_utc() + ::time::Duration::days(30 * 365 + 1));
 }
+
+/// Evidence signed by the station verifies in openssl with only the root, and a
+/// one-byte edit of the content fails.
+#[test]
+fn evidence_signature_verifies_in_openssl_with_only_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = CaStore::new(dir.path().join("ca")).create(&pass(), OffsetDateTime::now_utc()).unwrap();
+    let signer = ca.evidence_signer("bench-1", OffsetDateTime::now_utc()).unwrap();
+    let (_, cert) = X509Certificate::from_der(signer.certificate_der()).unwrap();
+    assert!(cert.subject().to_string().contains("Hallmark evidence signer bench-1"));
+    let eku = cert.extended_key_usage().unwrap().unwrap().value;
+    assert!(eku.email_protection && !eku.client_auth && !eku.server_auth, "a signer must not pass for a device");
+    assert!(!cert.is_ca());
+
+    let content = br#"{"uid":"HM-0001"}"#.to_vec();
+    let p7s = signer.sign_detached(&content, OffsetDateTime::now_utc()).unwrap();
+    std::fs::write(dir.path().join("e.json"), &content).unwrap();
+    std::fs::write(dir.path().join("e.json.p7s"), &p7s).unwrap();
+    std::fs::write(dir.path().join("root.pem"), hallmark_ca::pem_cert(ca.root_der())).unwrap();
+    let verify = |content: &str| {
+        std::process::Command::new("openssl")
+            .current_dir(dir.path())
+            .args(["cms", "-verify", "-binary", "-inform", "DER", "-in", "e.json.p7s", "-content", content])
+            .args(["-CAfile", "root.pem", "-out", "/dev/null"])
+            .output()
+            .unwrap()
+    };
+    let out = verify("e.json");
+    assert!(out.status.success(), "openssl refused the evidence: {}", String::from_utf8_lossy(&out.stderr));
+    let mut edited = content.clone();
+    edited[9] ^= 0x01;
+    std::fs::write(dir.path().join("edited.json"), &edited).unwrap();
+    assert!(!verify("edited.json").status.success(), "openssl accepted edited evidence");
+}

@@ -62,6 +62,13 @@ pub enum Command {
     /// a board that already holds one. Needs no station set-up. Exit 0 when no row
     /// failed, 1 when one did, 2 when the board could not be checked at all.
     Conformance(ConformanceArgs),
+    /// Signed evidence of a device's identity, for an auditor or a customer: in
+    /// --out, <UID>.json (every step, certificate, self-test, label, revocation and
+    /// later run of the UID), <UID>.json.p7s (detached CMS signature; `openssl cms
+    /// -verify -binary -inform DER` checks it with only the root certificate) and
+    /// <UID>.pdf. Unlocks the CA like `hallmark ca revoke`. Exit 0 when written, 2 when
+    /// the station cannot (unknown UID, CA locked, folder not writable).
+    Evidence(EvidenceArgs),
     /// List serial ports on this machine.
     Ports {
         /// Print JSON instead of a table.
@@ -298,6 +305,24 @@ pub enum FleetCommand {
         #[command(flatten)]
         station: StationArgs,
     },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct EvidenceArgs {
+    /// The device's UID.
+    #[arg(value_name = "UID")]
+    pub device: String,
+    /// The folder the files go into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Who asks (recorded in the record and the audit log). Default: $USER.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub ca: CaArgs,
 }
 
 #[derive(clap::Args, Debug)]

@@ -30,6 +30,8 @@ pub enum CliError {
     #[error("{0}")]
     Conformance(#[from] hallmark_station::conformance::ConformanceError),
     #[error("{0}")]
+    Evidence(#[from] hallmark_station::evidence::EvidenceError),
+    #[error("{0}")]
     Usage(String),
     #[error("{what}: {source}")]
     Io { what: String, source: std::io::Error },

@@ -10,6 +10,12 @@ use std::sync::OnceLock;
 /// The TTF bytes.
 pub(crate) static FONT_TTF: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSansCondensed-Latin.ttf");
 
+/// The font as printpdf embeds it; `None` only if the compiled-in font were broken.
+pub fn pdf_font() -> Option<&'static printpdf::ParsedFont> {
+    static FONT: OnceLock<Option<printpdf::ParsedFont>> = OnceLock::new();
+    FONT.get_or_init(|| printpdf::ParsedFont::from_bytes(FONT_TTF, 0, &mut Vec::new())).as_ref()
+}
+
 pub(crate) fn font() -> &'static FontRef<'static> {
     static FONT: OnceLock<FontRef<'static>> = OnceLock::new();
     // The font is compiled in and parsed by a unit test: failure is a build defect.
@@ -30,14 +36,14 @@ pub(crate) fn line_em() -> f64 {
     (font().ascent_unscaled() - font().descent_unscaled()) as f64 / units_per_em()
 }
 
-/// Advance width of `text`, in em.
-pub(crate) fn advance_em(text: &str) -> f64 {
+/// Advance width of `text`, in em (what the PDF reports measure with too).
+pub fn advance_em(text: &str) -> f64 {
     let f = font();
     text.chars().map(|c| f.h_advance_unscaled(f.glyph_id(c)) as f64).sum::<f64>() / units_per_em()
 }
 
 /// Characters the font has no glyph for.
-pub(crate) fn missing_glyphs(text: &str) -> Vec<char> {
+pub fn missing_glyphs(text: &str) -> Vec<char> {
     text.chars().filter(|c| !c.is_whitespace() && font().glyph_id(*c).0 == 0).collect()
 }
 

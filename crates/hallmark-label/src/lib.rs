@@ -21,6 +21,8 @@ mod zpl;
 
 pub use error::LabelError;
 pub use fields::{LabelData, KNOWN_FIELDS};
+/// The shipped font, for other documents drawn in it (the evidence and QA reports).
+pub use font::{advance_em, missing_glyphs, pdf_font};
 pub use image::Bitmap;
 pub use template::{Align, Direction, Dpi, Ecc, Element, Fit, Rotation, Template};
 pub use zpl::escape as zpl_escape;

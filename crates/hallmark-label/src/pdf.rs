@@ -2,26 +2,20 @@
 //! subset to the glyphs used), every bar and module a filled rectangle on whole
 //! printer dots.
 
-use crate::font::FONT_TTF;
+use crate::font::pdf_font;
 use crate::layout::{Item, Layout, Rect};
 use crate::template::Rotation;
 use printpdf::{
-    Color, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point,
-    Polygon, PolygonRing, Pt, Rgb, TextItem, TextMatrix, WindingOrder,
+    Color, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Polygon,
+    PolygonRing, Pt, Rgb, TextItem, TextMatrix, WindingOrder,
 };
-use std::sync::OnceLock;
-
-fn parsed_font() -> Option<&'static ParsedFont> {
-    static FONT: OnceLock<Option<ParsedFont>> = OnceLock::new();
-    FONT.get_or_init(|| ParsedFont::from_bytes(FONT_TTF, 0, &mut Vec::new())).as_ref()
-}
 
 /// Draws `layout` as a one-page PDF.
 pub fn to_pdf(layout: &Layout) -> Result<Vec<u8>, String> {
     let dot = layout.dpi.dot_mm();
     let height_mm = layout.height as f64 * dot;
     let mut doc = PdfDocument::new(&layout.name);
-    let font = parsed_font().ok_or("the shipped font cannot be embedded")?;
+    let font = pdf_font().ok_or("the shipped font cannot be embedded")?;
     let font_id = doc.add_font(font);
     let mut ops = vec![Op::SetFillColor { col: Color::Rgb(Rgb { r: 0.0, g: 0.0, b: 0.0, icc_profile: None }) }];
     let rect = |r: Rect| {

@@ -21,6 +21,7 @@ pub mod clock;
 pub mod crl;
 pub mod datadir;
 pub mod engineer;
+pub mod evidence;
 pub mod fixture;
 pub mod fleet_gate;
 pub mod fleet_revocations;

@@ -12,6 +12,7 @@
 
 mod audit;
 mod chain;
+mod device_facts;
 mod error;
 mod export;
 mod keys;
@@ -28,6 +29,7 @@ mod uid_leases;
 
 pub use audit::{audit_hash, CrlRow, EndingCertificate, RevocationRow};
 pub use chain::{event_hash, ChainReport, HashInput, GENESIS};
+pub use device_facts::{AuditFact, CertificateFact, DeviceFacts, EventFact, KeyFact, RunFacts};
 pub use error::StoreError;
 pub use export::{csv_field, csv_header, RunRecord, StepRecord, CERTIFICATE_EVENT, NOT_ENDED_OUTCOME};
 pub use keys::key_sha256;

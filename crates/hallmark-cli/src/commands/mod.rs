@@ -4,6 +4,7 @@ mod ca;
 mod conformance;
 #[cfg(feature = "demo")]
 mod demo;
+mod evidence;
 mod fleet;
 mod label;
 mod log;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Probe { command } => probe::run(command),
         Command::Fleet { command } => fleet::run(command),
         Command::Conformance(a) => conformance::run(a),
+        Command::Evidence(a) => evidence::run(a),
         Command::Ports { json } => ports::run(json),
     }
 }
