@@ -149,3 +149,83 @@ fn evidence_of_an_unknown_or_unsafe_uid_is_refused_and_writes_nothing() {
     assert!(!dir.exists() || std::fs::read_dir(&dir).unwrap().next().is_none(), "something was written");
     assert!(!station.data_dir().join("escape.json").exists());
 }
+
+/// A batch: every device of the selected runs gets its signed record, the manifest
+/// lists each record's SHA-256 and verifies with the root only, and the QA report
+/// draws its charts.
+#[test]
+fn a_batch_has_a_signed_manifest_of_every_record_and_a_report_with_charts() {
+    let station = Station::new();
+    let mut boards = Vec::new();
+    for (name, faults) in
+        [("a", &[][..]), ("b", &[][..]), ("c", &["readback-mismatch"][..]), ("d", &["bad-csr-signature"][..])]
+    {
+        let sim = Sim::start(&station.board_state(name), faults);
+        let (code, r) = station.provision(&sim.port, &[]);
+        assert_eq!(code, if faults.is_empty() { 0 } else { 1 }, "{r}");
+        boards.push(r);
+    }
+    let dir = station.data_dir().join("batch");
+    let out =
+        station.hallmark(&["evidence", "--batch", "--from", "2000-01-01", "--out", dir.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let files: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((files["devices"].as_u64(), files["runs"].as_u64()), (Some(4), Some(4)), "{files}");
+
+    let manifest_path = dir.join("manifest.json");
+    let manifest: Value = serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    assert_eq!(manifest["format"], "hallmark-evidence-batch/1");
+    assert_eq!(manifest["selection"]["from"], "2000-01-01");
+    assert_eq!(manifest["statistics"]["runs"], 4);
+    assert_eq!(manifest["statistics"]["passed"], 2);
+    let devices = manifest["devices"].as_array().unwrap();
+    let status = |uid: &Value| devices.iter().find(|d| &d["uid"] == uid).map(|d| d["status"].clone()).unwrap();
+    assert_eq!(status(&boards[0]["uid"]), "active");
+    assert_eq!(status(&boards[2]["uid"]), "incomplete", "signed, but its read-back failed");
+    assert_eq!(status(&boards[3]["uid"]), "never-certified");
+    for d in devices {
+        let bytes = std::fs::read(dir.join(d["record"].as_str().unwrap())).unwrap();
+        let sum = run_ok(Command::new("sha256sum").arg(dir.join(d["record"].as_str().unwrap())));
+        assert!(sum.starts_with(d["sha256"].as_str().unwrap()), "{sum} vs {d}");
+        assert!(!bytes.is_empty());
+    }
+    let root = station.data_dir().join("root.pem");
+    let chain = boards[0]["chain_pem"].as_str().unwrap();
+    std::fs::write(&root, chain.split_inclusive("-----END CERTIFICATE-----\n").last().unwrap()).unwrap();
+    let ok = cms_verify(&manifest_path, &dir.join("manifest.json.p7s"), &root);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    for d in devices {
+        let json = dir.join(d["record"].as_str().unwrap());
+        let p7s = dir.join(format!("{}.p7s", d["record"].as_str().unwrap()));
+        assert!(cms_verify(&json, &p7s, &root).status.success(), "{d}");
+    }
+
+    // The report: the words, and the charts as ink in colour.
+    let report = dir.join("report.pdf");
+    let text = run_ok(Command::new("pdftotext").args(["-layout"]).arg(&report).arg("-"));
+    for word in ["Provisioning batch report", "Failures by step", "READBACK_MISMATCH", "Throughput", "CRL"] {
+        assert!(text.contains(word), "{word:?} not in the report:\n{text}");
+    }
+    run_ok(
+        Command::new("pdftoppm")
+            .args(["-r", "40", "-png", "-f", "1", "-singlefile"])
+            .arg(&report)
+            .arg(dir.join("page")),
+    );
+    let png = std::fs::read(dir.join("page.png")).unwrap();
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let samples = info.color_type.samples();
+    let coloured = buf[..info.buffer_size()].chunks(samples).filter(|p| (p[0] as i32 - p[2] as i32).abs() > 60).count();
+    assert!(coloured > 300, "the report's first page has {coloured} coloured pixels: no charts");
+
+    // Filters that select nothing: said, exit 2, nothing written.
+    let empty = station.data_dir().join("empty");
+    let out = station.hallmark(&["evidence", "--batch", "--station", "nobody", "--out", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("matches the filters"));
+    assert!(!empty.exists());
+    // A UID and --batch together: refused by the argument parser.
+    assert_eq!(station.hallmark(&["evidence", "X", "--batch", "--out", "/tmp/x"]).status.code(), Some(2));
+}

@@ -66,8 +66,11 @@ pub enum Command {
     /// --out, <UID>.json (every step, certificate, self-test, label, revocation and
     /// later run of the UID), <UID>.json.p7s (detached CMS signature; `openssl cms
     /// -verify -binary -inform DER` checks it with only the root certificate) and
-    /// <UID>.pdf. Unlocks the CA like `hallmark ca revoke`. Exit 0 when written, 2 when
-    /// the station cannot (unknown UID, CA locked, folder not writable).
+    /// <UID>.pdf. With --batch and the QA filters (--from/--to a shift, --station, …):
+    /// every device those runs touched, plus manifest.json (each record's SHA-256),
+    /// manifest.json.p7s and report.pdf (yield, failure Pareto and throughput charts,
+    /// the CA chain and the CRL). Unlocks the CA like `hallmark ca revoke`. Exit 0 when
+    /// written, 2 when the station cannot (unknown UID, CA locked, folder not writable).
     Evidence(EvidenceArgs),
     /// List serial ports on this machine.
     Ports {
@@ -310,8 +313,14 @@ pub enum FleetCommand {
 #[derive(clap::Args, Debug)]
 pub struct EvidenceArgs {
     /// The device's UID.
-    #[arg(value_name = "UID")]
-    pub device: String,
+    #[arg(value_name = "UID", required_unless_present = "batch", conflicts_with = "batch")]
+    pub device: Option<String>,
+    /// Every device of the runs the filters select, with a signed manifest and a QA
+    /// report.
+    #[arg(long)]
+    pub batch: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// The folder the files go into (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,

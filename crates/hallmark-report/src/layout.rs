@@ -156,7 +156,12 @@ pub(crate) fn render(report: &Report) -> Result<Vec<u8>, String> {
                 for (label, value) in fields {
                     let lines = wrap(value, content - label_w, BODY);
                     pages.need(BODY * LINE * lines.len().min(4) as f32);
-                    pages.text(MARGIN, pages.y, BODY, GREY, label);
+                    if width(label, BODY) > label_w - 6.0 {
+                        // A long label (a certificate's subject) gets lines of its own.
+                        pages.wrapped(MARGIN, content, BODY, GREY, label);
+                    } else {
+                        pages.text(MARGIN, pages.y, BODY, GREY, label);
+                    }
                     for line in lines {
                         pages.need(BODY * LINE);
                         pages.text(MARGIN + label_w, pages.y, BODY, BLACK, &line);

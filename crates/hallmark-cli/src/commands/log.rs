@@ -112,7 +112,7 @@ fn writer<'a>(w: &'a mut dyn Write, format: ExportFormat, csv_header: &str) -> R
     RecordWriter::new(w, format, csv_header)
 }
 
-fn to_filter(f: FilterArgs) -> RunFilter {
+pub(crate) fn to_filter(f: FilterArgs) -> RunFilter {
     RunFilter {
         from: f.from,
         to: f.to,

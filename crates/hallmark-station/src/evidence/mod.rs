@@ -1,12 +1,14 @@
 //! Signed evidence per device (issue #18): `<UID>.json` (the record, [`record`]),
 //! `<UID>.json.p7s` (a detached CMS signature by an evidence signer the station's CA
-//! certified, chain inside) and `<UID>.pdf` (the same facts on paper, [`page`]).
+//! certified, chain inside) and `<UID>.pdf` (the same facts on paper, [`page`]); for
+//! a batch, a signed manifest of those records and a QA report ([`batch`]).
 //!
 //! Order, so that the log stays the evidence: the signer's certificate is audited
 //! (`evidence-signer`) before it signs anything, and each record's hash is audited
 //! (`evidence`) before its files are written. Files are written whole to a temporary
 //! name and renamed, so a reader never sees half a record.
 
+pub mod batch;
 pub mod page;
 pub mod record;
 
@@ -26,6 +28,9 @@ pub enum EvidenceError {
     /// No run of the log has this UID.
     #[error("this station's log has no device {0:?}: check the UID (hallmark log history {0} shows its runs)")]
     UnknownDevice(String),
+    /// The batch's filters select no run.
+    #[error("no run of this station's log matches the filters; nothing was written (hallmark log stats with the same filters shows what they select)")]
+    EmptyBatch,
     /// The UID cannot be a file name.
     #[error("the UID {0:?} cannot name a file (it holds a path separator or starts with a dot); nothing was written")]
     UnsafeUid(String),
@@ -160,7 +165,7 @@ pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError
     std::fs::rename(&tmp, path).map_err(|source| write_error(path, source))
 }
 
-fn write_error(path: &Path, source: std::io::Error) -> EvidenceError {
+pub(crate) fn write_error(path: &Path, source: std::io::Error) -> EvidenceError {
     EvidenceError::Write { path: path.display().to_string(), source }
 }
 

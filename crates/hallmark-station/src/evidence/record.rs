@@ -20,7 +20,9 @@ pub struct EvidenceRecord {
     pub generated_by: Generator,
     /// The device as last identified.
     pub device: DeviceSummary,
-    /// The identity now: `active`, `revoked`, `retired`, `expired` or `never-certified`.
+    /// The identity now: `active` (a valid certificate from a run that passed),
+    /// `incomplete` (a valid certificate, but its run did not pass), `revoked`,
+    /// `retired`, `expired` or `never-certified`.
     pub status: &'static str,
     /// The run that gave the device its current identity (the last run that passed
     /// and issued a certificate), step by step.
@@ -174,9 +176,13 @@ pub fn build(uid: &str, facts: DeviceFacts, cx: RecordContext<'_>) -> EvidenceRe
         })
         .collect();
     let retired = facts.audit.iter().any(|a| a.action == "retire");
+    let passed = |run_id: &str| facts.runs.iter().any(|r| r.run.run_id == run_id && r.run.outcome == "PASS");
+    let valid: Vec<&CertificateEvidence> = certificates.iter().filter(|c| c.status == "valid").collect();
     let status = match certificates.last() {
         None => "never-certified",
-        Some(_) if certificates.iter().any(|c| c.status == "valid") => "active",
+        Some(_) if valid.iter().any(|c| passed(&c.certificate.run_id)) => "active",
+        // Signed, but the run that signed it did not pass (read-back, self-test…).
+        Some(_) if !valid.is_empty() => "incomplete",
         Some(_) if retired => "retired",
         Some(last) => last.status,
     };
