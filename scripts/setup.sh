@@ -6,6 +6,7 @@ set -euo pipefail
 apt_packages=()
 need() { command -v "$1" >/dev/null 2>&1 || apt_packages+=("$2"); }
 need cc build-essential        # rusqlite builds its bundled SQLite
+need dpkg-shlibdeps dpkg-dev    # scripts/package.sh: the .deb's runtime dependencies
 need pdftoppm poppler-utils    # tests: render label PDFs
 need zbarimg zbar-tools        # tests: scan the barcodes we print
 need openssl openssl           # tests: verify the certificates we issue
@@ -56,6 +57,12 @@ if [ "${1:-}" = "--dev" ]; then
     done
     # The device-side crates are built for a real MCU target to prove they are no_std.
     rustup target list --installed | grep -q '^thumbv7em-none-eabihf$' || rustup target add thumbv7em-none-eabihf
+
+    # The station's own SBOM (scripts/package.sh, tests/e2e/package.rs), built from source.
+    if ! command -v cargo-cyclonedx >/dev/null 2>&1; then
+        echo "setup: installing cargo-cyclonedx 0.5.9" >&2
+        cargo install --quiet --locked cargo-cyclonedx --version 0.5.9
+    fi
 
     # Nordic's nrfcredstore and device_credentials_installer, for tests/e2e/nordic.rs.
     # `python3` from PATH: Debian's on a fresh machine, a pyenv one on some images.

@@ -20,6 +20,7 @@ mod interruption;
 mod labels;
 mod nordic;
 mod nrf91;
+mod package;
 mod pkcs11;
 mod qa;
 mod qemu;

@@ -5,10 +5,23 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "hallmark", version, about = "Hallmark factory provisioning station")]
+#[command(
+    name = "hallmark",
+    about = "Hallmark factory provisioning station",
+    disable_version_flag = true,
+    arg_required_else_help = true,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
+    /// Print the version; with --json also the git revision and the SHA-256 of the
+    /// SBOMs installed with the station.
+    #[arg(short = 'V', long)]
+    pub version: bool,
+    /// With --version: print JSON (version, git_revision, sbom, sbom_sha256).
+    #[arg(long, requires = "version")]
+    pub json: bool,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod assemble;
 pub mod broker_files;
+pub mod build_info;
 pub mod ca_hierarchy;
 pub mod ca_status;
 pub mod clock;

@@ -15,13 +15,17 @@ mod run;
 mod selftest;
 #[cfg(feature = "demo")]
 mod sim;
+mod version;
 
 use crate::args::{Cli, Command};
 use crate::error::CliError;
 use std::process::ExitCode;
 
 pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return version::run(cli.json);
+    };
+    match command {
         Command::Provision(a) => provision::run(a),
         #[cfg(feature = "demo")]
         Command::Sim(a) => sim::run(a),
