@@ -21,6 +21,15 @@ fn cms_verify(json: &Path, p7s: &Path, root: &Path) -> std::process::Output {
         .unwrap()
 }
 
+/// The root certificate of the chain a provisioning report carries, written beside the
+/// station's data (what an auditor is handed separately).
+fn root_of(station: &Station, report: &Value) -> std::path::PathBuf {
+    let root = station.data_dir().join("root.pem");
+    let chain = report["chain_pem"].as_str().unwrap();
+    std::fs::write(&root, chain.split_inclusive("-----END CERTIFICATE-----\n").last().unwrap()).unwrap();
+    root
+}
+
 /// A board provisioned, brought back (a later run), then retired: its evidence
 /// holds every step with its time, both runs, the certificate, the retirement, and
 /// verifies offline.
@@ -80,9 +89,7 @@ fn a_devices_evidence_verifies_offline_with_only_the_root_and_not_after_an_edit(
     assert!(actions.starts_with(&["retire", "revoke"]), "{actions:?}");
 
     // The signature: good with the root alone, bad after one byte of either file.
-    let root = station.data_dir().join("root.pem");
-    let chain = first["chain_pem"].as_str().unwrap();
-    std::fs::write(&root, chain.split_inclusive("-----END CERTIFICATE-----\n").last().unwrap()).unwrap();
+    let root = root_of(&station, &first);
     let ok = cms_verify(&json, &p7s, &root);
     assert!(ok.status.success(), "openssl refused the evidence: {}", String::from_utf8_lossy(&ok.stderr));
     let mut bytes = std::fs::read(&json).unwrap();
@@ -101,9 +108,7 @@ fn a_devices_evidence_verifies_offline_with_only_the_root_and_not_after_an_edit(
     let other = Station::new();
     let sim2 = Sim::start(&other.board_state("b"), &[]);
     let (_, r2) = other.provision(&sim2.port, &[]);
-    let other_root = other.data_dir().join("root.pem");
-    let chain2 = r2["chain_pem"].as_str().unwrap();
-    std::fs::write(&other_root, chain2.split_inclusive("-----END CERTIFICATE-----\n").last().unwrap()).unwrap();
+    let other_root = root_of(&other, &r2);
     assert!(!cms_verify(&json, &p7s, &other_root).status.success(), "another station's root vouched for it");
 
     // The page.
@@ -189,9 +194,7 @@ fn a_batch_has_a_signed_manifest_of_every_record_and_a_report_with_charts() {
         assert!(sum.starts_with(d["sha256"].as_str().unwrap()), "{sum} vs {d}");
         assert!(!bytes.is_empty());
     }
-    let root = station.data_dir().join("root.pem");
-    let chain = boards[0]["chain_pem"].as_str().unwrap();
-    std::fs::write(&root, chain.split_inclusive("-----END CERTIFICATE-----\n").last().unwrap()).unwrap();
+    let root = root_of(&station, &boards[0]);
     let ok = cms_verify(&manifest_path, &dir.join("manifest.json.p7s"), &root);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     for d in devices {

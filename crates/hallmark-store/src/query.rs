@@ -5,7 +5,8 @@
 use rusqlite::types::Value as SqlValue;
 
 /// Which runs to include. Every field narrows the selection; empty = all runs.
-#[derive(Clone, Debug, Default)]
+/// Serialised as given (a batch's evidence records the selection it was made from).
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct RunFilter {
     /// Started at or after (RFC 3339 or a date `YYYY-MM-DD`).
     pub from: Option<String>,

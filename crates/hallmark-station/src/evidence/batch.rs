@@ -28,45 +28,6 @@ pub struct ManifestEntry {
     pub sha256: String,
 }
 
-/// The QA filter the batch was selected with, as given.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct BatchSelection {
-    /// Started at or after.
-    pub from: Option<String>,
-    /// Started before.
-    pub to: Option<String>,
-    /// Outcome.
-    pub outcome: Option<String>,
-    /// Station.
-    pub station: Option<String>,
-    /// Slot.
-    pub slot: Option<String>,
-    /// Operator.
-    pub operator: Option<String>,
-    /// Failing step.
-    pub failing_step: Option<String>,
-    /// Hardware id.
-    pub hardware_id: Option<String>,
-    /// UID.
-    pub uid: Option<String>,
-}
-
-impl From<&RunFilter> for BatchSelection {
-    fn from(f: &RunFilter) -> BatchSelection {
-        BatchSelection {
-            from: f.from.clone(),
-            to: f.to.clone(),
-            outcome: f.outcome.clone(),
-            station: f.station.clone(),
-            slot: f.slot.clone(),
-            operator: f.operator.clone(),
-            failing_step: f.failing_step.clone(),
-            hardware_id: f.hardware_id.clone(),
-            uid: f.uid.clone(),
-        }
-    }
-}
-
 /// The signed list of a batch's records.
 #[derive(Clone, Debug, Serialize)]
 pub struct Manifest {
@@ -79,7 +40,7 @@ pub struct Manifest {
     /// Who asked.
     pub actor: String,
     /// Which runs.
-    pub selection: BatchSelection,
+    pub selection: RunFilter,
     /// Their statistics (yield, Pareto, throughput).
     pub statistics: Statistics,
     /// Every device those runs touched, with its record's hash.
@@ -141,7 +102,7 @@ impl EvidenceWriter<'_> {
             generated_at: rfc3339(station.clock.now()),
             station: station.station_id.clone(),
             actor: self.actor.to_string(),
-            selection: BatchSelection::from(filter),
+            selection: filter.clone(),
             statistics,
             devices,
             ca_chain_pem: station.ca.chain_pem(),
