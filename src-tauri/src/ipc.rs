@@ -523,6 +523,50 @@ pub struct RevokeView {
     pub queued_for: Vec<String>,
 }
 
+/// A device's signed evidence, written by the window.
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
+pub struct EvidenceView {
+    /// `<UID>.json`.
+    pub json: String,
+    /// `<UID>.json.p7s`.
+    pub signature: String,
+    /// `<UID>.pdf`.
+    pub pdf: String,
+    /// The identity's state in the record.
+    pub status: String,
+    /// SHA-256 of the JSON.
+    pub sha256: String,
+}
+
+impl From<hallmark_station::evidence::EvidenceFiles> for EvidenceView {
+    fn from(f: hallmark_station::evidence::EvidenceFiles) -> EvidenceView {
+        let path = |p: std::path::PathBuf| p.display().to_string();
+        EvidenceView { json: path(f.json), signature: path(f.signature), pdf: path(f.pdf), status: f.status, sha256: f.sha256 }
+    }
+}
+
+/// Evidence that could not be made, in words.
+impl From<hallmark_station::evidence::EvidenceError> for ApiError {
+    fn from(e: hallmark_station::evidence::EvidenceError) -> ApiError {
+        use hallmark_station::evidence::EvidenceError;
+        match e {
+            EvidenceError::UnknownDevice(uid) => ApiError::new(
+                FailureCode::LogUnavailable,
+                format!("This station's log has no device {uid}."),
+                "Check the UID; a device made at another fleet station has its evidence there.",
+            ),
+            e @ EvidenceError::Write { .. } => ApiError::new(
+                FailureCode::LogUnavailable,
+                "The evidence files could not be written.",
+                "Check the data directory's exports folder and its permissions.",
+            )
+            .with_detail(e),
+            e => ApiError::new(FailureCode::CaFailed, "The evidence could not be signed.", "Call the line engineer.")
+                .with_detail(e),
+        }
+    }
+}
+
 /// An export written by the window.
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub struct ExportView {

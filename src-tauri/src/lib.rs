@@ -96,6 +96,7 @@ pub fn run() {
             commands::engineer::config_save,
             commands::engineer::ca_status,
             commands::engineer::ca_revoke,
+            commands::qa::write_evidence,
             commands::engineer::printer_info,
             commands::engineer::printer_test,
         ])

@@ -69,6 +69,15 @@ pub enum Command {
         /// Answer: what was revoked here or queued for another station.
         reply: Reply<crate::ipc::RevokeView>,
     },
+    /// Write the signed evidence of `uid` (needs the unlocked CA the station holds).
+    Evidence {
+        /// UID.
+        uid: String,
+        /// Who asks.
+        actor: String,
+        /// Answer: the files.
+        reply: Reply<crate::ipc::EvidenceView>,
+    },
     /// Carry out the revocations other stations queued for this one in the fleet.
     FleetRevocations,
     /// Put a new configuration in force (between runs) and save it.
@@ -239,6 +248,16 @@ impl Actor {
             Command::Revoke { target, reason, actor, reply } => {
                 let result = open_log(station).and_then(|store| {
                     station.revoke_or_queue(&store, &target, reason, &actor).map(revoke_view).map_err(ApiError::from)
+                });
+                reply.send(result).ok();
+            }
+            Command::Evidence { uid, actor, reply } => {
+                let result = open_log(station).and_then(|store| {
+                    let dir = station.data_dir.exports_dir().join("evidence");
+                    hallmark_station::evidence::EvidenceWriter::new(station, &store, &actor)
+                        .write(&uid, &dir)
+                        .map(crate::ipc::EvidenceView::from)
+                        .map_err(ApiError::from)
                 });
                 reply.send(result).ok();
             }

@@ -44,6 +44,7 @@ fn checked_in_bindings_are_current() {
     check::<PrintView>(&dir, &mut stale);
     check::<RevokeView>(&dir, &mut stale);
     check::<ExportView>(&dir, &mut stale);
+    check::<EvidenceView>(&dir, &mut stale);
     check::<hallmark_config::ConfigEdit>(&dir, &mut stale);
     check::<hallmark_config::SlotEdit>(&dir, &mut stale);
     check::<hallmark_config::UidEdit>(&dir, &mut stale);

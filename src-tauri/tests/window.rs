@@ -237,8 +237,9 @@ async fn operator_runs_a_good_and_a_bad_board() {
     .await;
 }
 
-/// QA: the run is listed with its UID, its detail shows the steps, the log verifies,
-/// and an export lands in a file with the run in it.
+/// QA: the run is listed with its UID, its detail shows the steps, the device's signed
+/// evidence is written and verifies in openssl, the log verifies, and an export lands
+/// in a file with the run in it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qa_lists_verifies_and_exports_runs() {
     scenario("qa_lists_verifies_and_exports_runs", &[], |driver| async move {
@@ -249,6 +250,24 @@ async fn qa_lists_verifies_and_exports_runs() {
         click(&driver, "#runs tr.row.pass td.mono").await;
         wait_for(&driver, "#run-detail", 20).await;
         assert!(text(&driver, "#run-detail").await.contains("selftest"));
+        // Signed evidence of the device, from its run: openssl checks it with the root.
+        click(&driver, "#qa-evidence").await;
+        let said = wait_text(&driver, "#qa-evidence-result", 30, |t| t.contains(".pdf")).await;
+        let file = |ext: &str| PathBuf::from(said.split_whitespace().find(|w| w.ends_with(ext)).unwrap_or_default());
+        let (json, pdf) = (file(".json"), file(".pdf"));
+        assert!(said.contains("active") && pdf.exists() && json.exists(), "{said}");
+        let root = json.parent().and_then(|p| p.parent()).and_then(|p| p.parent()).unwrap().join("ca/root.crt.pem");
+        let verified = std::process::Command::new("openssl")
+            .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+            .arg(format!("{}.p7s", json.display()))
+            .arg("-content")
+            .arg(&json)
+            .arg("-CAfile")
+            .arg(&root)
+            .args(["-out", "/dev/null"])
+            .output()
+            .unwrap();
+        assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
         click(&driver, "#qa-verify").await;
         wait_text(&driver, "#qa-verify-result", 20, |v| v.contains("intact")).await;
         snap(&driver, "4-qa").await;

@@ -21,6 +21,7 @@ import type { RevokeView } from "./bindings/RevokeView";
 import type { PrinterView } from "./bindings/PrinterView";
 import type { PrintView } from "./bindings/PrintView";
 import type { ExportView } from "./bindings/ExportView";
+import type { EvidenceView } from "./bindings/EvidenceView";
 import type { FleetView } from "./bindings/FleetView";
 
 export type Commands = {
@@ -38,6 +39,7 @@ export type Commands = {
   label_template_save: { args: { text: string }; result: ConfigView };
   set_operator: { args: { operator: string | null }; result: null };
   export_runs: { args: { query: RunQuery; kind: "csv" | "jsonl" | "onboarding" }; result: ExportView };
+  write_evidence: { args: { uid: string }; result: EvidenceView };
   engineer_state: { args: Record<string, never>; result: EngineerView };
   engineer_set_pin: { args: { pin: string; caPassphrase: string | null }; result: EngineerView };
   engineer_login: { args: { pin: string }; result: EngineerView };

@@ -24,6 +24,7 @@ export class QaScreen {
   private stats: StatsView | null = null;
   private verify = "";
   private exported = "";
+  private evidence = "";
   private error = "";
 
   constructor(private root: HTMLElement) {}
@@ -42,6 +43,7 @@ export class QaScreen {
   }
 
   private async open(runId: string): Promise<void> {
+    this.evidence = "";
     try {
       this.detail = await call("run_detail", { runId });
     } catch (e) {
@@ -63,6 +65,17 @@ export class QaScreen {
       this.verify = v.ok ? t("qa.verify.ok", { events: v.events }) : t("qa.verify.bad", { problem: v.problem ?? "" });
     } catch (e) {
       this.verify = errorWords(asApiError(e));
+    }
+    this.render();
+  }
+
+  /** Signed evidence of one device (JSON, CMS signature, PDF) in the exports folder. */
+  private async writeEvidence(uid: string): Promise<void> {
+    try {
+      const x = await call("write_evidence", { uid });
+      this.evidence = t("qa.evidence.done", { status: x.status, pdf: x.pdf, json: x.json });
+    } catch (e) {
+      this.evidence = errorWords(asApiError(e));
     }
     this.render();
   }
@@ -152,6 +165,8 @@ export class QaScreen {
     return h("section", { class: "detail", id: "run-detail" },
       h("h2", {}, t("qa.detail", { id: d.run.run_id }), " ", h("span", { class: `badge ${d.run.outcome.toLowerCase()}` }, d.run.outcome)),
       d.run.uid ? h("button", { id: "qa-history", class: "secondary", onclick: () => this.history(d.run.uid ?? "") }, t("qa.history", { uid: d.run.uid })) : null,
+      d.run.uid && !this.query.fleet ? h("button", { id: "qa-evidence", class: "secondary", onclick: () => this.writeEvidence(d.run.uid ?? "") }, t("qa.evidence")) : null,
+      h("span", { id: "qa-evidence-result", class: "small" }, this.evidence),
       d.run.failure ? h("p", { class: "error" }, errorLine(d.run.failure)) : null,
       h("h3", {}, t("qa.events")),
       ...ends.map((e) => h("details", { class: "event" },

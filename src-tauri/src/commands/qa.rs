@@ -225,6 +225,14 @@ fn summary(pem: &str) -> Option<(String, String, String)> {
 }
 
 /// Writes an export of the runs the filter selects into `<data>/exports/`:
+/// Writes the signed evidence of `uid` into `<data>/exports/evidence` (the CLI's
+/// `hallmark evidence`); audited.
+#[tauri::command]
+pub async fn write_evidence(state: State<'_, AppState>, uid: String) -> Result<EvidenceView, ApiError> {
+    let uid = uid.trim().to_string();
+    state.runner.ask(|reply| crate::runner::Command::Evidence { uid, actor: "qa".into(), reply }).await
+}
+
 /// `csv` or `jsonl` run records (the CLI's `log export`), or `onboarding` (CSV of
 /// passed boards for cloud onboarding, the CLI's `log onboarding`).
 #[tauri::command]
