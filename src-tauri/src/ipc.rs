@@ -541,7 +541,13 @@ pub struct EvidenceView {
 impl From<hallmark_station::evidence::EvidenceFiles> for EvidenceView {
     fn from(f: hallmark_station::evidence::EvidenceFiles) -> EvidenceView {
         let path = |p: std::path::PathBuf| p.display().to_string();
-        EvidenceView { json: path(f.json), signature: path(f.signature), pdf: path(f.pdf), status: f.status, sha256: f.sha256 }
+        EvidenceView {
+            json: path(f.json),
+            signature: path(f.signature),
+            pdf: path(f.pdf),
+            status: f.status,
+            sha256: f.sha256,
+        }
     }
 }
 

@@ -171,8 +171,17 @@ fn a_batch_has_a_signed_manifest_of_every_record_and_a_report_with_charts() {
         boards.push(r);
     }
     let dir = station.data_dir().join("batch");
-    let out =
-        station.hallmark(&["evidence", "--batch", "--from", "2000-01-01", "--out", dir.to_str().unwrap(), "--json"]);
+    let out = station.hallmark(&[
+        "evidence",
+        "--batch",
+        "--from",
+        "2000-01-01",
+        "--firmware",
+        "1.0.0-sim",
+        "--out",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let files: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((files["devices"].as_u64(), files["runs"].as_u64()), (Some(4), Some(4)), "{files}");
@@ -181,6 +190,7 @@ fn a_batch_has_a_signed_manifest_of_every_record_and_a_report_with_charts() {
     let manifest: Value = serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
     assert_eq!(manifest["format"], "hallmark-evidence-batch/1");
     assert_eq!(manifest["selection"]["from"], "2000-01-01");
+    assert_eq!(manifest["selection"]["firmware_version"], "1.0.0-sim");
     assert_eq!(manifest["statistics"]["runs"], 4);
     assert_eq!(manifest["statistics"]["passed"], 2);
     let devices = manifest["devices"].as_array().unwrap();
@@ -225,7 +235,7 @@ fn a_batch_has_a_signed_manifest_of_every_record_and_a_report_with_charts() {
 
     // Filters that select nothing: said, exit 2, nothing written.
     let empty = station.data_dir().join("empty");
-    let out = station.hallmark(&["evidence", "--batch", "--station", "nobody", "--out", empty.to_str().unwrap()]);
+    let out = station.hallmark(&["evidence", "--batch", "--firmware", "9.9.9", "--out", empty.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("matches the filters"));
     assert!(!empty.exists());

@@ -408,6 +408,9 @@ pub struct FilterArgs {
     /// The step that failed.
     #[arg(long = "failing-step")]
     pub failing_step: Option<String>,
+    /// The device's firmware version.
+    #[arg(long = "firmware")]
+    pub firmware: Option<String>,
 }
 
 /// Where a QA command reads: this station's log, or with --fleet the fleet database.

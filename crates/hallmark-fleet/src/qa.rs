@@ -87,6 +87,7 @@ pub(crate) fn fleet_column(column: RunColumn) -> String {
         RunColumn::Station => "f.station".into(),
         RunColumn::Slot => "f.slot".into(),
         RunColumn::FailingStep => "f.failing_step".into(),
+        RunColumn::FirmwareVersion => "f.firmware_version".into(),
         RunColumn::RunUuid => "f.run_uuid".into(),
     }
 }
@@ -509,15 +510,17 @@ mod tests {
             station: Some("s".into()),
             slot: Some("A".into()),
             failing_step: Some("csr".into()),
+            firmware_version: Some("1.0.0".into()),
             run_id: Some("r".into()),
         };
         let mut sql = Sql::default();
         let w = sql.runs_where(&filter);
-        assert_eq!(sql.params.len(), 10);
+        assert_eq!(sql.params.len(), 11);
+        assert!(w.contains("f.firmware_version = $10"), "{w}");
         assert!(w.starts_with("WHERE f.started_at IS NOT NULL AND f.started_at COLLATE \"C\" >= $1"), "{w}");
         assert!(w.contains("COALESCE(f.outcome, 'INTERRUPTED') = $3"), "{w}");
         assert!(w.contains("f.result_uid = $4") && w.contains("f.result_hardware_id = $5"), "{w}");
-        assert!(w.ends_with("f.run_uuid = $10"), "{w}");
+        assert!(w.ends_with("f.run_uuid = $11"), "{w}");
     }
 
     #[test]

@@ -89,7 +89,7 @@ fn two_station_logs(dir: &Path) -> (Store, Store) {
                     uid: Some(uid.clone()),
                     hardware_id: Some(hardware_id.clone()),
                     model: Some("M1".into()),
-                    firmware_version: Some("1.0.0".into()),
+                    firmware_version: Some(if device % 3 == 0 { "1.1.0" } else { "1.0.0" }.into()),
                     sbom: (i % 2 == 0).then(|| json!({"sbom": format!("urn:sbom:{i}")})),
                 },
             )
@@ -297,7 +297,13 @@ fn the_fleet_answers_every_filter_as_the_stations_logs_do() {
         RunFilter { run_id: Some(uuid_of_10), ..RunFilter::default() },
         RunFilter { station: Some(B.into()), ..RunFilter::default() },
         RunFilter { station: Some("bench-none".into()), ..RunFilter::default() },
+        RunFilter { firmware_version: Some("1.1.0".into()), ..RunFilter::default() },
+        RunFilter { firmware_version: Some("1.1.0".into()), outcome: Some("PASS".into()), ..RunFilter::default() },
     ];
+    // The firmware filter selects some runs, not all (devices 0, 3, 6, … run 1.1.0).
+    let one_release = local_runs(&union, &filters[filters.len() - 2], None);
+    assert!(!one_release.is_empty() && one_release.len() < local_runs(&union, &RunFilter::default(), None).len());
+    assert!(one_release.iter().all(|r| r["firmware_version"] == "1.1.0"), "{one_release:?}");
     for filter in &filters {
         let expected = local_runs(&union, filter, None);
         for batch in [1000, 3] {

@@ -26,6 +26,8 @@ pub struct RunFilter {
     pub slot: Option<String>,
     /// The step that failed.
     pub failing_step: Option<String>,
+    /// The device's firmware version (a batch of one firmware release).
+    pub firmware_version: Option<String>,
     /// One run, by its UUID (unique index: a detail view without scanning the log).
     pub run_id: Option<String>,
 }
@@ -61,6 +63,8 @@ pub enum RunColumn {
     Slot,
     /// The step the run's result names as failed.
     FailingStep,
+    /// The firmware version the run found: its result's, else identification's.
+    FirmwareVersion,
     /// The run's UUID.
     RunUuid,
 }
@@ -117,6 +121,7 @@ impl RunFilter {
             (Station, Equals, &self.station),
             (Slot, Equals, &self.slot),
             (FailingStep, Equals, &self.failing_step),
+            (FirmwareVersion, Equals, &self.firmware_version),
             (RunUuid, Equals, &self.run_id),
         ]
         .into_iter()
@@ -147,6 +152,9 @@ fn local_column(column: RunColumn) -> String {
         RunColumn::Station => "r.station".into(),
         RunColumn::Slot => "r.slot".into(),
         RunColumn::FailingStep => "x.failing_step".into(),
+        RunColumn::FirmwareVersion => {
+            "COALESCE(x.firmware_version, (SELECT i.firmware_version FROM run_identity i WHERE i.run_id = r.id))".into()
+        }
         RunColumn::RunUuid => "r.run_uuid".into(),
     }
 }

@@ -123,6 +123,7 @@ pub(crate) fn to_filter(f: FilterArgs) -> RunFilter {
         station: f.station,
         slot: f.slot,
         failing_step: f.failing_step,
+        firmware_version: f.firmware,
         run_id: None,
     }
 }
