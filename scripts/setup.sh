@@ -64,6 +64,12 @@ if [ "${1:-}" = "--dev" ]; then
         cargo install --quiet --locked cargo-cyclonedx --version 0.5.9
     fi
 
+    # Licences and duplicate versions of every dependency (deny.toml), checked offline.
+    if ! cargo deny --version 2>/dev/null | grep -q '^cargo-deny 0.20.2$'; then
+        echo "setup: installing cargo-deny 0.20.2" >&2
+        cargo install --quiet --locked cargo-deny --version 0.20.2 --no-default-features
+    fi
+
     # Nordic's nrfcredstore and device_credentials_installer, for tests/e2e/nordic.rs.
     # `python3` from PATH: Debian's on a fresh machine, a pyenv one on some images.
     nordic_venv="$(cd "$(dirname "$0")/.." && pwd)/target/nordic-venv"

@@ -17,6 +17,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy -D warnings" >&2
 cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 
+echo "== cargo deny: licences allowed, duplicate versions only with a stated reason (deny.toml)" >&2
+cargo deny --offline check licenses bans
+
 echo "== a station built without probe support or the simulator links neither" >&2
 cargo clippy -p hallmark-cli -p hallmark-station -p hallmark-device --no-default-features --quiet -- -D warnings
 if cargo tree -p hallmark-cli --no-default-features -e normal --prefix none | grep -E '^(probe-rs|hallmark-sim) '; then
