@@ -87,6 +87,14 @@ pub struct LinkStats {
     pub corrupt_frames: u32,
     /// Frames with an unexpected request id (stale answers).
     pub stale_frames: u32,
+    /// Bytes written to the board, delimiters and retransmissions included (what the
+    /// line carried; issue #19 measures runs by it).
+    pub bytes_to_device: u64,
+    /// Bytes read from the board, whatever they were.
+    pub bytes_from_device: u64,
+    /// Requests written, retransmissions included: each costs one turnaround of the
+    /// link (a USB-UART's latency timer, say).
+    pub round_trips: u32,
 }
 
 /// A protocol session with one board.
@@ -152,6 +160,8 @@ impl<L: Link> DeviceClient<L> {
             self.link.write_all(&[0]).await.map_err(|e| LinkError::Lost(e.to_string()))?;
             self.link.write_all(&wire).await.map_err(|e| LinkError::Lost(e.to_string()))?;
             self.link.flush().await.map_err(|e| LinkError::Lost(e.to_string()))?;
+            self.stats.bytes_to_device += 1 + wire.len() as u64;
+            self.stats.round_trips += 1;
             match self.await_answer(id, Instant::now() + per_attempt).await? {
                 Attempt::Answer(Response::Error { code, detail }) => return Err(LinkError::Device { code, detail }),
                 Attempt::Answer(response) => return Ok(response),
@@ -213,7 +223,10 @@ impl<L: Link> DeviceClient<L> {
             match timeout_at(deadline, self.link.read(&mut buf)).await {
                 Err(_elapsed) => return Ok(Attempt::Retry { corrupt: false }),
                 Ok(Ok(0)) => return Err(LinkError::Lost("the port reported end of stream".into())),
-                Ok(Ok(n)) => self.pending.extend(&buf[..n]),
+                Ok(Ok(n)) => {
+                    self.stats.bytes_from_device += n as u64;
+                    self.pending.extend(&buf[..n]);
+                }
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {}
                 Ok(Err(e)) => return Err(LinkError::Lost(e.to_string())),
             }
@@ -398,13 +411,21 @@ mod tests {
         let task = tokio::spawn(async move {
             let mut decoder = FrameDecoder::new();
             let req = next_request(&mut device, &mut decoder).await;
-            device.write_all(&wire(req.request_id.wrapping_add(7), &Response::Installed)).await.unwrap();
-            device.write_all(&wire(req.request_id, &Response::Finished)).await.unwrap();
-            device
+            let late = wire(req.request_id.wrapping_add(7), &Response::Installed);
+            let answer = wire(req.request_id, &Response::Finished);
+            device.write_all(&late).await.unwrap();
+            device.write_all(&answer).await.unwrap();
+            (device, req.request_id, (late.len() + answer.len()) as u64)
         });
         assert_eq!(c.call(&Request::Finish, Duration::from_millis(200)).await, Ok(Response::Finished));
-        assert_eq!(c.stats().stale_frames, 1);
-        task.await.unwrap();
+        let (_device, id, sent_back) = task.await.unwrap();
+        let stats = c.stats();
+        assert_eq!(stats.stale_frames, 1);
+        // What crossed the line: one request (with its leading delimiter), both frames back.
+        let request =
+            Frame { version: PROTOCOL_VERSION, request_id: id, body: Request::Finish.to_body() }.encode().unwrap();
+        assert_eq!((stats.round_trips, stats.bytes_to_device), (1, 1 + request.len() as u64));
+        assert_eq!(stats.bytes_from_device, sent_back);
     }
 
     #[tokio::test(start_paused = true)]
