@@ -84,6 +84,7 @@ fn provisions_a_board_and_everything_checks_out() {
     assert!(link["bytes_from_device"].as_u64().unwrap() > 1000, "{link}");
     assert!(link["round_trips"].as_u64().unwrap() >= 10, "{link}");
     assert_eq!(link["retransmissions"], 0, "{link}");
+    assert_eq!(&r["link"], link, "the report carries what the log holds");
     let verify = station.hallmark(&["log", "verify"]);
     assert!(verify.status.success());
     assert!(String::from_utf8_lossy(&verify.stdout).contains("intact"));

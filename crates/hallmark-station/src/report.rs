@@ -88,6 +88,10 @@ pub struct RunReport {
     pub sbom: Option<serde_json::Value>,
     /// SHA-256 of the station configuration in force.
     pub config_hash: String,
+    /// What crossed the link (`bytes_to_device`, `bytes_from_device`, `round_trips`,
+    /// retransmissions, corrupt and stale frames), whether the run passed or not;
+    /// `null` for a dialect that does not count (AT-command modems).
+    pub link: Option<hallmark_device::client::LinkStats>,
 }
 
 impl RunReport {
@@ -122,6 +126,7 @@ impl RunReport {
             crl_number: None,
             sbom: None,
             config_hash: station.config.hash.clone(),
+            link: None,
         }
     }
 }

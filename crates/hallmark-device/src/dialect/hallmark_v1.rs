@@ -67,6 +67,10 @@ impl<L: Link> Dialect for HallmarkV1<L> {
         "hallmark-v1"
     }
 
+    fn link_stats(&self) -> Option<crate::client::LinkStats> {
+        Some(self.client.stats())
+    }
+
     async fn identify(&mut self) -> Result<(BoardFacts, Capabilities), DeviceError> {
         let hello = Request::Hello { min_version: MIN_PROTOCOL_VERSION, max_version: PROTOCOL_VERSION };
         let info = match self.call(&hello).await? {

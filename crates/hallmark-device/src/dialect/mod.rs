@@ -164,6 +164,12 @@ pub trait Dialect {
     /// The dialect's name in the run record (`hallmark-v1`, ...).
     fn name(&self) -> &'static str;
 
+    /// What has crossed the link so far (bytes each way, round trips), for the run
+    /// report; `None` for a dialect that does not count.
+    fn link_stats(&self) -> Option<crate::client::LinkStats> {
+        None
+    }
+
     /// Asks the board who it is and what it can do.
     async fn identify(&mut self) -> Result<(BoardFacts, Capabilities), DeviceError>;
 

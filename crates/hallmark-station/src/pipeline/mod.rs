@@ -355,7 +355,7 @@ impl Run<'_> {
             duration_us: Some(run_us),
             detail: json!({
                 "failure": r.failure, "cert_serial": r.cert_serial, "label_pdf": r.label_pdf, "plan": r.plan,
-                "revoked": r.revoked_serials,
+                "revoked": r.revoked_serials, "link": r.link,
             }),
         };
         self.store.end_run(self.id, &end).map_err(errors::log_failed)?;

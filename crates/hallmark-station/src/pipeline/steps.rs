@@ -134,6 +134,13 @@ struct Identified {
 
 /// Runs every step after `connect` through the board's dialect, following the plan.
 pub(crate) async fn provision<D: Dialect>(run: &mut Run<'_>, dialect: &mut D) -> Result<(), Failure> {
+    let result = provision_steps(run, dialect).await;
+    // What crossed the link, whether the run passed or not (issue #19).
+    run.report.link = dialect.link_stats();
+    result
+}
+
+async fn provision_steps<D: Dialect>(run: &mut Run<'_>, dialect: &mut D) -> Result<(), Failure> {
     let t = run.station.timeouts;
     run.begin(Step::Identify)?;
     let r = bounded(t, Step::Identify, identify(run, dialect)).await;
