@@ -18,6 +18,7 @@ mod happy_path;
 mod hostile;
 mod interruption;
 mod labels;
+mod line_speed;
 mod nordic;
 mod nrf91;
 mod package;

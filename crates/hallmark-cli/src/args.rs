@@ -246,9 +246,14 @@ pub struct SimArgs {
     /// commands.
     #[arg(long, value_enum, default_value = "hallmark")]
     pub dialect: DialectArg,
-    /// Pace the simulated line at this baud rate (nrf91-at; a pseudo-terminal has none).
+    /// Pace the simulated line at this baud rate, both ways (10 bits a byte), as a
+    /// fixture's UART would; a pseudo-terminal alone has none.
     #[arg(long, value_name = "BAUD")]
     pub baud: Option<u32>,
+    /// Hold each answer this long before its first byte, as a USB-UART's latency
+    /// timer does (FTDI's default is 16 ms). Hallmark dialect.
+    #[arg(long, value_name = "MS")]
+    pub turnaround_ms: Option<u64>,
     /// The board's "flash" (JSON). Created as a fresh board if missing.
     /// Default: <data dir>/sim/board.json.
     #[arg(long, value_name = "FILE")]

@@ -7,12 +7,14 @@
 mod board;
 mod faults;
 pub mod modem;
+mod paced;
 mod pty;
 mod state;
 pub mod tls;
 
 pub use board::{Answer, Board, ServeEnd};
 pub use faults::{Fault, FaultStep};
+pub use paced::Paced;
 pub use pty::Pty;
 pub use state::BoardState;
 

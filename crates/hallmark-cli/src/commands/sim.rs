@@ -3,7 +3,7 @@
 use crate::args::{DialectArg, SimArgs};
 use crate::error::CliError;
 use crate::setup::data_dir;
-use hallmark_sim::{Board, BoardState, Fault, Pty, ServeEnd};
+use hallmark_sim::{Board, BoardState, Fault, Paced, Pty, ServeEnd};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -23,13 +23,26 @@ pub fn run(args: SimArgs) -> Result<ExitCode, CliError> {
     println!("{}", pty.path.display());
     std::io::stdout().flush().ok();
     eprintln!(
-        "sim: board {} ({}), state {}, faults {:?}",
+        "sim: board {} ({}), state {}, faults {:?}, {}",
         board.state().hardware_id,
         if board.state().certificate.is_some() { "provisioned" } else { "blank" },
         state_path.display(),
-        faults
+        faults,
+        match (args.baud, args.turnaround_ms) {
+            (None, None) => "unpaced".to_string(),
+            (baud, turnaround) =>
+                format!("paced at {} baud, {} ms turnaround", baud.unwrap_or(0), turnaround.unwrap_or(0)),
+        }
     );
-    match board.serve(&mut pty.master) {
+    let served = match (args.baud, args.turnaround_ms) {
+        (None, None) => board.serve(&mut pty.master),
+        (baud, turnaround) => board.serve(&mut Paced::new(
+            &mut pty.master,
+            baud.unwrap_or(0),
+            std::time::Duration::from_millis(turnaround.unwrap_or(0)),
+        )),
+    };
+    match served {
         ServeEnd::Dropped(step) => {
             eprintln!("sim: dropping the link after {step:?} (fault)");
             Ok(ExitCode::SUCCESS)
