@@ -51,8 +51,12 @@ pub use uid_leases::{LeasePosition, UidLease};
 
 /// Current time as RFC 3339 UTC with milliseconds, the log's one time format.
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+/// `t` in the log's one time format (RFC 3339 UTC with milliseconds).
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     // Formatting a UTC timestamp with a fixed description cannot fail.
-    now.format(&fmt).unwrap_or_default()
+    t.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
 }

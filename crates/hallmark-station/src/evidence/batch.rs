@@ -4,7 +4,7 @@
 //! with the yield, the failure Pareto and the throughput drawn as charts, the CA
 //! chain and the CRL at report time.
 
-use super::{rfc3339, write_whole, EvidenceError, EvidenceWriter};
+use super::{write_whole, EvidenceError, EvidenceWriter};
 use hallmark_ca::{fingerprint, pem_cert};
 use hallmark_report::{Bar, Block, Column, Report};
 use hallmark_store::{RunFilter, Statistics};
@@ -99,7 +99,7 @@ impl EvidenceWriter<'_> {
         std::fs::create_dir_all(dir).map_err(|source| super::write_error(dir, source))?;
         let manifest = Manifest {
             format: MANIFEST_FORMAT,
-            generated_at: rfc3339(station.clock.now()),
+            generated_at: hallmark_store::rfc3339(station.clock.now()),
             station: station.station_id.clone(),
             actor: self.actor.to_string(),
             selection: filter.clone(),

@@ -19,7 +19,6 @@ use record::{EvidenceRecord, RecordContext};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use time::OffsetDateTime;
 
 /// Why evidence could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +75,7 @@ impl Station {
     /// The record of `uid` as this station's log holds it now.
     pub fn evidence_record(&self, store: &Store, uid: &str, actor: &str) -> Result<EvidenceRecord, EvidenceError> {
         let facts = store.device_facts(uid)?.ok_or_else(|| EvidenceError::UnknownDevice(uid.to_string()))?;
-        let now = rfc3339(self.clock.now());
+        let now = hallmark_store::rfc3339(self.clock.now());
         let cx = RecordContext {
             now: &now,
             station: &self.station_id,
@@ -167,9 +166,4 @@ pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError
 
 pub(crate) fn write_error(path: &Path, source: std::io::Error) -> EvidenceError {
     EvidenceError::Write { path: path.display().to_string(), source }
-}
-
-pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    t.to_offset(time::UtcOffset::UTC).format(&fmt).unwrap_or_default()
 }
