@@ -4,8 +4,8 @@ use crate::{csr, CertStore, InstalledIdentity, KeyStore};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use hallmark_protocol::{
-    capability, der, DeviceInfo, ErrorCode, Frame, KeyAlgorithm, ObjectId, Request, Response, MAX_CHUNK, MAX_OBJECT,
-    MAX_TEXT, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, SELFTEST_CONTEXT,
+    capability, chunk_limit, der, DeviceInfo, ErrorCode, Frame, KeyAlgorithm, ObjectId, Request, Response, MAX_FRAME,
+    MAX_LINK_FRAME, MAX_OBJECT, MAX_TEXT, MIN_LINK_WINDOW, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, SELFTEST_CONTEXT,
 };
 use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
@@ -19,6 +19,28 @@ pub struct DeviceDescription {
     pub model: String,
     /// Firmware version.
     pub firmware_version: String,
+}
+
+/// What the board's link can take beyond the protocol's base frame (capability
+/// `LINK_TUNING`): its receive buffer must hold `window` frames of `max_frame` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkCapacity {
+    /// Largest decoded frame the board receives and sends (clamped to
+    /// [`MAX_FRAME`]..=[`MAX_LINK_FRAME`]).
+    pub max_frame: usize,
+    /// Requests of `max_frame` bytes the board buffers before it answers the first
+    /// (raised to [`MIN_LINK_WINDOW`]: it must take that many base-size requests).
+    pub window: u8,
+}
+
+/// The chain and trust anchor the firmware carries for every board of a batch, so the
+/// station need not send them (reported in `LinkInfo`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CarriedObjects {
+    /// Issuing chain, concatenated DER, issuing CA first.
+    pub chain: Vec<u8>,
+    /// Trust anchor (DER).
+    pub trust_anchor: Vec<u8>,
 }
 
 /// The last request and its encoded response, so a retransmitted request (same
@@ -37,6 +59,9 @@ struct Staging {
     trust_anchor: Vec<u8>,
     /// The `total_len` each object's first chunk declared (certificate, chain, anchor).
     totals: [u32; 3],
+    /// Whether each object was written in this session; one that was not is taken
+    /// from what the board holds at commit, if the station's hash names it.
+    written: [bool; 3],
 }
 
 /// The device agent. Generic over the board's key store, certificate store and RNG.
@@ -51,6 +76,11 @@ pub struct Agent<K, C, R> {
     csr_challenge: Option<String>,
     staging: Staging,
     replay: Option<ReplayCache>,
+    /// Larger frames and a window, offered with `LINK_TUNING`; `None`: base frames only.
+    capacity: Option<LinkCapacity>,
+    /// The frame size agreed with `DescribeLink` for this session.
+    agreed_frame: usize,
+    carried: Option<CarriedObjects>,
 }
 
 fn error(code: ErrorCode, detail: &str) -> Response {
@@ -72,7 +102,44 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
             csr_challenge: None,
             staging: Staging::default(),
             replay: None,
+            capacity: None,
+            agreed_frame: MAX_FRAME,
+            carried: None,
         }
+    }
+
+    /// Offers larger frames and a window of outstanding requests (`LINK_TUNING`): the
+    /// board's receive path must hold `capacity.window` frames of
+    /// `capacity.max_frame` bytes, and its frame decoder must take that size
+    /// ([`Agent::receive_limit`]).
+    pub fn with_link_capacity(mut self, capacity: LinkCapacity) -> Self {
+        let max_frame = capacity.max_frame.clamp(MAX_FRAME, MAX_LINK_FRAME);
+        self.capacity = Some(LinkCapacity { max_frame, window: capacity.window.max(MIN_LINK_WINDOW) });
+        self
+    }
+
+    /// The chain and trust anchor the firmware carries (reported in `LinkInfo`, used
+    /// at commit when the station does not send them).
+    pub fn with_carried_objects(mut self, carried: CarriedObjects) -> Self {
+        self.carried = Some(carried);
+        self
+    }
+
+    /// The largest frame the board's decoder must accept: its link capacity, or the
+    /// protocol's base frame.
+    pub fn receive_limit(&self) -> usize {
+        self.capacity.map_or(MAX_FRAME, |c| c.max_frame)
+    }
+
+    /// The largest frame this session's answers may be: the size agreed with
+    /// `DescribeLink`, or the protocol's base frame.
+    pub fn frame_limit(&self) -> usize {
+        self.agreed_frame
+    }
+
+    /// The largest chunk of data this session's answers carry.
+    pub fn chunk_limit(&self) -> usize {
+        chunk_limit(self.agreed_frame)
     }
 
     /// The key store (e.g. for persisting a software key).
@@ -108,12 +175,13 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
         let response = if frame.version < MIN_PROTOCOL_VERSION || frame.version > PROTOCOL_VERSION {
             error(ErrorCode::UNSUPPORTED_VERSION, "frame version not supported")
         } else {
-            match Request::from_body(&frame.body) {
+            // Chunks as large as this session agreed on, no larger.
+            match Request::from_body_within(&frame.body, self.chunk_limit()) {
                 Ok(request) => self.handle(request),
                 Err(e) => error(ErrorCode::MALFORMED, &e.to_string()),
             }
         };
-        let wire = encode_response(frame.request_id, &response);
+        let wire = encode_response(frame.request_id, &response, self.agreed_frame);
         self.replay = Some(ReplayCache {
             version: frame.version,
             request_id: frame.request_id,
@@ -149,8 +217,11 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
             Request::TlsStart | Request::TlsData { .. } | Request::BrokerTest { .. } => {
                 error(ErrorCode::UNSUPPORTED, "no TLS stack")
             }
+            Request::ReadDigests => self.digests(),
+            Request::DescribeLink { max_frame } => self.describe_link(max_frame),
             Request::Finish => {
                 self.session_open = false;
+                self.agreed_frame = MAX_FRAME;
                 self.staging = Staging::default();
                 if self.csr_challenge.take().is_some() {
                     self.csr_cache = None;
@@ -166,6 +237,7 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
             return error(ErrorCode::UNSUPPORTED_VERSION, "no common protocol version");
         }
         self.session_open = true;
+        self.agreed_frame = MAX_FRAME;
         self.staging = Staging::default();
         // A challenge belongs to one session.
         if self.csr_challenge.take().is_some() {
@@ -176,7 +248,11 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
             hardware_id: self.description.hardware_id.clone(),
             model: self.description.model.clone(),
             firmware_version: self.description.firmware_version.clone(),
-            capabilities: capability::KEYGEN_P256 | capability::SELFTEST_SIGN | capability::CSR_CHALLENGE,
+            capabilities: capability::KEYGEN_P256
+                | capability::SELFTEST_SIGN
+                | capability::CSR_CHALLENGE
+                | capability::READ_DIGESTS
+                | if self.capacity.is_some() { capability::LINK_TUNING } else { 0 },
             has_key: self.keys.public_key().is_some(),
             has_certificate: self.certs.installed().is_some(),
         })
@@ -237,17 +313,23 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
         if start > bytes.len() {
             return error(ErrorCode::BAD_OFFSET, "offset beyond object");
         }
-        let end = (start + MAX_CHUNK).min(bytes.len());
+        let end = (start + self.chunk_limit()).min(bytes.len());
         Response::Chunk { total_len: bytes.len() as u32, offset, data: bytes[start..end].to_vec() }
     }
 
     fn write_object(&mut self, object: ObjectId, offset: u32, total_len: u32, data: &[u8]) -> Response {
-        let (slot, declared) = match object {
-            ObjectId::Certificate => (&mut self.staging.certificate, &mut self.staging.totals[0]),
-            ObjectId::Chain => (&mut self.staging.chain, &mut self.staging.totals[1]),
-            ObjectId::TrustAnchor => (&mut self.staging.trust_anchor, &mut self.staging.totals[2]),
+        let index = match object {
+            ObjectId::Certificate => 0,
+            ObjectId::Chain => 1,
+            ObjectId::TrustAnchor => 2,
             ObjectId::Csr => return error(ErrorCode::BAD_STATE, "the CSR is read-only"),
         };
+        let slot = match index {
+            0 => &mut self.staging.certificate,
+            1 => &mut self.staging.chain,
+            _ => &mut self.staging.trust_anchor,
+        };
+        let declared = &mut self.staging.totals[index];
         // Also refused when the frame is decoded; kept for callers of `handle`.
         if total_len as usize > MAX_OBJECT {
             return error(ErrorCode::BAD_OFFSET, "object too large");
@@ -255,6 +337,7 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
         if offset == 0 {
             slot.clear();
             *declared = total_len;
+            self.staging.written[index] = true;
         }
         if offset as usize != slot.len() {
             return error(ErrorCode::BAD_OFFSET, "chunks must arrive in order");
@@ -267,9 +350,24 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
     }
 
     fn commit(&mut self, cert_hash: [u8; 32], chain_hash: [u8; 32], anchor_hash: [u8; 32]) -> Response {
+        // An object not written in this session is the one the board holds, when the
+        // station's hash names it (it left out what LinkInfo said the board holds).
+        for (index, hash) in [(1, chain_hash), (2, anchor_hash)] {
+            if !self.staging.written[index] {
+                if let Some(held) = self.held(index).filter(|held| sha256(held) == hash) {
+                    let held = held.to_vec();
+                    match index {
+                        1 => self.staging.chain = held,
+                        _ => self.staging.trust_anchor = held,
+                    }
+                }
+            }
+        }
         let s = &self.staging;
-        let sha = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
-        if sha(&s.certificate) != cert_hash || sha(&s.chain) != chain_hash || sha(&s.trust_anchor) != anchor_hash {
+        if sha256(&s.certificate) != cert_hash
+            || sha256(&s.chain) != chain_hash
+            || sha256(&s.trust_anchor) != anchor_hash
+        {
             return error(ErrorCode::HASH_MISMATCH, "staged data does not match hashes");
         }
         let Some(public_key) = self.keys.public_key() else {
@@ -292,6 +390,43 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
         }
     }
 
+    /// The chain (1) or trust anchor (2) the board holds: its installed identity's, or
+    /// else the one its firmware carries.
+    fn held(&self, index: usize) -> Option<&[u8]> {
+        match (self.certs.installed(), &self.carried) {
+            (Some(installed), _) => Some(if index == 1 { &installed.chain } else { &installed.trust_anchor }),
+            (None, Some(carried)) => Some(if index == 1 { &carried.chain } else { &carried.trust_anchor }),
+            (None, None) => None,
+        }
+    }
+
+    fn digests(&self) -> Response {
+        match self.certs.installed() {
+            Some(installed) => Response::Digests {
+                certificate_sha256: sha256(&installed.certificate),
+                chain_sha256: sha256(&installed.chain),
+                trust_anchor_sha256: sha256(&installed.trust_anchor),
+            },
+            None => error(ErrorCode::BAD_STATE, "nothing installed"),
+        }
+    }
+
+    fn describe_link(&mut self, station_max_frame: u32) -> Response {
+        let Some(capacity) = self.capacity else {
+            return error(ErrorCode::UNSUPPORTED, "no link tuning");
+        };
+        if (station_max_frame as usize) < MAX_FRAME {
+            return error(ErrorCode::MALFORMED, "max_frame below the protocol's base frame");
+        }
+        self.agreed_frame = capacity.max_frame.min(station_max_frame as usize);
+        Response::LinkInfo {
+            max_frame: self.agreed_frame as u32,
+            window: capacity.window,
+            chain_sha256: self.held(1).map(sha256),
+            trust_anchor_sha256: self.held(2).map(sha256),
+        }
+    }
+
     fn self_test(&mut self, nonce: &[u8]) -> Response {
         if self.certs.installed().is_none() {
             return error(ErrorCode::BAD_STATE, "no identity installed");
@@ -307,10 +442,15 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
     }
 }
 
-/// Encodes a response frame; falls back to a short error if it would not fit.
-pub(crate) fn encode_response(request_id: u16, response: &Response) -> Vec<u8> {
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Encodes a response frame of at most `max_frame` bytes; falls back to a short error
+/// if it would not fit.
+pub(crate) fn encode_response(request_id: u16, response: &Response, max_frame: usize) -> Vec<u8> {
     let frame = Frame { version: PROTOCOL_VERSION, request_id, body: response.to_body() };
-    frame.encode().unwrap_or_else(|| {
+    frame.encode_within(max_frame).unwrap_or_else(|| {
         let fallback = error(ErrorCode::STORAGE, "response too large");
         // A short error response always fits in a frame.
         Frame { version: PROTOCOL_VERSION, request_id, body: fallback.to_body() }.encode().unwrap_or_default()

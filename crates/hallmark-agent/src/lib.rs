@@ -20,5 +20,5 @@ pub mod csr;
 pub mod soft;
 mod traits;
 
-pub use agent::{Agent, DeviceDescription};
+pub use agent::{Agent, CarriedObjects, DeviceDescription, LinkCapacity};
 pub use traits::{CertStore, InstalledIdentity, KeyStore, StorageError};

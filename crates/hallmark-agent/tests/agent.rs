@@ -1,9 +1,12 @@
 //! Drives the agent through a whole session with the software key store.
 
 use hallmark_agent::soft::{MemoryCertStore, SoftKeyStore};
-use hallmark_agent::{Agent, CertStore, DeviceDescription, KeyStore, StorageError};
+use hallmark_agent::{Agent, CarriedObjects, CertStore, DeviceDescription, KeyStore, LinkCapacity, StorageError};
 use hallmark_protocol::der::{self, tlv};
-use hallmark_protocol::{ErrorCode, Frame, FrameDecoder, KeyAlgorithm, ObjectId, Request, Response};
+use hallmark_protocol::{
+    capability, chunk_limit, ErrorCode, Frame, FrameDecoder, KeyAlgorithm, ObjectId, Request, Response, MAX_FRAME,
+    MAX_LINK_FRAME,
+};
 use p256::ecdsa::{signature::hazmat::PrehashVerifier, DerSignature, VerifyingKey};
 use rand_core::{CryptoRngCore, OsRng};
 use sha2::{Digest, Sha256};
@@ -102,10 +105,11 @@ fn agent_with_key() -> (TestAgent, Vec<u8>) {
 fn call<K: KeyStore, C: CertStore, R: CryptoRngCore>(agent: &mut Agent<K, C, R>, id: u16, req: &Request) -> Response {
     let frame = Frame { version: 1, request_id: id, body: req.to_body() };
     let wire = agent.handle_frame(&frame);
-    let mut dec = FrameDecoder::new();
+    // As large as any link may agree on; the tests of larger frames check sizes themselves.
+    let mut dec = FrameDecoder::with_limit(MAX_LINK_FRAME);
     let got = wire.iter().find_map(|&b| dec.push(b)).expect("one frame").expect("valid frame");
     assert_eq!(got.request_id, id);
-    Response::from_body(&got.body).expect("valid response")
+    Response::from_body_within(&got.body, chunk_limit(MAX_LINK_FRAME)).expect("valid response")
 }
 
 fn read_all<K: KeyStore, C: CertStore, R: CryptoRngCore>(
@@ -418,4 +422,122 @@ fn the_csr_names_the_key_stores_algorithm_or_is_refused() {
     call(&mut a, 1, &Request::Hello { min_version: 1, max_version: 1 });
     let r = call(&mut a, 2, &Request::ReadObject { object: ObjectId::Csr, offset: 0 });
     assert!(matches!(r, Response::Error { code: ErrorCode::BAD_STATE, .. }), "{r:?}");
+}
+
+fn sha(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+#[test]
+fn digests_are_of_what_is_installed() {
+    let (mut a, public_key) = agent_with_key();
+    let hello = call(&mut a, 3, &Request::Hello { min_version: 1, max_version: 1 });
+    let Response::Hello(info) = hello else { panic!("{hello:?}") };
+    assert_ne!(info.capabilities & capability::READ_DIGESTS, 0);
+    assert_eq!(info.capabilities & capability::LINK_TUNING, 0, "not offered without a link capacity");
+    assert!(matches!(call(&mut a, 4, &Request::ReadDigests), Response::Error { code: ErrorCode::BAD_STATE, .. }));
+    let (cert, chain, anchor) = (certificate(&public_key, None), vec![0x30; 700], vec![0x31; 300]);
+    let mut id = 10;
+    assert_eq!(install(&mut a, &mut id, &cert, &chain, &anchor), Response::Installed);
+    assert_eq!(
+        call(&mut a, 100, &Request::ReadDigests),
+        Response::Digests {
+            certificate_sha256: sha(&cert),
+            chain_sha256: sha(&chain),
+            trust_anchor_sha256: sha(&anchor)
+        }
+    );
+    // Without link tuning, DescribeLink is refused as a feature the board lacks.
+    let r = call(&mut a, 101, &Request::DescribeLink { max_frame: 4096 });
+    assert!(matches!(r, Response::Error { code: ErrorCode::UNSUPPORTED, .. }), "{r:?}");
+}
+
+#[test]
+fn a_described_link_carries_larger_chunks_until_the_session_ends() {
+    let (a, _) = agent_with_key();
+    let mut a = a.with_link_capacity(LinkCapacity { max_frame: 4096, window: 4 });
+    assert_eq!(a.receive_limit(), 4096);
+    let Response::Hello(info) = call(&mut a, 3, &Request::Hello { min_version: 1, max_version: 1 }) else {
+        panic!("no hello")
+    };
+    assert_ne!(info.capabilities & capability::LINK_TUNING, 0);
+    // The station takes less than the board: the smaller wins.
+    let r = call(&mut a, 4, &Request::DescribeLink { max_frame: 3000 });
+    assert_eq!(r, Response::LinkInfo { max_frame: 3000, window: 4, chain_sha256: None, trust_anchor_sha256: None });
+    let r = call(&mut a, 5, &Request::DescribeLink { max_frame: 100 });
+    assert!(matches!(r, Response::Error { code: ErrorCode::MALFORMED, .. }), "{r:?}");
+    // A 2,000-byte chain in one chunk, written and committed.
+    let public_key = a.keys().public_key().unwrap();
+    let (cert, chain, anchor) = (certificate(&public_key, None), vec![0x30; 2000], vec![0x31; 300]);
+    let write = Request::WriteObject { object: ObjectId::Chain, offset: 0, total_len: 2000, data: chain.clone() };
+    assert_eq!(call(&mut a, 6, &write), Response::Written { received: 2000 });
+    let mut id = 10;
+    assert_eq!(install(&mut a, &mut id, &cert, &chain, &anchor), Response::Installed);
+    let read =
+        |a: &mut TestAgent, id: u16| match call(a, id, &Request::ReadObject { object: ObjectId::Chain, offset: 0 }) {
+            Response::Chunk { data, .. } => data.len(),
+            other => panic!("{other:?}"),
+        };
+    assert_eq!(read(&mut a, 50), 2000, "one chunk on the agreed link");
+    // A new session starts at the base frame again.
+    call(&mut a, 51, &Request::Hello { min_version: 1, max_version: 1 });
+    assert_eq!(read(&mut a, 52), 512);
+    assert_eq!(a.chunk_limit(), chunk_limit(MAX_FRAME));
+}
+
+#[test]
+fn a_chain_the_board_carries_is_not_sent_again() {
+    let (chain, anchor) = (vec![0x30; 900], vec![0x31; 400]);
+    let (a, _) = agent_with_key();
+    let mut a = a
+        .with_link_capacity(LinkCapacity { max_frame: 4096, window: 4 })
+        .with_carried_objects(CarriedObjects { chain: chain.clone(), trust_anchor: anchor.clone() });
+    let public_key = a.keys().public_key().unwrap();
+    call(&mut a, 3, &Request::Hello { min_version: 1, max_version: 1 });
+    let r = call(&mut a, 4, &Request::DescribeLink { max_frame: 4096 });
+    assert_eq!(
+        r,
+        Response::LinkInfo {
+            max_frame: 4096,
+            window: 4,
+            chain_sha256: Some(sha(&chain)),
+            trust_anchor_sha256: Some(sha(&anchor))
+        }
+    );
+    let cert = certificate(&public_key, None);
+    let write = Request::WriteObject {
+        object: ObjectId::Certificate,
+        offset: 0,
+        total_len: cert.len() as u32,
+        data: cert.clone(),
+    };
+    assert!(matches!(call(&mut a, 5, &write), Response::Written { .. }));
+    // Hashes of something else than what the board holds: refused, nothing installed.
+    let wrong = Request::CommitInstall {
+        certificate_sha256: sha(&cert),
+        chain_sha256: [9; 32],
+        trust_anchor_sha256: sha(&anchor),
+    };
+    assert!(matches!(call(&mut a, 6, &wrong), Response::Error { code: ErrorCode::HASH_MISMATCH, .. }));
+    assert!(a.certs().installed().is_none());
+    let commit = Request::CommitInstall {
+        certificate_sha256: sha(&cert),
+        chain_sha256: sha(&chain),
+        trust_anchor_sha256: sha(&anchor),
+    };
+    assert_eq!(call(&mut a, 7, &commit), Response::Installed);
+    let installed = a.certs().installed().unwrap().clone();
+    assert_eq!((installed.certificate, installed.chain, installed.trust_anchor), (cert, chain, anchor));
+}
+
+#[test]
+fn an_object_written_in_the_session_wins_over_the_carried_one() {
+    let (a, _) = agent_with_key();
+    let mut a = a.with_carried_objects(CarriedObjects { chain: vec![0x30; 900], trust_anchor: vec![0x31; 400] });
+    let public_key = a.keys().public_key().unwrap();
+    let cert = certificate(&public_key, None);
+    // Written empty on purpose: the hash of nothing, not the carried chain.
+    let mut id = 10;
+    assert_eq!(install(&mut a, &mut id, &cert, &[], &[0x32; 10]), Response::Installed);
+    assert!(a.certs().installed().unwrap().chain.is_empty());
 }

@@ -250,10 +250,17 @@ pub struct SimArgs {
     /// fixture's UART would; a pseudo-terminal alone has none.
     #[arg(long, value_name = "BAUD")]
     pub baud: Option<u32>,
-    /// Hold each answer this long before its first byte, as a USB-UART's latency
-    /// timer does (FTDI's default is 16 ms). Hallmark dialect.
+    /// The USB-UART's latency timer: the board's output reaches the station in 64-byte
+    /// packets, and a partly filled one only after the board has been silent this long
+    /// (FTDI's default is 16 ms; so each answer, or burst of answers, waits once).
+    /// Hallmark dialect.
     #[arg(long, value_name = "MS")]
     pub turnaround_ms: Option<u64>,
+    /// The board's firmware carries this chain for its whole batch (PEM: the issuing CA
+    /// first, the root last, e.g. the station's <data>/ca/issuing.crt.pem followed by
+    /// root.crt.pem). A station then sends it only the certificate. Hallmark dialect.
+    #[arg(long, value_name = "FILE")]
+    pub carry_chain: Option<PathBuf>,
     /// The board's "flash" (JSON). Created as a fresh board if missing.
     /// Default: <data dir>/sim/board.json.
     #[arg(long, value_name = "FILE")]
@@ -264,7 +271,8 @@ pub struct SimArgs {
     /// selftest-wrong-key, tls-wrong-key, no-tls, foreign-ca, broker-wrong-topic,
     /// key-of=FILE, replay-csr=FILE, no-csr-binding, answer-ahead, flood-answers,
     /// keygen-p384, keygen-compressed, keygen-off-curve, tls-unsupported, garbage-csr,
-    /// reject-install, no-replay-cache, version-error-id-zero, answer-bad-frames.
+    /// reject-install, no-replay-cache, version-error-id-zero, answer-bad-frames,
+    /// legacy, lose-commit-answer.
     /// Repeatable. For
     /// nrf91-at: modem-on, key-missing, storage-full, malformed-keygen,
     /// attestation-mismatch, plain-csr, wrong-readback, old-firmware, shell, garbage,

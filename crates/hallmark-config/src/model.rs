@@ -37,6 +37,9 @@ pub struct StationConfig {
     /// Device deadlines.
     #[serde(default)]
     pub timeouts: TimeoutSection,
+    /// How the station uses a board's line (frame size, bursts, read-back).
+    #[serde(default)]
+    pub link: LinkSection,
     /// Firmware versions and their SBOM references.
     #[serde(default)]
     pub firmware: Vec<FirmwareRef>,
@@ -625,6 +628,49 @@ impl Default for TimeoutSection {
     }
 }
 
+/// `[link]`: how the station uses a board's line (issue #19). Boards that do not
+/// offer the line-speed capabilities get the protocol's base frame, one request at a
+/// time and a full read-back, whatever is set here.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSection {
+    /// How installs are checked: the board's digests of what it stores, or the whole
+    /// objects read back byte for byte (for QA audits).
+    #[serde(default)]
+    pub readback: ReadbackSetting,
+    /// Largest frame the station offers a board, bytes (1024 to 8256; 1024 keeps the
+    /// base frame).
+    #[serde(default = "default_max_frame")]
+    pub max_frame: u32,
+    /// Most requests sent before their answers are read (1 to 8; 1 = one at a time).
+    #[serde(default = "default_window")]
+    pub window: u8,
+}
+
+/// `[link] readback`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadbackSetting {
+    /// SHA-256 digests from boards that offer them; whole objects from the rest.
+    #[default]
+    Digests,
+    /// Whole objects from every board.
+    Full,
+}
+
+fn default_max_frame() -> u32 {
+    8256
+}
+fn default_window() -> u8 {
+    8
+}
+
+impl Default for LinkSection {
+    fn default() -> Self {
+        LinkSection { readback: ReadbackSetting::default(), max_frame: default_max_frame(), window: default_window() }
+    }
+}
+
 /// `[[firmware]]`: a firmware version and its SBOM reference.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -770,6 +816,12 @@ impl StationConfig {
         }
         if self.timeouts.attempts == 0 || self.timeouts.attempts > 10 {
             return Err("timeouts.attempts must be 1 to 10".into());
+        }
+        if !(1024..=8256).contains(&self.link.max_frame) {
+            return Err("link.max_frame must be 1024 to 8256 bytes".into());
+        }
+        if !(1..=8).contains(&self.link.window) {
+            return Err("link.window must be 1 to 8".into());
         }
         if self.crl.validity_days == 0 || self.crl.validity_days > 366 {
             return Err("crl.validity_days must be 1 to 366".into());

@@ -2,6 +2,12 @@
 //! retransmitted (same id) when the answer is lost or corrupted. The device answers
 //! a retransmission from its replay cache, so nothing runs twice on the board.
 //!
+//! On a link that agreed on it (`DescribeLink`), [`DeviceClient::call_burst`] sends
+//! several requests before reading their answers, so they share one turnaround. A
+//! burst is all or nothing: when an answer is lost the caller repeats the work one
+//! request at a time, which is why only requests that are safe to run again (reads,
+//! object writes from offset 0, a commit) travel in bursts.
+//!
 //! Answers are bound to their request: every request gets a fresh random id (never
 //! the previous one), whatever arrived before the request was sent is discarded, and
 //! a device that keeps sending frames for other ids is cut off after
@@ -9,7 +15,8 @@
 
 use crate::transport::Link;
 use hallmark_protocol::{
-    ErrorCode, Frame, FrameDecoder, FrameError, ObjectId, Request, Response, MAX_CHUNK, MAX_OBJECT, PROTOCOL_VERSION,
+    chunk_limit, ErrorCode, Frame, FrameDecoder, FrameError, ObjectId, Request, Response, MAX_FRAME, MAX_OBJECT,
+    PROTOCOL_VERSION,
 };
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -92,9 +99,22 @@ pub struct LinkStats {
     pub bytes_to_device: u64,
     /// Bytes read from the board, whatever they were.
     pub bytes_from_device: u64,
-    /// Requests written, retransmissions included: each costs one turnaround of the
-    /// link (a USB-UART's latency timer, say).
+    /// Turnarounds: times the station stopped sending to wait for the board (one per
+    /// request sent alone, retransmissions included; one per burst). Each costs the
+    /// link's latency (a USB-UART's latency timer, say).
     pub round_trips: u32,
+    /// Requests written, retransmissions included.
+    pub requests: u32,
+}
+
+/// The answers to a burst.
+#[derive(Debug)]
+pub enum Burst {
+    /// Every answer arrived, in order (device errors among them).
+    Complete(Vec<Response>),
+    /// An answer was lost, corrupted or skipped: the answers before it (which are
+    /// valid), and nothing is known of the rest.
+    Broken(Vec<Response>),
 }
 
 /// A protocol session with one board.
@@ -105,10 +125,13 @@ pub struct DeviceClient<L> {
     last_id: u16,
     timeouts: Timeouts,
     stats: LinkStats,
+    /// Largest frame both ways: the protocol's base frame until `DescribeLink` agreed
+    /// on another.
+    max_frame: usize,
 }
 
 enum Attempt {
-    Answer(Response),
+    Answer { id: u16, response: Response },
     Retry { corrupt: bool },
 }
 
@@ -122,7 +145,19 @@ impl<L: Link> DeviceClient<L> {
             last_id: rand::random(),
             timeouts,
             stats: LinkStats::default(),
+            max_frame: MAX_FRAME,
         }
+    }
+
+    /// Uses frames of up to `max_frame` bytes both ways from the next request on (the
+    /// size the board agreed to in `LinkInfo`, already bounds-checked).
+    pub fn use_frame_size(&mut self, max_frame: usize) {
+        self.max_frame = max_frame;
+    }
+
+    /// The largest chunk of object or TLS data a frame carries on this link.
+    pub fn chunk_size(&self) -> usize {
+        chunk_limit(self.max_frame)
     }
 
     /// The timeouts in force.
@@ -139,16 +174,10 @@ impl<L: Link> DeviceClient<L> {
     /// returned as [`LinkError::Device`].
     pub async fn call(&mut self, request: &Request, per_attempt: Duration) -> Result<Response, LinkError> {
         let id = self.fresh_id();
-        let wire =
-            Frame { version: PROTOCOL_VERSION, request_id: id, body: request.to_body() }.encode().ok_or_else(|| {
-                LinkError::Unexpected {
-                    words: "the station built a request too large for one frame".into(),
-                    detail: format!("{request:?}").chars().take(200).collect(),
-                }
-            })?;
+        let wire = self.encode(id, request)?;
         // Nothing received before this request can be its answer.
         self.pending.clear();
-        self.decoder = FrameDecoder::new();
+        self.decoder = FrameDecoder::with_limit(self.max_frame);
         let started = Instant::now();
         let mut last_corrupt = false;
         for attempt in 0..self.timeouts.attempts.max(1) {
@@ -162,9 +191,12 @@ impl<L: Link> DeviceClient<L> {
             self.link.flush().await.map_err(|e| LinkError::Lost(e.to_string()))?;
             self.stats.bytes_to_device += 1 + wire.len() as u64;
             self.stats.round_trips += 1;
-            match self.await_answer(id, Instant::now() + per_attempt).await? {
-                Attempt::Answer(Response::Error { code, detail }) => return Err(LinkError::Device { code, detail }),
-                Attempt::Answer(response) => return Ok(response),
+            self.stats.requests += 1;
+            match self.await_answer(&[id], Instant::now() + per_attempt).await? {
+                Attempt::Answer { response: Response::Error { code, detail }, .. } => {
+                    return Err(LinkError::Device { code, detail })
+                }
+                Attempt::Answer { response, .. } => return Ok(response),
                 Attempt::Retry { corrupt } => last_corrupt = corrupt,
             }
         }
@@ -173,6 +205,45 @@ impl<L: Link> DeviceClient<L> {
         } else {
             Err(LinkError::Timeout { waited: started.elapsed() })
         }
+    }
+
+    /// Sends `requests` back to back (at most the board's window; the caller checks)
+    /// and reads their answers in order, each within `per_answer` of the one before:
+    /// one turnaround for all. Nothing is retransmitted; see [`Burst`].
+    pub async fn call_burst(&mut self, requests: &[Request], per_answer: Duration) -> Result<Burst, LinkError> {
+        let mut ids = Vec::with_capacity(requests.len());
+        let mut wire = vec![0u8];
+        for request in requests {
+            let id = self.fresh_id();
+            wire.extend(self.encode(id, request)?);
+            ids.push(id);
+        }
+        self.pending.clear();
+        self.decoder = FrameDecoder::with_limit(self.max_frame);
+        self.link.write_all(&wire).await.map_err(|e| LinkError::Lost(e.to_string()))?;
+        self.link.flush().await.map_err(|e| LinkError::Lost(e.to_string()))?;
+        self.stats.bytes_to_device += wire.len() as u64;
+        self.stats.round_trips += 1;
+        self.stats.requests += requests.len() as u32;
+        let mut answers = Vec::with_capacity(requests.len());
+        for i in 0..ids.len() {
+            // Any later id of the burst is accepted too: arriving first, it shows
+            // that this answer was lost.
+            match self.await_answer(&ids[i..], Instant::now() + per_answer).await? {
+                Attempt::Answer { id, response } if id == ids[i] => answers.push(response),
+                Attempt::Answer { .. } | Attempt::Retry { .. } => return Ok(Burst::Broken(answers)),
+            }
+        }
+        Ok(Burst::Complete(answers))
+    }
+
+    fn encode(&self, id: u16, request: &Request) -> Result<Vec<u8>, LinkError> {
+        Frame { version: PROTOCOL_VERSION, request_id: id, body: request.to_body() }
+            .encode_within(self.max_frame)
+            .ok_or_else(|| LinkError::Unexpected {
+                words: "the station built a request too large for one frame".into(),
+                detail: format!("{request:?}").chars().take(200).collect(),
+            })
     }
 
     /// A random request id, never the previous one: a device cannot predict the id of
@@ -187,22 +258,23 @@ impl<L: Link> DeviceClient<L> {
         }
     }
 
-    async fn await_answer(&mut self, id: u16, deadline: Instant) -> Result<Attempt, LinkError> {
-        let mut buf = [0u8; 256];
+    /// Waits for an answer to one of `ids` (the awaited request's first).
+    async fn await_answer(&mut self, ids: &[u16], deadline: Instant) -> Result<Attempt, LinkError> {
+        let mut buf = [0u8; 1024];
         let mut stale = 0u32;
         loop {
             while let Some(byte) = self.pending.pop_front() {
                 match self.decoder.push(byte) {
                     None => {}
-                    Some(Ok(frame)) if frame.request_id == id => {
+                    Some(Ok(frame)) if ids.contains(&frame.request_id) => {
                         if frame.version != PROTOCOL_VERSION {
                             return Err(LinkError::Unexpected {
                                 words: format!("the board answered in protocol version {}", frame.version),
                                 detail: format!("frame version {}", frame.version),
                             });
                         }
-                        return Response::from_body(&frame.body)
-                            .map(Attempt::Answer)
+                        return Response::from_body_within(&frame.body, self.chunk_size())
+                            .map(|response| Attempt::Answer { id: frame.request_id, response })
                             .map_err(|e| LinkError::Undecodable(e.to_string()));
                     }
                     Some(Ok(_stale)) => {
@@ -235,11 +307,17 @@ impl<L: Link> DeviceClient<L> {
 
     /// Reads a whole object in chunks, checking every chunk for consistency.
     pub async fn read_object(&mut self, object: ObjectId) -> Result<Vec<u8>, LinkError> {
+        let first = self.call(&Request::ReadObject { object, offset: 0 }, self.timeouts.response).await?;
+        self.read_object_from(object, first).await
+    }
+
+    /// Reads the rest of an object whose first chunk (offset 0) is `first`.
+    pub async fn read_object_from(&mut self, object: ObjectId, first: Response) -> Result<Vec<u8>, LinkError> {
         let mut out: Vec<u8> = Vec::new();
         let mut total: Option<u32> = None;
+        let mut answer = first;
         loop {
-            let req = Request::ReadObject { object, offset: out.len() as u32 };
-            match self.call(&req, self.timeouts.response).await? {
+            match answer {
                 Response::Chunk { total_len, offset, data } => {
                     if offset as usize != out.len() || total.is_some_and(|t| t != total_len) {
                         return Err(LinkError::Unexpected {
@@ -262,44 +340,68 @@ impl<L: Link> DeviceClient<L> {
                         return Ok(out);
                     }
                 }
+                Response::Error { code, detail } => return Err(LinkError::Device { code, detail }),
                 other => return Err(unexpected("a piece of stored data", &other)),
             }
+            let req = Request::ReadObject { object, offset: out.len() as u32 };
+            answer = self.call(&req, self.timeouts.response).await?;
         }
     }
 
-    /// Writes a whole object into the device's staging area.
-    pub async fn write_object(&mut self, object: ObjectId, data: &[u8]) -> Result<(), LinkError> {
+    /// The `WriteObject` requests that stage a whole object, in chunks of this link's
+    /// size from offset 0 (an empty object is one empty chunk).
+    pub fn write_requests(&self, object: ObjectId, data: &[u8]) -> Result<Vec<Request>, LinkError> {
         if data.len() > MAX_OBJECT {
             return Err(LinkError::Unexpected {
                 words: format!("the {} is larger than the protocol allows", object_words(object)),
                 detail: format!("{object:?} of {} bytes", data.len()),
             });
         }
-        let chunks: Vec<&[u8]> = if data.is_empty() { vec![&[][..]] } else { data.chunks(MAX_CHUNK).collect() };
+        let chunks: Vec<&[u8]> = if data.is_empty() { vec![&[][..]] } else { data.chunks(self.chunk_size()).collect() };
         let mut offset = 0usize;
-        for chunk in chunks {
-            let req = Request::WriteObject {
-                object,
-                offset: offset as u32,
-                total_len: data.len() as u32,
-                data: chunk.to_vec(),
-            };
-            offset += chunk.len();
-            match self.call(&req, self.timeouts.response).await? {
-                Response::Written { received } if received as usize == offset => {}
-                Response::Written { received } => {
-                    return Err(LinkError::Unexpected {
-                        words: format!(
-                            "the board acknowledged {received} bytes of the {} where {offset} were sent",
-                            object_words(object)
-                        ),
-                        detail: format!("Written {{ received: {received} }} for {object:?} up to {offset}"),
-                    })
-                }
-                other => return Err(unexpected("a write acknowledgement", &other)),
-            }
+        Ok(chunks
+            .into_iter()
+            .map(|chunk| {
+                let request = Request::WriteObject {
+                    object,
+                    offset: offset as u32,
+                    total_len: data.len() as u32,
+                    data: chunk.to_vec(),
+                };
+                offset += chunk.len();
+                request
+            })
+            .collect())
+    }
+
+    /// Writes a whole object into the device's staging area, one chunk at a time.
+    pub async fn write_object(&mut self, object: ObjectId, data: &[u8]) -> Result<(), LinkError> {
+        for request in self.write_requests(object, data)? {
+            let answer = self.call(&request, self.timeouts.response).await?;
+            check_written(&request, &answer)?;
         }
         Ok(())
+    }
+}
+
+/// Checks the board's answer to one `WriteObject`: it acknowledged every byte up to
+/// the chunk's end.
+pub fn check_written(request: &Request, answer: &Response) -> Result<(), LinkError> {
+    let Request::WriteObject { object, offset, data, .. } = request else {
+        return Err(unexpected("an answer to a write", answer));
+    };
+    let end = *offset as usize + data.len();
+    match answer {
+        Response::Written { received } if *received as usize == end => Ok(()),
+        Response::Written { received } => Err(LinkError::Unexpected {
+            words: format!(
+                "the board acknowledged {received} bytes of the {} where {end} were sent",
+                object_words(*object)
+            ),
+            detail: format!("Written {{ received: {received} }} for {object:?} up to {end}"),
+        }),
+        Response::Error { code, detail } => Err(LinkError::Device { code: *code, detail: detail.clone() }),
+        other => Err(unexpected("a write acknowledgement", other)),
     }
 }
 

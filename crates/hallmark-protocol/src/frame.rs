@@ -1,10 +1,10 @@
 //! Frames: `version | request id | body | CRC-32C`, COBS-encoded, `0x00`-terminated.
 //!
-//! The decoder never buffers more than [`MAX_ENCODED_FRAME`] bytes: a peer that keeps
-//! sending without a delimiter gets one [`FrameError::TooLarge`] and is then ignored
-//! until the next delimiter.
+//! The decoder never buffers more than its limit ([`crate::MAX_ENCODED_FRAME`] unless the link
+//! agreed on larger frames): a peer that keeps sending without a delimiter gets one
+//! [`FrameError::TooLarge`] and is then ignored until the next delimiter.
 
-use crate::{cobs, MAX_ENCODED_FRAME, MAX_FRAME};
+use crate::{cobs, encoded_limit, MAX_FRAME};
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -28,7 +28,7 @@ pub struct Frame {
 /// Why bytes on the wire did not make a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameError {
-    /// More than [`MAX_ENCODED_FRAME`] bytes arrived without a delimiter.
+    /// More than the decoder's limit ([`crate::MAX_ENCODED_FRAME`] by default) arrived without a delimiter.
     TooLarge,
     /// The bytes were not valid COBS.
     BadEncoding,
@@ -53,8 +53,14 @@ impl Frame {
     /// Encodes the frame for the wire, delimiter included. Returns `None` if the frame
     /// would exceed [`MAX_FRAME`].
     pub fn encode(&self) -> Option<Vec<u8>> {
+        self.encode_within(MAX_FRAME)
+    }
+
+    /// Encodes the frame for the wire, delimiter included, if it is at most
+    /// `max_frame` bytes decoded (the size the link agreed on).
+    pub fn encode_within(&self, max_frame: usize) -> Option<Vec<u8>> {
         let len = HEADER_LEN + self.body.len() + CRC_LEN;
-        if len > MAX_FRAME {
+        if len > max_frame {
             return None;
         }
         let mut raw = Vec::with_capacity(len);
@@ -70,14 +76,19 @@ impl Frame {
 
     /// Decodes one COBS block (delimiter already stripped).
     pub fn decode(encoded: &[u8]) -> Result<Frame, FrameError> {
-        if encoded.len() > MAX_ENCODED_FRAME {
+        Frame::decode_within(encoded, MAX_FRAME)
+    }
+
+    /// Decodes one COBS block of a frame of at most `max_frame` decoded bytes.
+    pub fn decode_within(encoded: &[u8], max_frame: usize) -> Result<Frame, FrameError> {
+        if encoded.len() > encoded_limit(max_frame) {
             return Err(FrameError::TooLarge);
         }
         let raw = cobs::decode(encoded).ok_or(FrameError::BadEncoding)?;
         if raw.len() < HEADER_LEN + CRC_LEN {
             return Err(FrameError::TooShort);
         }
-        if raw.len() > MAX_FRAME {
+        if raw.len() > max_frame {
             return Err(FrameError::TooLarge);
         }
         let (payload, crc_bytes) = raw.split_at(raw.len() - CRC_LEN);
@@ -94,16 +105,34 @@ impl Frame {
 }
 
 /// Splits a byte stream into frames, with a bounded buffer.
-#[derive(Default)]
 pub struct FrameDecoder {
     buf: Vec<u8>,
     overflowed: bool,
+    /// Largest decoded frame accepted.
+    max_frame: usize,
+}
+
+impl Default for FrameDecoder {
+    fn default() -> Self {
+        FrameDecoder::with_limit(MAX_FRAME)
+    }
 }
 
 impl FrameDecoder {
-    /// A decoder with an empty buffer.
+    /// A decoder with an empty buffer, for frames of the protocol's base size.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A decoder for frames of at most `max_frame` decoded bytes.
+    pub fn with_limit(max_frame: usize) -> Self {
+        FrameDecoder { buf: Vec::new(), overflowed: false, max_frame }
+    }
+
+    /// Changes the largest frame accepted from the next frame on (the link agreed on
+    /// another size).
+    pub fn set_limit(&mut self, max_frame: usize) {
+        self.max_frame = max_frame;
     }
 
     /// Feeds one byte. Returns a frame or an error when a delimiter completes one, or
@@ -116,12 +145,12 @@ impl FrameDecoder {
                 // Tail of an oversized frame (already reported) or an idle delimiter.
                 return None;
             }
-            return Some(Frame::decode(&block));
+            return Some(Frame::decode_within(&block, self.max_frame));
         }
         if self.overflowed {
             return None;
         }
-        if self.buf.len() >= MAX_ENCODED_FRAME {
+        if self.buf.len() >= encoded_limit(self.max_frame) {
             self.buf = Vec::new();
             self.overflowed = true;
             return Some(Err(FrameError::TooLarge));
@@ -140,6 +169,7 @@ impl FrameDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MAX_ENCODED_FRAME;
     use alloc::vec;
 
     fn decode_all(bytes: &[u8]) -> Vec<Result<Frame, FrameError>> {
@@ -180,6 +210,20 @@ mod tests {
         stream.extend(good.encode().unwrap());
         let got = decode_all(&stream);
         assert_eq!(got, vec![Err(FrameError::TooLarge), Ok(good)]);
+    }
+
+    #[test]
+    fn a_larger_limit_takes_larger_frames_and_the_base_decoder_refuses_them() {
+        let big = Frame { version: 1, request_id: 3, body: vec![7; 3000] };
+        assert!(big.encode().is_none());
+        let wire = big.encode_within(4096).unwrap();
+        let mut base = FrameDecoder::new();
+        assert_eq!(wire.iter().filter_map(|&b| base.push(b)).collect::<Vec<_>>(), vec![Err(FrameError::TooLarge)]);
+        let mut larger = FrameDecoder::with_limit(4096);
+        assert_eq!(wire.iter().filter_map(|&b| larger.push(b)).collect::<Vec<_>>(), vec![Ok(big.clone())]);
+        larger.set_limit(MAX_FRAME);
+        assert_eq!(wire.iter().filter_map(|&b| larger.push(b)).collect::<Vec<_>>(), vec![Err(FrameError::TooLarge)]);
+        assert_eq!(Frame::decode_within(&wire[..wire.len() - 1], 2048), Err(FrameError::TooLarge));
     }
 
     #[test]

@@ -32,10 +32,39 @@ pub const MAX_FRAME: usize = 1024;
 /// Largest encoded frame on the wire, delimiter excluded: COBS adds at most one byte
 /// per 254 bytes plus one.
 pub const MAX_ENCODED_FRAME: usize = MAX_FRAME + MAX_FRAME / 254 + 1;
-/// Largest data payload in one object chunk (`WriteObject` / `Chunk`).
+/// Largest data payload in one object chunk (`WriteObject` / `Chunk`, `TlsData`) on a
+/// link that has not agreed on larger frames.
 pub const MAX_CHUNK: usize = 512;
+/// Bytes of a frame that are not chunk data (header, CRC, the message's other fields),
+/// at most: on a link with larger frames a chunk holds `max_frame - CHUNK_OVERHEAD`.
+pub const CHUNK_OVERHEAD: usize = 64;
+/// Largest frame a link may agree on with `DescribeLink` (capability
+/// [`capability::LINK_TUNING`]): a whole [`MAX_OBJECT`] fits in one chunk.
+pub const MAX_LINK_FRAME: usize = MAX_OBJECT + CHUNK_OVERHEAD;
+/// Most requests a station sends before it reads their answers (a burst), whatever
+/// window the device reports.
+pub const MAX_WINDOW: u8 = 8;
+/// Requests of at most [`MAX_FRAME`] bytes a device offering
+/// [`capability::LINK_TUNING`] takes in one burst before `DescribeLink` said more.
+pub const MIN_LINK_WINDOW: u8 = 4;
 /// Largest object (CSR, certificate, chain, trust anchor) a device must be able to store.
 pub const MAX_OBJECT: usize = 8192;
+/// Largest COBS-encoded frame, delimiter excluded, for frames of at most `max_frame`
+/// decoded bytes.
+pub const fn encoded_limit(max_frame: usize) -> usize {
+    max_frame + max_frame / 254 + 1
+}
+
+/// Largest chunk data in a frame of at most `max_frame` bytes: [`MAX_CHUNK`] on a
+/// link at the protocol's base size, `max_frame - CHUNK_OVERHEAD` above it.
+pub const fn chunk_limit(max_frame: usize) -> usize {
+    if max_frame <= MAX_FRAME {
+        MAX_CHUNK
+    } else {
+        max_frame - CHUNK_OVERHEAD
+    }
+}
+
 /// Longest text field (model, firmware version, error detail) in bytes of UTF-8.
 pub const MAX_TEXT: usize = 64;
 /// Longest MQTT topic in a `BrokerTest` request, in bytes.

@@ -5,7 +5,7 @@
 //! go at the end. Every decoded message is checked against the size limits in
 //! [`crate`] before anyone acts on it.
 
-use crate::{MAX_CHUNK, MAX_HARDWARE_ID, MAX_OBJECT, MAX_TEXT, MAX_TOPIC, NONCE_LEN};
+use crate::{MAX_CHUNK, MAX_FRAME, MAX_HARDWARE_ID, MAX_LINK_FRAME, MAX_OBJECT, MAX_TEXT, MAX_TOPIC, NONCE_LEN};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -123,6 +123,16 @@ pub mod capability {
     /// station's challenge into the CSR as a PKCS#9 challengePassword attribute, so
     /// a CSR recorded from another board or another session is recognised.
     pub const CSR_CHALLENGE: u32 = 1 << 4;
+    /// The device answers `ReadDigests` with the SHA-256 of each installed object, so
+    /// the station checks an install without reading it back whole.
+    pub const READ_DIGESTS: u32 = 1 << 5;
+    /// The device answers `DescribeLink`: it agrees on frames larger than
+    /// [`crate::MAX_FRAME`], takes several requests before answering the first (a
+    /// burst: [`crate::MIN_LINK_WINDOW`] base-size requests at any time, its `LinkInfo`
+    /// window once described), and reports the chain and trust anchor it already holds.
+    pub const LINK_TUNING: u32 = 1 << 6;
+    /// Every bit protocol v1 defines; a device sets no other.
+    pub const DEFINED: u32 = (1 << 7) - 1;
 }
 
 /// How the device's broker self-test ended ([`Response::BrokerResult`]); numeric so
@@ -326,6 +336,16 @@ pub enum Request {
         /// Fresh random challenge chosen by the station for this session.
         challenge: [u8; NONCE_LEN],
     },
+    /// The SHA-256 of each installed object, read from storage (capability
+    /// [`capability::READ_DIGESTS`]).
+    ReadDigests,
+    /// Agree on the link: the largest frame the station takes and sends (capability
+    /// [`capability::LINK_TUNING`]); the device answers with [`Response::LinkInfo`].
+    DescribeLink {
+        /// Largest decoded frame the station can receive (at least
+        /// [`crate::MAX_FRAME`]).
+        max_frame: u32,
+    },
 }
 
 /// Device → station.
@@ -392,6 +412,28 @@ pub enum Response {
     },
     /// Answer to `CsrChallenge`: the next CSR carries the challenge.
     ChallengeAccepted,
+    /// Answer to `ReadDigests`: SHA-256 of each installed object as stored.
+    Digests {
+        /// SHA-256 of the installed certificate.
+        certificate_sha256: [u8; 32],
+        /// SHA-256 of the installed chain.
+        chain_sha256: [u8; 32],
+        /// SHA-256 of the installed trust anchor.
+        trust_anchor_sha256: [u8; 32],
+    },
+    /// Answer to `DescribeLink`: what both ends use until the session ends.
+    LinkInfo {
+        /// The agreed largest frame, both ways: at most the station's, at least
+        /// [`crate::MAX_FRAME`].
+        max_frame: u32,
+        /// Requests the device takes before it must answer the first (at least 1).
+        window: u8,
+        /// SHA-256 of the chain the device already holds, if any: the station may
+        /// leave it out of the install.
+        chain_sha256: Option<[u8; 32]>,
+        /// SHA-256 of the trust anchor the device already holds, if any.
+        trust_anchor_sha256: Option<[u8; 32]>,
+    },
 }
 
 impl Response {
@@ -409,6 +451,8 @@ impl Response {
             Response::TlsData { .. } => "TLS data (TlsData)",
             Response::BrokerResult { .. } => "a broker test result (BrokerResult)",
             Response::ChallengeAccepted => "a challenge acknowledgement (ChallengeAccepted)",
+            Response::Digests { .. } => "digests of what it stores (Digests)",
+            Response::LinkInfo { .. } => "a description of its link (LinkInfo)",
         }
     }
 }
@@ -439,8 +483,8 @@ fn check(ok: bool, what: &'static str) -> Result<(), MessageError> {
     }
 }
 
-fn check_chunk(offset: u32, total_len: u32, data: &[u8]) -> Result<(), MessageError> {
-    check(data.len() <= MAX_CHUNK, "chunk larger than MAX_CHUNK")?;
+fn check_chunk(offset: u32, total_len: u32, data: &[u8], max_chunk: usize) -> Result<(), MessageError> {
+    check(data.len() <= max_chunk, "chunk larger than the link's chunk size")?;
     check(total_len as usize <= MAX_OBJECT, "object larger than MAX_OBJECT")?;
     check((offset as u64) + data.len() as u64 <= total_len as u64, "chunk extends past the object")
 }
@@ -452,12 +496,18 @@ impl Request {
         postcard::to_allocvec(self).unwrap_or_default()
     }
 
-    /// Decodes and bounds-checks a request body.
+    /// Decodes and bounds-checks a request body, chunks at most [`MAX_CHUNK`].
     pub fn from_body(body: &[u8]) -> Result<Request, MessageError> {
+        Request::from_body_within(body, MAX_CHUNK)
+    }
+
+    /// Decodes and bounds-checks a request body on a link whose chunks may hold
+    /// `max_chunk` bytes ([`crate::chunk_limit`]).
+    pub fn from_body_within(body: &[u8], max_chunk: usize) -> Result<Request, MessageError> {
         let req: Request = postcard::from_bytes(body).map_err(|_| MessageError::Undecodable)?;
         match &req {
-            Request::WriteObject { offset, total_len, data, .. } => check_chunk(*offset, *total_len, data)?,
-            Request::TlsData { data } => check(data.len() <= MAX_CHUNK, "TLS chunk larger than MAX_CHUNK")?,
+            Request::WriteObject { offset, total_len, data, .. } => check_chunk(*offset, *total_len, data, max_chunk)?,
+            Request::TlsData { data } => check(data.len() <= max_chunk, "TLS chunk larger than the link's chunk size")?,
             Request::BrokerTest { host, server_name, topic, .. } => {
                 check(host.len() <= MAX_TEXT && server_name.len() <= MAX_TEXT, "broker name length")?;
                 check(topic.len() <= MAX_TOPIC, "topic length")?;
@@ -475,9 +525,16 @@ impl Response {
         postcard::to_allocvec(self).unwrap_or_default()
     }
 
-    /// Decodes and bounds-checks a response body. Devices are untrusted: the station
-    /// must use this and nothing else.
+    /// Decodes and bounds-checks a response body, chunks at most [`MAX_CHUNK`].
+    /// Devices are untrusted: the station must use this (or
+    /// [`Response::from_body_within`]) and nothing else.
     pub fn from_body(body: &[u8]) -> Result<Response, MessageError> {
+        Response::from_body_within(body, MAX_CHUNK)
+    }
+
+    /// Decodes and bounds-checks a response body on a link whose chunks may hold
+    /// `max_chunk` bytes.
+    pub fn from_body_within(body: &[u8], max_chunk: usize) -> Result<Response, MessageError> {
         let resp: Response = postcard::from_bytes(body).map_err(|_| MessageError::Undecodable)?;
         match &resp {
             Response::Hello(info) => {
@@ -488,15 +545,24 @@ impl Response {
             Response::KeyGenerated { public_key, .. } => {
                 check(public_key.len() <= 133, "public key length")?;
             }
-            Response::Chunk { total_len, offset, data } => check_chunk(*offset, *total_len, data)?,
+            Response::Chunk { total_len, offset, data } => check_chunk(*offset, *total_len, data, max_chunk)?,
             Response::SelfTest { signature } => check(signature.len() <= 144, "signature length")?,
             Response::Error { detail, .. } => check(detail.len() <= MAX_TEXT, "error detail length")?,
             Response::TlsData { data, pending, .. } => {
-                check(data.len() <= MAX_CHUNK, "TLS chunk larger than MAX_CHUNK")?;
+                check(data.len() <= max_chunk, "TLS chunk larger than the link's chunk size")?;
                 check(*pending as usize <= MAX_OBJECT, "pending TLS output")?;
             }
             Response::BrokerResult { detail, .. } => check(detail.len() <= MAX_TEXT, "broker result detail length")?,
-            Response::Written { .. } | Response::Installed | Response::Finished | Response::ChallengeAccepted => {}
+            Response::LinkInfo { max_frame, window, .. } => {
+                let frame = *max_frame as usize;
+                check((MAX_FRAME..=MAX_LINK_FRAME).contains(&frame), "agreed frame size")?;
+                check(*window >= 1, "window")?;
+            }
+            Response::Written { .. }
+            | Response::Installed
+            | Response::Finished
+            | Response::ChallengeAccepted
+            | Response::Digests { .. } => {}
         }
         Ok(resp)
     }
@@ -527,6 +593,8 @@ mod tests {
                 timeout_ms: 5000,
             },
             Request::CsrChallenge { challenge: [3; 32] },
+            Request::ReadDigests,
+            Request::DescribeLink { max_frame: 4096 },
         ];
         for r in reqs {
             assert_eq!(Request::from_body(&r.to_body()), Ok(r));
@@ -558,6 +626,34 @@ mod tests {
         }
         assert_eq!(Response::ChallengeAccepted.to_body(), vec![10]);
         assert_eq!(Request::CsrChallenge { challenge: [0; 32] }.to_body()[0], 10);
+    }
+
+    #[test]
+    fn line_speed_messages_have_their_own_indices_and_limits() {
+        // Appended after v1's first variants (docs/protocol.md section 2).
+        assert_eq!(Request::ReadDigests.to_body(), vec![11]);
+        assert_eq!(Request::DescribeLink { max_frame: 4096 }.to_body(), vec![12, 0x80, 0x20]);
+        let digests =
+            Response::Digests { certificate_sha256: [1; 32], chain_sha256: [2; 32], trust_anchor_sha256: [3; 32] };
+        assert_eq!(digests.to_body()[0], 11);
+        assert_eq!(Response::from_body(&digests.to_body()), Ok(digests));
+        let info =
+            Response::LinkInfo { max_frame: 4096, window: 4, chain_sha256: Some([5; 32]), trust_anchor_sha256: None };
+        let body = info.to_body();
+        assert_eq!(&body[..5], &[12, 0x80, 0x20, 4, 1]);
+        assert_eq!(body.len(), 5 + 32 + 1);
+        assert_eq!(Response::from_body(&body), Ok(info));
+        for (max_frame, window) in [(512, 4), (MAX_LINK_FRAME as u32 + 1, 4), (4096, 0)] {
+            let bad = Response::LinkInfo { max_frame, window, chain_sha256: None, trust_anchor_sha256: None };
+            assert!(Response::from_body(&bad.to_body()).is_err(), "{bad:?}");
+        }
+        // A larger chunk only on a link that agreed on it.
+        let big = Response::Chunk { total_len: 2000, offset: 0, data: vec![1; 2000] };
+        assert!(Response::from_body(&big.to_body()).is_err());
+        assert!(Response::from_body_within(&big.to_body(), 2000).is_ok());
+        let write = Request::WriteObject { object: ObjectId::Chain, offset: 0, total_len: 600, data: vec![1; 600] };
+        assert!(Request::from_body(&write.to_body()).is_err());
+        assert!(Request::from_body_within(&write.to_body(), 1000).is_ok());
     }
 
     #[test]

@@ -2,9 +2,9 @@
 
 use crate::{BoardState, Fault, FaultStep, SimError};
 use hallmark_agent::soft::{MemoryCertStore, SoftKeyStore};
-use hallmark_agent::{csr, Agent, DeviceDescription, KeyStore};
+use hallmark_agent::{csr, Agent, CarriedObjects, DeviceDescription, KeyStore, LinkCapacity};
 use hallmark_protocol::{
-    Frame, FrameDecoder, ObjectId, Request, Response, MAX_CHUNK, MAX_ENCODED_FRAME, PROTOCOL_VERSION,
+    chunk_limit, Frame, FrameDecoder, ObjectId, Request, Response, MAX_ENCODED_FRAME, PROTOCOL_VERSION,
 };
 use rand::Rng;
 use rand_core::OsRng;
@@ -13,6 +13,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 type SimAgent = Agent<SoftKeyStore, MemoryCertStore, OsRng>;
+
+/// What the simulated board's link takes with `DescribeLink`: 4 KiB frames, four at a
+/// time (a 16 KiB receive buffer, as on a board with DMA into RAM).
+pub const SIM_LINK: LinkCapacity = LinkCapacity { max_frame: 4096, window: 4 };
 
 /// Why [`Board::serve`] returned.
 #[derive(Debug, PartialEq, Eq)]
@@ -47,6 +51,8 @@ pub struct Board {
     /// This session's CSR challenge (lower-case hex), which faulty CSRs carry too.
     challenge: Option<String>,
     oversized_sent: bool,
+    /// `lose-commit-answer` has lost its answer.
+    commit_answer_lost: bool,
     /// The TLS self-test client, between `TlsStart` and the end of the session.
     tls: Option<crate::tls::TlsClient>,
     /// Last TLS or broker request (id, body) and its answer: a retransmission must
@@ -72,18 +78,30 @@ impl Board {
             model: state.model.clone(),
             firmware_version: state.firmware_version.clone(),
         };
+        let mut agent = Agent::new(desc, keys, certs, OsRng);
+        if !faults.contains(&Fault::Legacy) {
+            agent = agent.with_link_capacity(SIM_LINK);
+        }
         Ok(Board {
-            agent: Agent::new(desc, keys, certs, OsRng),
+            agent,
             state,
             state_path,
             faults,
             csr_override: None,
             challenge: None,
             oversized_sent: false,
+            commit_answer_lost: false,
             tls: None,
             replay: None,
             fresh_ids: 0,
         })
+    }
+
+    /// The board's firmware carries `chain` (issuing CA first, concatenated DER) and
+    /// `trust_anchor` for every board of its batch; reported in `LinkInfo`.
+    pub fn carry(mut self, chain: Vec<u8>, trust_anchor: Vec<u8>) -> Board {
+        self.agent = self.agent.with_carried_objects(CarriedObjects { chain, trust_anchor });
+        self
     }
 
     /// The board's current persistent state.
@@ -135,8 +153,8 @@ impl Board {
 
     /// Serves frames from `io` until it ends or a fault drops the link.
     pub fn serve(&mut self, io: &mut (impl Read + Write)) -> ServeEnd {
-        let mut decoder = FrameDecoder::new();
-        let mut buf = [0u8; 1024];
+        let mut decoder = FrameDecoder::with_limit(self.agent.receive_limit());
+        let mut buf = [0u8; 4096];
         // Set once the step named by `drop-after` has been answered: the link is cut
         // when the station next sends anything, so the answer itself still arrives
         // (closing a pty right after writing may discard unread data).
@@ -162,7 +180,7 @@ impl Board {
                                 code: hallmark_protocol::ErrorCode::MALFORMED,
                                 detail: e.to_string(),
                             };
-                            if let Err(e) = io.write_all(&encode(0, &refusal)).and_then(|()| io.flush()) {
+                            if let Err(e) = io.write_all(&self.encode(0, &refusal)).and_then(|()| io.flush()) {
                                 return ServeEnd::Io(e.to_string());
                             }
                         } else {
@@ -196,7 +214,7 @@ impl Board {
             junk.push(0);
             return now(junk);
         }
-        let request = Request::from_body(&frame.body).ok();
+        let request = Request::from_body_within(&frame.body, chunk_limit(self.agent.receive_limit())).ok();
         match &request {
             Some(Request::Hello { .. } | Request::Finish) => self.challenge = None,
             Some(Request::CsrChallenge { challenge }) => {
@@ -213,11 +231,11 @@ impl Board {
             }
         }
         let mut wire = match &request {
-            Some(Request::TlsStart) if self.has(|f| matches!(f, Fault::TlsUnsupported)) => encode(
+            Some(Request::TlsStart) if self.has(|f| matches!(f, Fault::TlsUnsupported)) => self.encode(
                 frame.request_id,
                 &Response::Error { code: hallmark_protocol::ErrorCode::UNSUPPORTED, detail: "no TLS stack".into() },
             ),
-            Some(Request::CsrChallenge { .. }) if self.has(|f| matches!(f, Fault::NoCsrBinding)) => encode(
+            Some(Request::CsrChallenge { .. }) if self.has(|f| matches!(f, Fault::NoCsrBinding)) => self.encode(
                 frame.request_id,
                 &Response::Error { code: hallmark_protocol::ErrorCode::MALFORMED, detail: "unknown request".into() },
             ),
@@ -227,13 +245,23 @@ impl Board {
             {
                 self.replayable(frame, r)
             }
-            Some(Request::CommitInstall { .. }) if self.has(|f| matches!(f, Fault::RejectInstall)) => encode(
+            Some(Request::CommitInstall { .. }) if self.has(|f| matches!(f, Fault::RejectInstall)) => self.encode(
                 frame.request_id,
                 &Response::Error {
                     code: hallmark_protocol::ErrorCode::KEY_MISMATCH,
                     detail: "certificate does not match the stored key".into(),
                 },
             ),
+            // Firmware of the first v1 release knows neither request.
+            Some(Request::ReadDigests | Request::DescribeLink { .. }) if self.has(|f| matches!(f, Fault::Legacy)) => {
+                self.encode(
+                    frame.request_id,
+                    &Response::Error {
+                        code: hallmark_protocol::ErrorCode::MALFORMED,
+                        detail: "message body could not be decoded".into(),
+                    },
+                )
+            }
             Some(Request::ReadObject { object: ObjectId::Csr, offset }) if self.csr_faulty() => {
                 self.faulty_csr_chunk(frame.request_id, *offset)
             }
@@ -242,7 +270,7 @@ impl Board {
                     .encode()
                     .unwrap_or_default()
             }
-            Some(Request::GenerateKey { .. }) if self.has(|f| matches!(f, Fault::StorageError)) => encode(
+            Some(Request::GenerateKey { .. }) if self.has(|f| matches!(f, Fault::StorageError)) => self.encode(
                 frame.request_id,
                 &Response::Error { code: hallmark_protocol::ErrorCode::STORAGE, detail: "flash write failed".into() },
             ),
@@ -257,6 +285,12 @@ impl Board {
             wire = with_request_id(&wire, 0, |r| {
                 matches!(r, Response::Error { code: hallmark_protocol::ErrorCode::UNSUPPORTED_VERSION, .. })
             });
+        }
+        if matches!(request, Some(Request::CommitInstall { .. }))
+            && self.has(|f| matches!(f, Fault::LoseCommitAnswer))
+            && !std::mem::replace(&mut self.commit_answer_lost, true)
+        {
+            wire.clear();
         }
         let dropped = self.drop_step(request.as_ref(), &wire);
         self.persist();
@@ -283,7 +317,10 @@ impl Board {
             let mut other = SoftKeyStore::default();
             other.generate(hallmark_protocol::KeyAlgorithm::EcdsaP256, &mut OsRng).ok();
             let public_key = other.public_key().unwrap_or_default();
-            encode(id, &Response::KeyGenerated { algorithm: hallmark_protocol::KeyAlgorithm::EcdsaP256, public_key })
+            self.encode(
+                id,
+                &Response::KeyGenerated { algorithm: hallmark_protocol::KeyAlgorithm::EcdsaP256, public_key },
+            )
         };
         if matches!(request, Some(Request::Hello { .. })) && self.has(|f| matches!(f, Fault::AnswerAhead)) {
             // Sequential ids were once predictable: answer the next few in advance.
@@ -310,9 +347,7 @@ impl Board {
 
     /// Applies the faults that alter an otherwise correct answer.
     fn rewrite(&mut self, request: &Request, wire: Vec<u8>) -> Vec<u8> {
-        let mut d = FrameDecoder::new();
-        let Some(Ok(frame)) = wire.iter().find_map(|&b| d.push(b)) else { return wire };
-        let Ok(response) = Response::from_body(&frame.body) else { return wire };
+        let Some((frame, response)) = self.decode_answer(&wire) else { return wire };
         let altered = match (request, response) {
             (Request::Hello { .. }, Response::Hello(mut info))
                 if self.has(|f| matches!(f, Fault::WrongProtocolVersion)) =>
@@ -333,6 +368,9 @@ impl Board {
                 }
                 if self.has(|f| matches!(f, Fault::NoCsrBinding)) {
                     info.capabilities &= !capability::CSR_CHALLENGE;
+                }
+                if self.has(|f| matches!(f, Fault::Legacy)) {
+                    info.capabilities &= !(capability::READ_DIGESTS | capability::LINK_TUNING);
                 }
                 Response::Hello(info)
             }
@@ -363,9 +401,24 @@ impl Board {
                 };
                 Response::SelfTest { signature: other.sign_digest(&digest).unwrap_or_default() }
             }
+            (Request::ReadDigests, Response::Digests { mut certificate_sha256, chain_sha256, trust_anchor_sha256 })
+                if self.has(|f| matches!(f, Fault::ReadbackMismatch)) =>
+            {
+                // The digest of a certificate with a byte changed in storage.
+                certificate_sha256[0] ^= 0x01;
+                Response::Digests { certificate_sha256, chain_sha256, trust_anchor_sha256 }
+            }
             _ => return wire,
         };
-        encode(frame.request_id, &altered)
+        self.encode(frame.request_id, &altered)
+    }
+
+    /// The one frame in `wire` and its response, decoded at this session's limits.
+    fn decode_answer(&self, wire: &[u8]) -> Option<(Frame, Response)> {
+        let mut d = FrameDecoder::with_limit(self.agent.receive_limit());
+        let frame = wire.iter().find_map(|&b| d.push(b))?.ok()?;
+        let response = Response::from_body_within(&frame.body, self.agent.chunk_limit()).ok()?;
+        Some((frame, response))
     }
 
     /// Applies the key faults to a `KeyGenerated` answer.
@@ -427,7 +480,7 @@ impl Board {
             }
             _ => self.tls_request(request),
         };
-        let wire = encode(frame.request_id, &response);
+        let wire = self.encode(frame.request_id, &response);
         self.replay = Some((frame.request_id, frame.body.clone(), wire.clone()));
         wire
     }
@@ -522,7 +575,7 @@ impl Board {
     fn tls_output(&mut self) -> Response {
         match self.tls.as_mut() {
             Some(c) => {
-                let (data, pending, established) = c.take(MAX_CHUNK);
+                let (data, pending, established) = c.take(self.agent.chunk_limit());
                 Response::TlsData { data, pending, established }
             }
             None => Response::TlsData { data: Vec::new(), pending: 0, established: false },
@@ -579,12 +632,12 @@ impl Board {
         let response = match &self.csr_override {
             Some(der) if (offset as usize) <= der.len() => {
                 let start = offset as usize;
-                let end = (start + MAX_CHUNK).min(der.len());
+                let end = (start + self.agent.chunk_limit()).min(der.len());
                 Response::Chunk { total_len: der.len() as u32, offset, data: der[start..end].to_vec() }
             }
             _ => Response::Error { code: hallmark_protocol::ErrorCode::BAD_STATE, detail: "no key".into() },
         };
-        encode(request_id, &response)
+        self.encode(request_id, &response)
     }
 
     /// Whether this answer completes the step a `drop-after` fault names.
@@ -593,13 +646,9 @@ impl Board {
             Fault::DropAfter(s) => Some(*s),
             _ => None,
         })?;
-        let last_chunk = || {
-            let mut d = FrameDecoder::new();
-            let frame = wire.iter().find_map(|&b| d.push(b))?.ok()?;
-            match Response::from_body(&frame.body).ok()? {
-                Response::Chunk { total_len, offset, data } => Some(offset as usize + data.len() >= total_len as usize),
-                _ => None,
-            }
+        let last_chunk = || match self.decode_answer(wire)?.1 {
+            Response::Chunk { total_len, offset, data } => Some(offset as usize + data.len() >= total_len as usize),
+            _ => None,
         };
         let done = match (target, request?) {
             (FaultStep::Hello, Request::Hello { .. }) => true,
@@ -609,6 +658,7 @@ impl Board {
             (FaultStep::Readback, Request::ReadObject { object: ObjectId::TrustAnchor, .. }) => {
                 last_chunk() == Some(true)
             }
+            (FaultStep::Readback, Request::ReadDigests) => true,
             (FaultStep::Selftest, Request::SelfTest { .. }) => true,
             _ => false,
         };
@@ -656,7 +706,12 @@ fn with_request_id(wire: &[u8], request_id: u16, which: impl Fn(&Response) -> bo
     }
 }
 
-fn encode(request_id: u16, response: &Response) -> Vec<u8> {
-    // Simulator answers are small; a frame that would not fit is sent as nothing.
-    Frame { version: PROTOCOL_VERSION, request_id, body: response.to_body() }.encode().unwrap_or_default()
+impl Board {
+    /// An answer frame at this session's agreed frame size; one that would not fit is
+    /// sent as nothing (the station times out, as with a board that lost it).
+    fn encode(&self, request_id: u16, response: &Response) -> Vec<u8> {
+        Frame { version: PROTOCOL_VERSION, request_id, body: response.to_body() }
+            .encode_within(self.agent.frame_limit())
+            .unwrap_or_default()
+    }
 }

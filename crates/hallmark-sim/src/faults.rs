@@ -94,6 +94,13 @@ pub enum Fault {
     /// Answer a frame that fails its CRC or COBS decoding with a `MALFORMED` error
     /// (request id 0) instead of dropping it silently.
     AnswerBadFrames,
+    /// Firmware built before the line-speed capabilities (issue #19): no
+    /// `READ_DIGESTS`, no `LINK_TUNING`, and `ReadDigests` / `DescribeLink` cannot be
+    /// decoded (`MALFORMED`), as on a board of the first protocol v1 release.
+    Legacy,
+    /// Install on the first `CommitInstall`, but lose its answer on the line (as a
+    /// corrupted frame would): the station must recover without a second identity.
+    LoseCommitAnswer,
 }
 
 impl FromStr for Fault {
@@ -152,6 +159,8 @@ impl FromStr for Fault {
             ("no-replay-cache", None) => Fault::NoReplayCache,
             ("version-error-id-zero", None) => Fault::VersionErrorIdZero,
             ("answer-bad-frames", None) => Fault::AnswerBadFrames,
+            ("legacy", None) => Fault::Legacy,
+            ("lose-commit-answer", None) => Fault::LoseCommitAnswer,
             _ => return Err(bad()),
         })
     }
@@ -196,6 +205,8 @@ mod tests {
             "no-replay-cache",
             "version-error-id-zero",
             "answer-bad-frames",
+            "legacy",
+            "lose-commit-answer",
         ] {
             assert!(f.parse::<Fault>().is_ok(), "{f}");
         }

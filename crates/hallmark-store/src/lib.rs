@@ -41,7 +41,7 @@ pub use record::{Identity, Step};
 pub use stats::{HourRow, ParetoRow, Statistics, StatisticsCounts};
 pub use step_event::{
     Connected, CsrVerified, Finished, Identified, Installed, KeyGenerated, LabelChecked, Labelled, LinkState,
-    PlanRecord, ReadBack, Retried, SelfTested, Signed, StepEvent, StepEventError,
+    PlanRecord, ReadBack, ReadbackCompared, Retried, SelfTested, Signed, StepEvent, StepEventError,
 };
 pub use store::{
     AssignedUid, CertificateRecord, EventRecord, InterruptedRun, IssuedCertificate, Phase, RevokedBy, RunEnd,

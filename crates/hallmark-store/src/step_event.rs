@@ -304,6 +304,16 @@ pub struct CsrVerified {
     pub retried: bool,
 }
 
+/// What the read-back compared with what was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadbackCompared {
+    /// The objects, read back whole.
+    Bytes,
+    /// The board's SHA-256 of each object as it stores it.
+    Digests,
+}
+
 /// The certificate signed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signed {
@@ -335,6 +345,10 @@ pub struct ReadBack {
     /// The first read failed on a link fault and the step read again.
     #[serde(default, skip_serializing_if = "is_false")]
     pub retried: bool,
+    /// How the board reported what it stores (absent in runs logged before issue #19:
+    /// they read the bytes back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compared: Option<ReadbackCompared>,
 }
 
 /// The self-test that proved the new identity, by mode.

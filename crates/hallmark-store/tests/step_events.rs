@@ -37,7 +37,7 @@ fn cases() -> Vec<(StepEvent, Value)> {
     let csr = CsrVerified { csr_sha256: SHA.into(), csr_len: 300, bound: true, key_sha256: SHA.into(), retried: false };
     let digests: std::collections::BTreeMap<String, String> =
         ["certificate_sha256", "chain_sha256", "trust_anchor_sha256"].map(|k| (k.to_string(), SHA.to_string())).into();
-    let read_back = ReadBack { digests, retried: false };
+    let read_back = ReadBack { digests, retried: false, compared: Some(hallmark_store::ReadbackCompared::Digests) };
     vec![
         (Connected::Serial { port: "/dev/pts/0".into() }.into(), json!({ "port": "/dev/pts/0" })),
         (
@@ -146,11 +146,14 @@ fn cases() -> Vec<(StepEvent, Value)> {
         ),
         (
             read_back.clone().into(),
-            json!({ "certificate_sha256": SHA, "chain_sha256": SHA, "trust_anchor_sha256": SHA }),
+            json!({ "certificate_sha256": SHA, "chain_sha256": SHA, "trust_anchor_sha256": SHA, "compared": "digests" }),
         ),
         (
             read_back.retried().into(),
-            json!({ "certificate_sha256": SHA, "chain_sha256": SHA, "trust_anchor_sha256": SHA, "retried": true }),
+            json!({
+                "certificate_sha256": SHA, "chain_sha256": SHA, "trust_anchor_sha256": SHA, "retried": true,
+                "compared": "digests"
+            }),
         ),
         (
             SelfTested::Link { evidence: json!({ "exchanges": 7, "peer_fingerprint": SHA }) }.into(),

@@ -18,6 +18,10 @@ pub fn run(args: SimArgs) -> Result<ExitCode, CliError> {
     };
     let state = BoardState::load_or_create(&state_path)?;
     let mut board = Board::new(state, Some(state_path.clone()), faults.clone())?;
+    if let Some(path) = &args.carry_chain {
+        let (chain, anchor) = carried_chain(path)?;
+        board = board.carry(chain, anchor);
+    }
     let mut pty = Pty::open()?;
     // The first stdout line is the contract: the port to open.
     println!("{}", pty.path.display());
@@ -50,6 +54,18 @@ pub fn run(args: SimArgs) -> Result<ExitCode, CliError> {
         ServeEnd::Eof => Ok(ExitCode::SUCCESS),
         ServeEnd::Io(e) => Err(CliError::Usage(format!("sim: pty failed: {e}"))),
     }
+}
+
+/// The chain (every certificate, concatenated DER) and trust anchor (the last) in a
+/// `--carry-chain` PEM file.
+fn carried_chain(path: &std::path::Path) -> Result<(Vec<u8>, Vec<u8>), CliError> {
+    let bad = |why: String| CliError::Usage(format!("--carry-chain {}: {why}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let certificates = hallmark_ca::import::pem_certificates(&text).map_err(bad)?;
+    let Some(anchor) = certificates.last().cloned() else {
+        return Err(bad("no certificate in it; give the issuing CA and the root, in PEM".into()));
+    };
+    Ok((certificates.concat(), anchor))
 }
 
 /// `hallmark sim --dialect nrf91-at`: a simulated nRF91 modem on a pseudo-terminal.

@@ -32,7 +32,7 @@ impl<L: Link> Kit<L> {
                 wrong.push(format!("capability bit {name} is not set"));
             }
         }
-        let reserved = info.capabilities & !0b1_1111;
+        let reserved = info.capabilities & !capability::DEFINED;
         if reserved != 0 {
             wrong.push(format!("reserved capability bits are set ({reserved:#010x})"));
         }
@@ -45,7 +45,7 @@ impl<L: Link> Kit<L> {
         } else {
             " (model or firmware version is not printable ASCII, which it SHOULD be)"
         };
-        Ok(format!("capabilities {:#07b}{note}", info.capabilities))
+        Ok(format!("capabilities {:#09b}{note}", info.capabilities))
     }
 
     pub(super) async fn f3_idle_delimiters(&mut self) -> Outcome {

@@ -46,7 +46,7 @@ const fn check(id: &'static str, section: &'static str, rule: &'static str) -> C
 /// Every check, in the order the kit runs them.
 pub const CHECKS: &[Check] = &[
     check("F1", "4.1", "Hello is answered with DeviceInfo, protocol version 1, in a version-1 frame with the request's id"),
-    check("F2", "S2, S3", "DeviceInfo: hardware id of 1 to 32 bytes; capability bits 0 and 1 set, bits 5 to 31 clear"),
+    check("F2", "S2, S3", "DeviceInfo: hardware id of 1 to 32 bytes; capability bits 0 and 1 set, bits 7 to 31 clear"),
     check("F3", "1", "Idle delimiters between frames are ignored"),
     check("F4", "1", "Noise before a delimiter is discarded and the next frame is answered"),
     check("F5", "1", "A frame with a wrong CRC gets no answer; the same request sent again is answered"),

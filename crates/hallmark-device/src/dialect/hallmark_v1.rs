@@ -1,35 +1,200 @@
 //! Hallmark provisioning protocol v1 (`hallmark-protocol`): framed requests with
 //! deadlines and retransmission ([`DeviceClient`]), objects moved in chunks, every
 //! capability announced in `Hello`.
+//!
+//! With a board that offers them (issue #19), fewer bytes and turnarounds: the link
+//! is described once (`DescribeLink`, sent in front of the CSR read) for larger frames
+//! and a window; the CSR read and the install each travel as one burst; the chain and
+//! trust anchor the board already holds are not sent; the read-back asks for digests
+//! ([`Readback::Digests`]) unless the station's configuration wants the bytes.
 
 use super::{
     unsupported, BoardFacts, Capabilities, CsrBinding, DeviceError, Dialect, GeneratedKey, Installation, ReadBack,
     SelfTests,
 };
-use crate::client::{unexpected, DeviceClient};
+use crate::client::{check_written, unexpected, Burst, DeviceClient, LinkError};
 use crate::selftest::{self, BrokerEvidence, BrokerFailure, LinkEvidence, LinkFailure};
 use crate::transport::Link;
 use crate::{Failure, FailureCode};
 use hallmark_ca::{fingerprint, IssuingCa};
 use hallmark_config::BrokerSection;
 use hallmark_protocol::{
-    capability, DeviceInfo, KeyAlgorithm, ObjectId, Request, Response, MIN_PROTOCOL_VERSION, NONCE_LEN,
-    PROTOCOL_VERSION,
+    capability, DeviceInfo, KeyAlgorithm, ObjectId, Request, Response, MAX_FRAME, MAX_LINK_FRAME, MAX_WINDOW,
+    MIN_LINK_WINDOW, MIN_PROTOCOL_VERSION, NONCE_LEN, PROTOCOL_VERSION,
 };
 use hallmark_store::IssuedCertificate;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+/// How the station checks what it installed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Readback {
+    /// The board's SHA-256 of each stored object, where it offers `READ_DIGESTS`;
+    /// the whole objects otherwise.
+    #[default]
+    Digests,
+    /// Always the whole objects, byte for byte (for QA audits).
+    Full,
+}
+
+/// What the station asks of a board's link (`[link]` in the configuration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkTuning {
+    /// How installs are checked.
+    pub readback: Readback,
+    /// Largest frame the station offers in `DescribeLink`; [`MAX_FRAME`] (or less)
+    /// keeps the base frame and sends no `DescribeLink`.
+    pub max_frame: usize,
+    /// Most requests in one burst; 1 sends every request alone.
+    pub window: u8,
+}
+
+impl Default for LinkTuning {
+    fn default() -> Self {
+        LinkTuning { readback: Readback::Digests, max_frame: MAX_LINK_FRAME, window: MAX_WINDOW }
+    }
+}
+
+/// What the board said in `LinkInfo`, bounded by the station's tuning.
+#[derive(Clone, Copy, Debug, Default)]
+struct AgreedLink {
+    window: usize,
+    chain_sha256: Option<[u8; 32]>,
+    trust_anchor_sha256: Option<[u8; 32]>,
+}
+
 /// A board running Hallmark's agent.
 pub struct HallmarkV1<L> {
     client: DeviceClient<L>,
     capabilities: u32,
+    tuning: LinkTuning,
+    /// Set once the board answered `DescribeLink` in this session.
+    agreed: Option<AgreedLink>,
 }
 
 impl<L: Link> HallmarkV1<L> {
-    /// Speaks v1 through `client`.
+    /// Speaks v1 through `client`, with the default [`LinkTuning`].
     pub fn new(client: DeviceClient<L>) -> HallmarkV1<L> {
-        HallmarkV1 { client, capabilities: 0 }
+        HallmarkV1 { client, capabilities: 0, tuning: LinkTuning::default(), agreed: None }
+    }
+
+    /// Uses `tuning` for this board's link.
+    pub fn tuned(mut self, tuning: LinkTuning) -> HallmarkV1<L> {
+        self.tuning = tuning;
+        self
+    }
+
+    /// `DescribeLink`, if the board offers it, the station wants larger frames, and
+    /// it was not sent yet in this session.
+    fn describe_request(&self) -> Option<Request> {
+        let wanted = self.tuning.max_frame.min(MAX_LINK_FRAME);
+        (self.agreed.is_none() && self.offers(capability::LINK_TUNING) && wanted > MAX_FRAME)
+            .then_some(Request::DescribeLink { max_frame: wanted as u32 })
+    }
+
+    /// Puts the board's `LinkInfo` in force.
+    fn agree(&mut self, answer: Response) -> Result<(), DeviceError> {
+        let Response::LinkInfo { max_frame, window, chain_sha256, trust_anchor_sha256 } = answer else {
+            return Err(link_error(answer, "a description of its link"));
+        };
+        let offered = self.tuning.max_frame.min(MAX_LINK_FRAME);
+        if max_frame as usize > offered {
+            return Err(DeviceError::Link(LinkError::Unexpected {
+                words: format!("the board chose {max_frame}-byte frames where the station offered {offered}"),
+                detail: format!("LinkInfo {{ max_frame: {max_frame} }}"),
+            }));
+        }
+        self.client.use_frame_size(max_frame as usize);
+        let window = usize::from(window.min(self.tuning.window).clamp(1, MAX_WINDOW));
+        self.agreed = Some(AgreedLink { window, chain_sha256, trust_anchor_sha256 });
+        Ok(())
+    }
+
+    /// Describes the link now (one request), if it is due.
+    async fn describe(&mut self) -> Result<(), DeviceError> {
+        if let Some(request) = self.describe_request() {
+            let answer = self.call(&request).await?;
+            self.agree(answer)?;
+        }
+        Ok(())
+    }
+
+    /// How many requests may travel in one burst (1: none).
+    fn window(&self) -> usize {
+        self.agreed.map_or(1, |a| a.window)
+    }
+
+    /// The certificate request, after the link description and challenge that travel
+    /// with it: as one burst on a board that takes bursts.
+    async fn csr_burst(&mut self, before: Vec<Request>) -> Result<Vec<u8>, DeviceError> {
+        let mut requests = before.clone();
+        requests.push(Request::ReadObject { object: ObjectId::Csr, offset: 0 });
+        // The window is the board's once described; a board offering LINK_TUNING
+        // takes MIN_LINK_WINDOW base-size requests before that.
+        let window = if self.agreed.is_some() { self.window() } else { usize::from(MIN_LINK_WINDOW) };
+        let describing = before.iter().any(|r| matches!(r, Request::DescribeLink { .. }));
+        if requests.len() > 1 && self.offers(capability::LINK_TUNING) && requests.len() <= window {
+            if describing {
+                // The board may answer in the frame size it is agreeing to; it cannot
+                // exceed the offer.
+                self.client.use_frame_size(self.tuning.max_frame.min(MAX_LINK_FRAME));
+            }
+            if let Burst::Complete(answers) = self.client.call_burst(&requests, self.client.timeouts().response).await?
+            {
+                let mut answers = answers.into_iter();
+                for request in &before {
+                    let answer = answers.next().ok_or_else(|| missing_answer("the certificate request"))?;
+                    self.take_answer(request, answer)?;
+                }
+                let first = answers.next().ok_or_else(|| missing_answer("the certificate request"))?;
+                let first = ok_or_device(first)?;
+                return Ok(self.client.read_object_from(ObjectId::Csr, first).await?);
+            }
+            // A lost answer: every request here is safe to run again, one at a time
+            // (the link description first, at the base frame, as if never sent).
+            if describing {
+                self.client.use_frame_size(MAX_FRAME);
+            }
+        }
+        for request in &before {
+            let answer = self.call(request).await?;
+            self.take_answer(request, answer)?;
+        }
+        Ok(self.client.read_object(ObjectId::Csr).await?)
+    }
+
+    /// Checks the answer to a request sent ahead of the CSR read.
+    fn take_answer(&mut self, request: &Request, answer: Response) -> Result<(), DeviceError> {
+        let answer = ok_or_device(answer)?;
+        match (request, answer) {
+            (Request::DescribeLink { .. }, answer) => self.agree(answer),
+            (Request::CsrChallenge { .. }, Response::ChallengeAccepted) => Ok(()),
+            (_, other) => Err(link_error(other, "a challenge acknowledgement")),
+        }
+    }
+
+    /// Stages `requests` (object writes) and commits them: in bursts of the board's
+    /// window, or one at a time. `Ok(false)`: a burst lost an answer.
+    async fn install_requests(&mut self, requests: &[Request]) -> Result<bool, DeviceError> {
+        let window = self.window();
+        if window < 2 {
+            for request in requests {
+                let answer = self.call(request).await?;
+                check_install_answer(request, answer)?;
+            }
+            return Ok(true);
+        }
+        for burst in requests.chunks(window) {
+            match self.client.call_burst(burst, self.client.timeouts().response).await? {
+                Burst::Complete(answers) => {
+                    for (request, answer) in burst.iter().zip(answers) {
+                        check_install_answer(request, answer)?;
+                    }
+                }
+                Burst::Broken(_) => return Ok(false),
+            }
+        }
+        Ok(true)
     }
 
     /// One request with its deadline (key generation takes longer than the rest).
@@ -43,6 +208,40 @@ impl<L: Link> HallmarkV1<L> {
 
     fn offers(&self, bits: u32) -> bool {
         self.capabilities & bits == bits
+    }
+}
+
+/// A device error answer as the error it is; any other answer as itself.
+fn ok_or_device(answer: Response) -> Result<Response, DeviceError> {
+    match answer {
+        Response::Error { code, detail } => Err(DeviceError::Link(LinkError::Device { code, detail })),
+        other => Ok(other),
+    }
+}
+
+/// An answer of the wrong kind (or a device error) as the seam's error.
+fn link_error(answer: Response, expected: &str) -> DeviceError {
+    match answer {
+        Response::Error { code, detail } => DeviceError::Link(LinkError::Device { code, detail }),
+        other => DeviceError::Link(unexpected(expected, &other)),
+    }
+}
+
+fn missing_answer(what: &str) -> DeviceError {
+    DeviceError::Link(LinkError::Unexpected {
+        words: format!("the board's answers to {what} came up short"),
+        detail: "a complete burst with fewer answers than requests".into(),
+    })
+}
+
+/// Checks one answer of an install: a write acknowledged whole, or the commit done.
+fn check_install_answer(request: &Request, answer: Response) -> Result<(), DeviceError> {
+    match request {
+        Request::WriteObject { .. } => Ok(check_written(request, &answer)?),
+        _ => match answer {
+            Response::Installed => Ok(()),
+            other => Err(link_error(other, "an install confirmation")),
+        },
     }
 }
 
@@ -128,35 +327,50 @@ impl<L: Link> Dialect for HallmarkV1<L> {
     }
 
     async fn certificate_request(&mut self, challenge: Option<&[u8]>) -> Result<Vec<u8>, DeviceError> {
+        let mut before: Vec<Request> = self.describe_request().into_iter().collect();
         if let Some(challenge) = challenge {
             let Ok(challenge) = <[u8; NONCE_LEN]>::try_from(challenge) else {
                 return Err(unsupported(self.name(), "a challenge that is not 32 bytes"));
             };
-            match self.call(&Request::CsrChallenge { challenge }).await? {
-                Response::ChallengeAccepted => {}
-                other => return Err(DeviceError::Link(unexpected("a challenge acknowledgement", &other))),
-            }
+            before.push(Request::CsrChallenge { challenge });
         }
-        Ok(self.client.read_object(ObjectId::Csr).await?)
+        self.csr_burst(before).await
     }
 
     async fn install(&mut self, inst: &Installation) -> Result<Value, DeviceError> {
-        self.client.write_object(ObjectId::Certificate, &inst.certificate).await?;
-        self.client.write_object(ObjectId::Chain, &inst.chain).await?;
-        self.client.write_object(ObjectId::TrustAnchor, &inst.trust_anchor).await?;
+        self.describe().await?;
         let sha = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
-        let commit = Request::CommitInstall {
+        let (chain_sha256, trust_anchor_sha256) = (sha(&inst.chain), sha(&inst.trust_anchor));
+        let agreed = self.agreed.unwrap_or_default();
+        // What the board already holds (it said so in LinkInfo) is not sent again.
+        let chain_held = agreed.chain_sha256 == Some(chain_sha256);
+        let anchor_held = agreed.trust_anchor_sha256 == Some(trust_anchor_sha256);
+        let mut requests = self.client.write_requests(ObjectId::Certificate, &inst.certificate)?;
+        if !chain_held {
+            requests.extend(self.client.write_requests(ObjectId::Chain, &inst.chain)?);
+        }
+        if !anchor_held {
+            requests.extend(self.client.write_requests(ObjectId::TrustAnchor, &inst.trust_anchor)?);
+        }
+        requests.push(Request::CommitInstall {
             certificate_sha256: sha(&inst.certificate),
-            chain_sha256: sha(&inst.chain),
-            trust_anchor_sha256: sha(&inst.trust_anchor),
-        };
-        match self.call(&commit).await? {
-            Response::Installed => {}
-            other => return Err(DeviceError::Link(unexpected("an install confirmation", &other))),
+            chain_sha256,
+            trust_anchor_sha256,
+        });
+        let mut bursts_broken = false;
+        if !self.install_requests(&requests).await? {
+            // A burst lost an answer: stage everything again from offset 0, one
+            // request at a time, and commit again (an install the board already made
+            // is made once more with the same objects).
+            bursts_broken = true;
+            self.agreed = Some(AgreedLink { window: 1, ..agreed });
+            self.install_requests(&requests).await?;
         }
         Ok(json!({
             "serial": inst.serial, "certificate_len": inst.certificate.len(), "chain_len": inst.chain.len(),
             "trust_anchor_len": inst.trust_anchor.len(),
+            "chain_sent": !chain_held, "trust_anchor_sent": !anchor_held,
+            "requests": requests.len(), "window": agreed.window.max(1), "burst_lost_answer": bursts_broken,
         }))
     }
 
@@ -166,6 +380,25 @@ impl<L: Link> Dialect for HallmarkV1<L> {
             (ObjectId::Chain, &inst.chain, "chain"),
             (ObjectId::TrustAnchor, &inst.trust_anchor, "trust anchor"),
         ];
+        if self.tuning.readback == Readback::Digests && self.offers(capability::READ_DIGESTS) {
+            let (certificate, chain, anchor) = match self.call(&Request::ReadDigests).await? {
+                Response::Digests { certificate_sha256, chain_sha256, trust_anchor_sha256 } => {
+                    (certificate_sha256, chain_sha256, trust_anchor_sha256)
+                }
+                other => return Err(link_error(other, "digests of what it stores")),
+            };
+            return Ok(objects
+                .iter()
+                .zip([certificate, chain, anchor])
+                .map(|((_, written, name), read)| ReadBack {
+                    name,
+                    written_sha256: hex::encode(Sha256::digest(written)),
+                    read_sha256: hex::encode(read),
+                    written_len: written.len(),
+                    read_len: None,
+                })
+                .collect());
+        }
         let mut read_back = Vec::with_capacity(objects.len());
         for (object, written, name) in objects {
             let read = self.client.read_object(object).await?;
@@ -193,6 +426,12 @@ impl<L: Link> Dialect for HallmarkV1<L> {
     async fn tls_link(&mut self, ca: &IssuingCa, certificate: &[u8]) -> Result<LinkEvidence, LinkFailure> {
         if !self.offers(capability::SELFTEST_TLS_LINK) {
             return Err(LinkFailure::Unsupported(format!("capabilities {:#x}", self.capabilities)));
+        }
+        // Larger frames carry the handshake's certificates in fewer exchanges.
+        match self.describe().await {
+            Ok(()) => {}
+            Err(DeviceError::Link(e)) => return Err(LinkFailure::Link(e)),
+            Err(other) => return Err(LinkFailure::Refused(format!("describing the link failed: {other:?}"))),
         }
         selftest::tls_link(&mut self.client, ca, certificate).await
     }

@@ -17,7 +17,7 @@
 mod hallmark_v1;
 pub mod nrf91;
 
-pub use hallmark_v1::HallmarkV1;
+pub use hallmark_v1::{HallmarkV1, LinkTuning, Readback};
 pub use nrf91::{ModemId, Nrf91At, Nrf91Options};
 
 use crate::client::LinkError;

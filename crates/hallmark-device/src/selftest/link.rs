@@ -6,7 +6,7 @@
 use crate::client::{unexpected, DeviceClient, LinkError};
 use crate::transport::Link;
 use hallmark_ca::{IssuingCa, ServiceRole};
-use hallmark_protocol::{Request, Response, MAX_CHUNK, TLS_SERVER_NAME};
+use hallmark_protocol::{Request, Response, TLS_SERVER_NAME};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, ServerConnection};
@@ -53,12 +53,15 @@ fn server_config(ca: &IssuingCa) -> Result<Arc<ServerConfig>, String> {
         .build()
         .map_err(|e| e.to_string())?;
     let chain = vec![CertificateDer::from(cert), CertificateDer::from(ca.issuing_der().to_vec())];
-    let config = ServerConfig::builder_with_provider(provider)
+    let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| e.to_string())?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)))
         .map_err(|e| e.to_string())?;
+    // The board never resumes this session: session tickets would only cost the
+    // link another exchange after the handshake (issue #19).
+    config.send_tls13_tickets = 0;
     Ok(Arc::new(config))
 }
 
@@ -127,7 +130,7 @@ pub async fn tls_link<L: Link>(
         if done {
             break;
         }
-        let n = outgoing.len().min(MAX_CHUNK);
+        let n = outgoing.len().min(client.chunk_size());
         request = Request::TlsData { data: outgoing.drain(..n).collect() };
     }
     let peer = server

@@ -62,6 +62,21 @@ pub struct Station {
     pub fleet: Option<std::sync::Arc<crate::fleet_gate::FleetGate>>,
 }
 
+impl Station {
+    /// What the configuration's `[link]` asks of a Hallmark board's line.
+    pub fn link_tuning(&self) -> crate::dialect::LinkTuning {
+        let link = &self.config.config.link;
+        crate::dialect::LinkTuning {
+            readback: match link.readback {
+                hallmark_config::ReadbackSetting::Digests => crate::dialect::Readback::Digests,
+                hallmark_config::ReadbackSetting::Full => crate::dialect::Readback::Full,
+            },
+            max_frame: link.max_frame as usize,
+            window: link.window,
+        }
+    }
+}
+
 /// How the station reaches a board.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkTarget {
@@ -187,7 +202,7 @@ impl Station {
         observer: &dyn Observer,
         cancel: impl Future<Output = ()>,
     ) -> Result<RunReport, Failure> {
-        let dialect = crate::dialect::HallmarkV1::new(DeviceClient::new(link, self.timeouts));
+        let dialect = crate::dialect::HallmarkV1::new(DeviceClient::new(link, self.timeouts)).tuned(self.link_tuning());
         self.provision_dialect(store, request, dialect, observer, cancel).await
     }
 

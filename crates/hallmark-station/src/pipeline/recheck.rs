@@ -68,7 +68,7 @@ impl Station {
     }
 
     async fn recheck(&self, store: &Store, port: &PortName, report: &mut RecheckReport) -> Result<SelfTested, Failure> {
-        let mut dialect = HallmarkV1::new(connect_serial(port, self.timeouts)?);
+        let mut dialect = HallmarkV1::new(connect_serial(port, self.timeouts)?).tuned(self.link_tuning());
         let (board, capabilities) = dialect.identify().await.map_err(|e| e.at(Step::Identify))?;
         if !board.has_certificate {
             return Err(Failure::new(

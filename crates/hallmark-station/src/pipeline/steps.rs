@@ -30,7 +30,7 @@ pub(crate) async fn all(run: &mut Run<'_>) -> Result<(), Failure> {
             let connected = connect_serial(port, run.station.timeouts)
                 .map(|c| (c, Connected::Serial { port: port.as_str().to_string() }));
             let client = run.end(connected)?;
-            provision(run, &mut HallmarkV1::new(client)).await
+            provision(run, &mut HallmarkV1::new(client).tuned(run.station.link_tuning())).await
         }
         LinkTarget::Modem(target) => {
             let connected = super::modem::connect_modem(&target.port).map(|line| {
@@ -51,7 +51,7 @@ pub(crate) async fn all(run: &mut Run<'_>) -> Result<(), Failure> {
             let (attached, chip_uid) = run.end(connected)?;
             run.chip_uid = chip_uid;
             let client = DeviceClient::new(rtt_link(attached, RttTiming::default()), run.station.timeouts);
-            provision(run, &mut HallmarkV1::new(client)).await
+            provision(run, &mut HallmarkV1::new(client).tuned(run.station.link_tuning())).await
         }
     }
 }
@@ -580,6 +580,11 @@ async fn install<D: Dialect>(dialect: &mut D, inst: &Installation) -> StepResult
 
 async fn readback<D: Dialect>(dialect: &mut D, inst: &Installation) -> StepResult<(), ReadBack> {
     let read_back = dialect.read_back(inst).await.map_err(|e| e.at(Step::Readback))?;
+    let compared = if read_back.iter().all(|item| item.read_len.is_some()) {
+        hallmark_store::ReadbackCompared::Bytes
+    } else {
+        hallmark_store::ReadbackCompared::Digests
+    };
     let mut digests = std::collections::BTreeMap::new();
     for item in read_back {
         if !item.matches() {
@@ -600,7 +605,7 @@ async fn readback<D: Dialect>(dialect: &mut D, inst: &Installation) -> StepResul
         }
         digests.insert(format!("{}_sha256", item.name.replace(' ', "_")), item.read_sha256);
     }
-    Ok(((), ReadBack { digests, retried: false }))
+    Ok(((), ReadBack { digests, retried: false, compared: Some(compared) }))
 }
 
 /// The log holds a certificate the station cannot use: it was changed outside the
