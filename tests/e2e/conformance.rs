@@ -34,7 +34,7 @@ fn the_simulator_conforms_and_a_board_that_reruns_retransmissions_does_not() {
     let (code, report) = conformance(&sim.port, &[]);
     assert_eq!(code, 0, "{report}");
     assert!(verdicts(&report, "FAIL").is_empty(), "{report}");
-    assert_eq!(report["rows"].as_array().unwrap().len(), 44);
+    assert_eq!(report["rows"].as_array().unwrap().len(), 49);
     assert_eq!(report["model"], "HM-SIM-1");
     // The kit leaves its test identity on the board, and will not run over it.
     let out = hallmark().args(["conformance", "--port", &sim.port]).output().unwrap();
@@ -56,7 +56,7 @@ fn the_table_names_every_row_and_the_list_needs_no_board() {
     assert!(out.status.success());
     let checks: Value = serde_json::from_slice(&out.stdout).unwrap();
     let ids: Vec<&str> = checks.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), 44);
+    assert_eq!(ids.len(), 49);
     // Every row id is documented in docs/protocol.md's conformance table.
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/protocol.md")).unwrap();
     for id in ids {
@@ -67,7 +67,7 @@ fn the_table_names_every_row_and_the_list_needs_no_board() {
     let out = hallmark().args(["conformance", "--port", &sim.port, "--quiet-ms", "200"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("44 passed, 0 failed, 0 skipped"), "{text}");
+    assert!(text.contains("49 passed, 0 failed, 0 skipped"), "{text}");
 }
 
 #[test]

@@ -549,4 +549,60 @@ mod tests {
         }
         task.await.unwrap();
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_shares_one_turnaround_and_a_lost_answer_breaks_it() {
+        let (station, mut device) = duplex(1 << 16);
+        let mut c = client(station);
+        let task = tokio::spawn(async move {
+            let mut decoder = FrameDecoder::new();
+            // First burst: both answered, in order.
+            for _ in 0..2 {
+                let req = next_request(&mut device, &mut decoder).await;
+                device.write_all(&wire(req.request_id, &Response::ChallengeAccepted)).await.unwrap();
+            }
+            // Second burst: the first answer is lost, the second arrives.
+            let _lost = next_request(&mut device, &mut decoder).await;
+            let second = next_request(&mut device, &mut decoder).await;
+            device.write_all(&wire(second.request_id, &Response::Finished)).await.unwrap();
+            device
+        });
+        let two = [Request::CsrChallenge { challenge: [1; 32] }, Request::CsrChallenge { challenge: [2; 32] }];
+        match c.call_burst(&two, Duration::from_millis(200)).await.unwrap() {
+            Burst::Complete(answers) => assert_eq!(answers, vec![Response::ChallengeAccepted; 2]),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!((c.stats().round_trips, c.stats().requests), (1, 2));
+        match c.call_burst(&two, Duration::from_millis(200)).await.unwrap() {
+            Burst::Broken(answered) => assert!(answered.is_empty(), "{answered:?}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!((c.stats().round_trips, c.stats().requests, c.stats().retransmissions), (2, 4, 0));
+        task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn larger_frames_only_after_the_link_agreed_on_them() {
+        let (station, mut device) = duplex(1 << 16);
+        let mut c = client(station);
+        let big = Response::Chunk { total_len: 3000, offset: 0, data: vec![7; 3000] };
+        let big_wire = Frame { version: PROTOCOL_VERSION, request_id: 0, body: big.to_body() };
+        let task = tokio::spawn(async move {
+            let mut decoder = FrameDecoder::with_limit(4096);
+            for _ in 0..2 {
+                let req = next_request(&mut device, &mut decoder).await;
+                let frame = Frame { request_id: req.request_id, ..big_wire.clone() };
+                device.write_all(&frame.encode_within(4096).unwrap()).await.unwrap();
+            }
+            device
+        });
+        let read = Request::ReadObject { object: ObjectId::Csr, offset: 0 };
+        assert_eq!(c.call(&read, Duration::from_millis(200)).await, Err(LinkError::TooLarge));
+        c.use_frame_size(4096);
+        assert_eq!(c.chunk_size(), 4096 - hallmark_protocol::CHUNK_OVERHEAD);
+        assert_eq!(c.call(&read, Duration::from_millis(200)).await, Ok(big));
+        let writes = c.write_requests(ObjectId::Chain, &[1; 5000]).unwrap();
+        assert_eq!(writes.len(), 2, "5000 bytes in chunks of {}", c.chunk_size());
+        task.await.unwrap();
+    }
 }

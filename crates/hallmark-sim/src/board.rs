@@ -4,7 +4,7 @@ use crate::{BoardState, Fault, FaultStep, SimError};
 use hallmark_agent::soft::{MemoryCertStore, SoftKeyStore};
 use hallmark_agent::{csr, Agent, CarriedObjects, DeviceDescription, KeyStore, LinkCapacity};
 use hallmark_protocol::{
-    chunk_limit, Frame, FrameDecoder, ObjectId, Request, Response, MAX_ENCODED_FRAME, PROTOCOL_VERSION,
+    chunk_limit, Frame, FrameDecoder, ObjectId, Request, Response, MAX_ENCODED_FRAME, MAX_LINK_FRAME, PROTOCOL_VERSION,
 };
 use rand::Rng;
 use rand_core::OsRng;
@@ -695,12 +695,15 @@ impl Board {
     }
 }
 
-/// `wire` (one answer frame) under another request id, when `which` says so.
+/// `wire` (one answer frame, of any size a link may agree on) under another request
+/// id, when `which` says so.
 fn with_request_id(wire: &[u8], request_id: u16, which: impl Fn(&Response) -> bool) -> Vec<u8> {
-    let mut d = FrameDecoder::new();
+    let mut d = FrameDecoder::with_limit(MAX_LINK_FRAME);
     match wire.iter().find_map(|&b| d.push(b)) {
-        Some(Ok(frame)) if Response::from_body(&frame.body).is_ok_and(|r| which(&r)) => {
-            Frame { request_id, ..frame }.encode().unwrap_or_default()
+        Some(Ok(frame))
+            if Response::from_body_within(&frame.body, chunk_limit(MAX_LINK_FRAME)).is_ok_and(|r| which(&r)) =>
+        {
+            Frame { request_id, ..frame }.encode_within(MAX_LINK_FRAME).unwrap_or_default()
         }
         _ => wire.to_vec(),
     }

@@ -119,7 +119,7 @@ impl<L: Link> Kit<L> {
         }
     }
 
-    fn installed(&self) -> Result<[Vec<u8>; 3], Problem> {
+    pub(super) fn installed(&self) -> Result<[Vec<u8>; 3], Problem> {
         self.identity.clone().ok_or_else(|| Problem::Skip("needs the identity installed by W8".into()))
     }
 

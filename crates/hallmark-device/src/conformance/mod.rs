@@ -16,6 +16,7 @@
 mod framing;
 mod install;
 mod keys;
+mod line_speed;
 mod session;
 mod test_ca;
 mod wire;
@@ -65,6 +66,7 @@ pub const CHECKS: &[Check] = &[
     check("R3", "S5", "The same id and body in another frame version gets UNSUPPORTED_VERSION"),
     check("K1", "S11", "SelfTest without an installed identity gets BAD_STATE"),
     check("K2", "S9", "Reading the certificate, chain or trust anchor with nothing installed gets BAD_STATE"),
+    check("D1", "6", "ReadDigests with nothing installed gets BAD_STATE (capability bit 5)"),
     check("K3", "S1", "GenerateKey with an unknown algorithm gets UNSUPPORTED; Ed25519 gets UNSUPPORTED or an Ed25519 key"),
     check("K4", "4.2", "GenerateKey P-256 answers a 65-byte uncompressed point on the curve; its retransmission the same key"),
     check("K5", "4.3", "The CSR is PKCS#10 DER signed by the key just generated, without a challenge when none was sent"),
@@ -82,6 +84,10 @@ pub const CHECKS: &[Check] = &[
     check("W8", "4.4", "Certificate, chain and trust anchor in chunks, then CommitInstall: Installed"),
     check("W9", "S3", "Hello after the install reports has_key and has_certificate"),
     check("W10", "4.5", "Read-back returns the certificate, chain and trust anchor byte for byte"),
+    check("D2", "6", "ReadDigests after the install answers the SHA-256 of each installed object (bit 5)"),
+    check("L1", "6", "DescribeLink under 1024 gets MALFORMED; DescribeLink 4096 gets LinkInfo with 1024 to 4096-byte frames (bit 6)"),
+    check("L2", "6", "Four requests sent back to back are answered in order, each with its id (bit 6)"),
+    check("L3", "6", "After DescribeLink a read returns chunks as large as the agreed frames carry; Hello returns to 1024 (bit 6)"),
     check("W11", "S11", "SelfTest: the signature verifies over SHA-256(context || nonce) with the certificate's key"),
     check("W12", "4.2", "GenerateKey with an identity installed gets ALREADY_PROVISIONED"),
     check("W13", "S8", "With an identity installed the CSR is still served, for the same key"),
@@ -282,6 +288,7 @@ impl<L: Link> Kit<L> {
             "R3" => self.r3_same_id_other_version().await,
             "K1" => self.k1_selftest_without_identity().await,
             "K2" => self.k2_read_without_identity().await,
+            "D1" => self.d1_digests_without_identity().await,
             "K3" => self.k3_other_algorithms().await,
             "K4" => self.k4_generate_key().await,
             "K5" => self.k5_csr().await,
@@ -299,6 +306,10 @@ impl<L: Link> Kit<L> {
             "W8" => self.w8_install().await,
             "W9" => self.w9_hello_after_install().await,
             "W10" => self.w10_read_back().await,
+            "D2" => self.d2_digests_of_the_install().await,
+            "L1" => self.l1_describe_link().await,
+            "L2" => self.l2_burst().await,
+            "L3" => self.l3_larger_chunks().await,
             "W11" => self.w11_self_test().await,
             "W12" => self.w12_keygen_locked().await,
             "W13" => self.w13_csr_after_install().await,

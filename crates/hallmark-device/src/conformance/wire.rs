@@ -38,6 +38,8 @@ pub(super) struct Wire<L> {
     pub keygen: Duration,
     /// How long the board must stay quiet for "no answer" to hold.
     pub quiet: Duration,
+    /// Largest frame the board may send (the base frame unless `DescribeLink` agreed).
+    max_frame: usize,
 }
 
 impl<L: Link> Wire<L> {
@@ -51,7 +53,14 @@ impl<L: Link> Wire<L> {
             answer,
             keygen,
             quiet,
+            max_frame: hallmark_protocol::MAX_FRAME,
         }
+    }
+
+    /// Takes answers in frames of up to `max_frame` bytes (what `DescribeLink` agreed).
+    pub fn use_frame_size(&mut self, max_frame: usize) {
+        self.max_frame = max_frame;
+        self.decoder.set_limit(max_frame);
     }
 
     /// A random request id, never the previous one.
@@ -88,7 +97,7 @@ impl<L: Link> Wire<L> {
         let mut buf = [0u8; 256];
         loop {
             while let Some(byte) = self.pending.pop_front() {
-                if byte != 0 && self.block.len() <= hallmark_protocol::MAX_ENCODED_FRAME {
+                if byte != 0 && self.block.len() <= hallmark_protocol::encoded_limit(self.max_frame) {
                     self.block.push(byte);
                 }
                 if let Some(decoded) = self.decoder.push(byte) {
@@ -141,7 +150,7 @@ impl<L: Link> Wire<L> {
         if received.frame.version != PROTOCOL_VERSION {
             return Err(Problem::Fail(format!("the answer is in frame version {}, not 1", received.frame.version)));
         }
-        let response = Response::from_body(&received.frame.body)
+        let response = Response::from_body_within(&received.frame.body, hallmark_protocol::chunk_limit(self.max_frame))
             .map_err(|e| Problem::Fail(format!("the answer does not decode: {e}")))?;
         Ok(Answer { received, response })
     }
