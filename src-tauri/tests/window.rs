@@ -395,7 +395,7 @@ async fn engineer_adds_a_modem_slot_and_the_operator_runs_it() {
         let mut pty = hallmark_sim::Pty::open().expect("pty");
         let port = pty.path.display().to_string();
         let mut modem = Modem::new(ModemState::fresh(), None, Vec::new());
-        std::thread::spawn(move || modem.serve(&mut pty.master, None));
+        std::thread::spawn(move || modem.serve(&mut pty.master));
 
         unlock_engineer(&driver).await;
         let i = driver.find_all(By::Css("#config-slots tbody tr")).await?.len();

@@ -33,10 +33,15 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let (mut total_ms, mut bytes, mut commands) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
-        let mut pty = Pty::open().expect("pty");
+        let pty = Pty::open().expect("pty");
         let port = PortName::parse(&pty.path.display().to_string()).expect("port");
         let mut modem = Modem::new(ModemState::fresh(), None, Vec::new());
-        std::thread::spawn(move || modem.serve(&mut pty.master, Some(baud)));
+        std::thread::spawn(move || {
+            // The whole pty, its slave end included, lives as long as the modem.
+            let mut pty = pty;
+            let mut line = hallmark_sim::Paced::new(&mut pty.master, baud, std::time::Duration::ZERO);
+            modem.serve(&mut line);
+        });
         let target = ModemTarget::new(port, 42, hallmark_config::AtModeSetting::Plain, None).expect("target");
         let request = RunRequest {
             port: LinkTarget::Modem(target),

@@ -253,7 +253,6 @@ pub struct SimArgs {
     /// The USB-UART's latency timer: the board's output reaches the station in 64-byte
     /// packets, and a partly filled one only after the board has been silent this long
     /// (FTDI's default is 16 ms; so each answer, or burst of answers, waits once).
-    /// Hallmark dialect.
     #[arg(long, value_name = "MS")]
     pub turnaround_ms: Option<u64>,
     /// The board's firmware carries this chain for its whole batch (PEM: the issuing CA

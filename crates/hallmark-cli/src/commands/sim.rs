@@ -32,11 +32,7 @@ pub fn run(args: SimArgs) -> Result<ExitCode, CliError> {
         if board.state().certificate.is_some() { "provisioned" } else { "blank" },
         state_path.display(),
         faults,
-        match (args.baud, args.turnaround_ms) {
-            (None, None) => "unpaced".to_string(),
-            (baud, turnaround) =>
-                format!("paced at {} baud, {} ms turnaround", baud.unwrap_or(0), turnaround.unwrap_or(0)),
-        }
+        pacing(args.baud, args.turnaround_ms)
     );
     let served = match (args.baud, args.turnaround_ms) {
         (None, None) => board.serve(&mut pty.master),
@@ -53,6 +49,14 @@ pub fn run(args: SimArgs) -> Result<ExitCode, CliError> {
         }
         ServeEnd::Eof => Ok(ExitCode::SUCCESS),
         ServeEnd::Io(e) => Err(CliError::Usage(format!("sim: pty failed: {e}"))),
+    }
+}
+
+/// The line's timing, in words for the simulator's first log line.
+fn pacing(baud: Option<u32>, latency_ms: Option<u64>) -> String {
+    match (baud, latency_ms) {
+        (None, None) => "unpaced".to_string(),
+        (baud, latency) => format!("paced at {} baud, {} ms USB latency", baud.unwrap_or(0), latency.unwrap_or(0)),
     }
 }
 
@@ -88,8 +92,15 @@ fn modem(args: SimArgs) -> Result<ExitCode, CliError> {
         modem.state().firmware,
         state_path.display(),
         faults,
-        args.baud.map(|b| format!("paced at {b} baud")).unwrap_or_else(|| "unpaced".into())
+        pacing(args.baud, args.turnaround_ms)
     );
-    modem.serve(&mut pty.master, args.baud);
+    match (args.baud, args.turnaround_ms) {
+        (None, None) => modem.serve(&mut pty.master),
+        (baud, latency) => modem.serve(&mut Paced::new(
+            &mut pty.master,
+            baud.unwrap_or(0),
+            std::time::Duration::from_millis(latency.unwrap_or(0)),
+        )),
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -274,29 +274,19 @@ impl Modem {
         }
     }
 
-    /// Serves the modem over `io` (a pseudo-terminal) until it closes. With `baud`,
-    /// every byte in and out takes its time on a UART (10 bits: start, 8 data,
-    /// stop), as on a real line; a pseudo-terminal alone has no baud rate.
-    pub fn serve(&mut self, io: &mut (impl Read + Write), baud: Option<u32>) {
-        let on_the_wire = |bytes: usize| match baud {
-            Some(b) if b > 0 => {
-                std::thread::sleep(std::time::Duration::from_micros(bytes as u64 * 10_000_000 / b as u64))
-            }
-            _ => {}
-        };
+    /// Serves the modem over `io` (a pseudo-terminal) until it closes. A fixture's
+    /// line timing comes from wrapping `io` in [`crate::Paced`], as for the Hallmark
+    /// board.
+    pub fn serve(&mut self, io: &mut (impl Read + Write)) {
         let mut buf = [0u8; 512];
         loop {
             let n = match io.read(&mut buf) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
-            on_the_wire(n);
             let out = self.receive(&buf[..n]);
-            for chunk in out.chunks(64) {
-                on_the_wire(chunk.len());
-                if io.write_all(chunk).is_err() || io.flush().is_err() {
-                    return;
-                }
+            if io.write_all(&out).is_err() || io.flush().is_err() {
+                return;
             }
         }
     }
