@@ -150,3 +150,15 @@ fn a_link_setting_out_of_range_is_refused_in_words() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("link.window must be 1 to 8"), "{stderr}");
 }
+
+#[test]
+fn a_board_that_takes_larger_frames_than_offered_is_stopped_before_signing() {
+    let station = Station::new();
+    let config = station.config(&[("max_frame = 8256", "max_frame = 2048")]);
+    let sim = Sim::start(&station.board_state("greedy"), &["link-info-oversized"]);
+    let (code, report) = station.provision(&sim.port, &["--config", config.to_str().unwrap()]);
+    assert_eq!((code, failed_step(&report)), (1, "csr".to_string()), "{report}");
+    assert_eq!(report["failure"]["code"], "PROTOCOL_VIOLATION", "{report}");
+    assert!(report["failure"]["message"].as_str().unwrap().contains("8256-byte frames"), "{report}");
+    assert_eq!(station.certificates_issued(), 0);
+}

@@ -271,7 +271,7 @@ pub struct SimArgs {
     /// key-of=FILE, replay-csr=FILE, no-csr-binding, answer-ahead, flood-answers,
     /// keygen-p384, keygen-compressed, keygen-off-curve, tls-unsupported, garbage-csr,
     /// reject-install, no-replay-cache, version-error-id-zero, answer-bad-frames,
-    /// legacy, lose-commit-answer.
+    /// legacy, lose-commit-answer, link-info-oversized.
     /// Repeatable. For
     /// nrf91-at: modem-on, key-missing, storage-full, malformed-keygen,
     /// attestation-mismatch, plain-csr, wrong-readback, old-firmware, shell, garbage,

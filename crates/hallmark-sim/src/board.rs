@@ -401,6 +401,11 @@ impl Board {
                 };
                 Response::SelfTest { signature: other.sign_digest(&digest).unwrap_or_default() }
             }
+            (Request::DescribeLink { .. }, Response::LinkInfo { window, chain_sha256, trust_anchor_sha256, .. })
+                if self.has(|f| matches!(f, Fault::LinkInfoOversized)) =>
+            {
+                Response::LinkInfo { max_frame: MAX_LINK_FRAME as u32, window, chain_sha256, trust_anchor_sha256 }
+            }
             (Request::ReadDigests, Response::Digests { mut certificate_sha256, chain_sha256, trust_anchor_sha256 })
                 if self.has(|f| matches!(f, Fault::ReadbackMismatch)) =>
             {

@@ -101,6 +101,9 @@ pub enum Fault {
     /// Install on the first `CommitInstall`, but lose its answer on the line (as a
     /// corrupted frame would): the station must recover without a second identity.
     LoseCommitAnswer,
+    /// Answer `DescribeLink` with the largest frame the protocol allows, whatever the
+    /// station offered.
+    LinkInfoOversized,
 }
 
 impl FromStr for Fault {
@@ -161,6 +164,7 @@ impl FromStr for Fault {
             ("answer-bad-frames", None) => Fault::AnswerBadFrames,
             ("legacy", None) => Fault::Legacy,
             ("lose-commit-answer", None) => Fault::LoseCommitAnswer,
+            ("link-info-oversized", None) => Fault::LinkInfoOversized,
             _ => return Err(bad()),
         })
     }
@@ -207,6 +211,7 @@ mod tests {
             "answer-bad-frames",
             "legacy",
             "lose-commit-answer",
+            "link-info-oversized",
         ] {
             assert!(f.parse::<Fault>().is_ok(), "{f}");
         }
