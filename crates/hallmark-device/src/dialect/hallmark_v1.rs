@@ -271,6 +271,9 @@ impl<L: Link> Dialect for HallmarkV1<L> {
     }
 
     async fn identify(&mut self) -> Result<(BoardFacts, Capabilities), DeviceError> {
+        // Hello starts a session at the base frame, whatever an earlier one agreed.
+        self.agreed = None;
+        self.client.use_frame_size(MAX_FRAME);
         let hello = Request::Hello { min_version: MIN_PROTOCOL_VERSION, max_version: PROTOCOL_VERSION };
         let info = match self.call(&hello).await? {
             Response::Hello(info) => info,
