@@ -171,7 +171,8 @@ fn a_batch_has_a_signed_manifest_of_every_record_and_a_report_with_charts() {
         boards.push(r);
     }
     // A run that failed still reports what crossed its link (issue #19).
-    assert!(boards[2]["link"]["round_trips"].as_u64().unwrap() > 5, "{}", boards[2]["link"]);
+    // (Hello, key, the CSR burst, the install burst, the digests that did not match.)
+    assert!(boards[2]["link"]["round_trips"].as_u64().unwrap() >= 5, "{}", boards[2]["link"]);
     assert!(boards[2]["link"]["bytes_from_device"].as_u64().unwrap() > 0);
     let dir = station.data_dir().join("batch");
     let out = station.hallmark(&[

@@ -384,6 +384,12 @@ impl<K: KeyStore, C: CertStore, R: CryptoRngCore> Agent<K, C, R> {
             chain: core::mem::take(&mut self.staging.chain),
             trust_anchor: core::mem::take(&mut self.staging.trust_anchor),
         };
+        // The identity it already holds is not written again: a commit whose answer
+        // was lost may be repeated (docs/protocol.md section 6), and some storage can
+        // be written only once.
+        if self.certs.installed() == Some(&identity) {
+            return Response::Installed;
+        }
         match self.certs.install(identity) {
             Ok(()) => Response::Installed,
             Err(_) => error(ErrorCode::STORAGE, "certificate storage failed"),

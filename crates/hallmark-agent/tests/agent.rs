@@ -541,3 +541,57 @@ fn an_object_written_in_the_session_wins_over_the_carried_one() {
     assert_eq!(install(&mut a, &mut id, &cert, &[], &[0x32; 10]), Response::Installed);
     assert!(a.certs().installed().unwrap().chain.is_empty());
 }
+
+#[test]
+fn committing_the_identity_already_held_does_not_write_it_again() {
+    struct Counting(MemoryCertStore, u32);
+    impl CertStore for Counting {
+        fn installed(&self) -> Option<&hallmark_agent::InstalledIdentity> {
+            self.0.installed()
+        }
+        fn install(&mut self, identity: hallmark_agent::InstalledIdentity) -> Result<(), StorageError> {
+            self.1 += 1;
+            self.0.install(identity)
+        }
+    }
+    let mut a = Agent::new(description(), SoftKeyStore::default(), Counting(MemoryCertStore::default(), 0), OsRng);
+    call(&mut a, 1, &Request::Hello { min_version: 1, max_version: 1 });
+    let Response::KeyGenerated { public_key, .. } =
+        call(&mut a, 2, &Request::GenerateKey { algorithm: KeyAlgorithm::EcdsaP256 })
+    else {
+        panic!("no key")
+    };
+    let cert = certificate(&public_key, None);
+    let (chain, anchor) = (vec![0x30; 600], vec![0x31; 300]);
+    let stage_and_commit = |a: &mut Agent<SoftKeyStore, Counting, OsRng>, id: &mut u16| {
+        for (object, data) in
+            [(ObjectId::Certificate, &cert), (ObjectId::Chain, &chain), (ObjectId::TrustAnchor, &anchor)]
+        {
+            for (i, chunk) in data.chunks(512).enumerate() {
+                *id += 1;
+                let w = Request::WriteObject {
+                    object,
+                    offset: (i * 512) as u32,
+                    total_len: data.len() as u32,
+                    data: chunk.to_vec(),
+                };
+                assert!(matches!(call(a, *id, &w), Response::Written { .. }));
+            }
+        }
+        *id += 1;
+        call(
+            a,
+            *id,
+            &Request::CommitInstall {
+                certificate_sha256: sha(&cert),
+                chain_sha256: sha(&chain),
+                trust_anchor_sha256: sha(&anchor),
+            },
+        )
+    };
+    let mut id = 10;
+    assert_eq!(stage_and_commit(&mut a, &mut id), Response::Installed);
+    // The same identity staged and committed again under new ids: answered, not written.
+    assert_eq!(stage_and_commit(&mut a, &mut id), Response::Installed);
+    assert_eq!(a.certs().1, 1);
+}

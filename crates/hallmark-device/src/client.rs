@@ -2,6 +2,13 @@
 //! retransmitted (same id) when the answer is lost or corrupted. The device answers
 //! a retransmission from its replay cache, so nothing runs twice on the board.
 //!
+//! The client takes frames up to [`MAX_LINK_FRAME`] at any time, whatever the
+//! session agreed: a board may still be finishing a large answer of a session a killed
+//! station left behind, and that tail must be dropped as stale, not end the next
+//! session. Chunks larger than this session agreed on are still refused, when the
+//! answer is decoded; a frame larger than any session may agree on is
+//! [`LinkError::TooLarge`].
+//!
 //! On a link that agreed on it (`DescribeLink`), [`DeviceClient::call_burst`] sends
 //! several requests before reading their answers, so they share one turnaround. A
 //! burst is all or nothing: when an answer is lost the caller repeats the work one
@@ -15,8 +22,8 @@
 
 use crate::transport::Link;
 use hallmark_protocol::{
-    chunk_limit, ErrorCode, Frame, FrameDecoder, FrameError, ObjectId, Request, Response, MAX_FRAME, MAX_OBJECT,
-    PROTOCOL_VERSION,
+    chunk_limit, ErrorCode, Frame, FrameDecoder, FrameError, ObjectId, Request, Response, MAX_FRAME, MAX_LINK_FRAME,
+    MAX_OBJECT, PROTOCOL_VERSION,
 };
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -140,7 +147,7 @@ impl<L: Link> DeviceClient<L> {
     pub fn new(link: L, timeouts: Timeouts) -> Self {
         DeviceClient {
             link,
-            decoder: FrameDecoder::new(),
+            decoder: FrameDecoder::with_limit(MAX_LINK_FRAME),
             pending: VecDeque::new(),
             last_id: rand::random(),
             timeouts,
@@ -177,7 +184,7 @@ impl<L: Link> DeviceClient<L> {
         let wire = self.encode(id, request)?;
         // Nothing received before this request can be its answer.
         self.pending.clear();
-        self.decoder = FrameDecoder::with_limit(self.max_frame);
+        self.decoder = FrameDecoder::with_limit(MAX_LINK_FRAME);
         let started = Instant::now();
         let mut last_corrupt = false;
         for attempt in 0..self.timeouts.attempts.max(1) {
@@ -219,7 +226,7 @@ impl<L: Link> DeviceClient<L> {
             ids.push(id);
         }
         self.pending.clear();
-        self.decoder = FrameDecoder::with_limit(self.max_frame);
+        self.decoder = FrameDecoder::with_limit(MAX_LINK_FRAME);
         self.link.write_all(&wire).await.map_err(|e| LinkError::Lost(e.to_string()))?;
         self.link.flush().await.map_err(|e| LinkError::Lost(e.to_string()))?;
         self.stats.bytes_to_device += wire.len() as u64;
@@ -582,7 +589,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn larger_frames_only_after_the_link_agreed_on_them() {
+    async fn larger_chunks_only_after_the_link_agreed_on_them() {
         let (station, mut device) = duplex(1 << 16);
         let mut c = client(station);
         let big = Response::Chunk { total_len: 3000, offset: 0, data: vec![7; 3000] };
@@ -597,7 +604,8 @@ mod tests {
             device
         });
         let read = Request::ReadObject { object: ObjectId::Csr, offset: 0 };
-        assert_eq!(c.call(&read, Duration::from_millis(200)).await, Err(LinkError::TooLarge));
+        // The frame is taken (it could be a stale one); its chunk is over this session's size.
+        assert!(matches!(c.call(&read, Duration::from_millis(200)).await, Err(LinkError::Undecodable(_))));
         c.use_frame_size(4096);
         assert_eq!(c.chunk_size(), 4096 - hallmark_protocol::CHUNK_OVERHEAD);
         assert_eq!(c.call(&read, Duration::from_millis(200)).await, Ok(big));

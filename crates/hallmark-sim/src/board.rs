@@ -4,7 +4,7 @@ use crate::{BoardState, Fault, FaultStep, SimError};
 use hallmark_agent::soft::{MemoryCertStore, SoftKeyStore};
 use hallmark_agent::{csr, Agent, CarriedObjects, DeviceDescription, KeyStore, LinkCapacity};
 use hallmark_protocol::{
-    chunk_limit, Frame, FrameDecoder, ObjectId, Request, Response, MAX_ENCODED_FRAME, MAX_LINK_FRAME, PROTOCOL_VERSION,
+    chunk_limit, Frame, FrameDecoder, ObjectId, Request, Response, MAX_LINK_FRAME, PROTOCOL_VERSION,
 };
 use rand::Rng;
 use rand_core::OsRng;
@@ -104,6 +104,12 @@ impl Board {
         self
     }
 
+    /// The largest frame the board's receiver must take (its link capacity): what a
+    /// loop serving [`Board::respond`] gives its `FrameDecoder`.
+    pub fn receive_limit(&self) -> usize {
+        self.agent.receive_limit()
+    }
+
     /// The board's current persistent state.
     pub fn state(&self) -> &BoardState {
         &self.state
@@ -153,7 +159,7 @@ impl Board {
 
     /// Serves frames from `io` until it ends or a fault drops the link.
     pub fn serve(&mut self, io: &mut (impl Read + Write)) -> ServeEnd {
-        let mut decoder = FrameDecoder::with_limit(self.agent.receive_limit());
+        let mut decoder = FrameDecoder::with_limit(self.receive_limit());
         let mut buf = [0u8; 4096];
         // Set once the step named by `drop-after` has been answered: the link is cut
         // when the station next sends anything, so the answer itself still arrives
@@ -210,7 +216,8 @@ impl Board {
         }
         if self.has(|f| matches!(f, Fault::OversizedFrame)) && !self.oversized_sent {
             self.oversized_sent = true;
-            let mut junk = vec![0x55u8; MAX_ENCODED_FRAME * 3];
+            // Larger than any frame a link may agree on.
+            let mut junk = vec![0x55u8; hallmark_protocol::encoded_limit(MAX_LINK_FRAME) * 2];
             junk.push(0);
             return now(junk);
         }

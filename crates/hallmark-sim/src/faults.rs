@@ -34,7 +34,8 @@ pub enum Fault {
     BadCsrSignature,
     /// The CSR is validly signed, but for a different key than the one generated.
     CsrWrongKey,
-    /// Answer the first request with a frame far over the protocol limit.
+    /// Answer the first request with a frame far over the protocol limit (over any
+    /// frame size a link may agree on).
     OversizedFrame,
     /// Never answer anything.
     Silent,

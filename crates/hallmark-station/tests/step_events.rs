@@ -35,8 +35,24 @@ const FRESH_KEYS: &[(&str, &[&str])] = &[
     ("keygen", &["public_key", "replaced_key"]),
     ("csr", &["csr_sha256", "csr_len", "bound", "key_sha256"]),
     ("sign", &["serial", "fingerprint", "not_after", "superseded"]),
-    ("install", &["serial", "certificate_len", "chain_len", "trust_anchor_len"]),
-    ("readback", &["certificate_sha256", "chain_sha256", "trust_anchor_sha256"]),
+    // Issue #19 added what the line carried: objects the board held were not sent,
+    // requests in bursts of the window, whether a burst lost an answer.
+    (
+        "install",
+        &[
+            "serial",
+            "certificate_len",
+            "chain_len",
+            "trust_anchor_len",
+            "chain_sent",
+            "trust_anchor_sent",
+            "requests",
+            "window",
+            "burst_lost_answer",
+        ],
+    ),
+    // ... and how the read-back compared (the board's digests, or the bytes).
+    ("readback", &["certificate_sha256", "chain_sha256", "trust_anchor_sha256", "compared"]),
     ("selftest", &["mode", "evidence"]),
     ("finish", &["link"]),
     ("label", &["path", "sha256", "template", "fields", "print"]),

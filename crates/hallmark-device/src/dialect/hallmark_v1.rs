@@ -19,8 +19,8 @@ use crate::{Failure, FailureCode};
 use hallmark_ca::{fingerprint, IssuingCa};
 use hallmark_config::BrokerSection;
 use hallmark_protocol::{
-    capability, DeviceInfo, KeyAlgorithm, ObjectId, Request, Response, MAX_FRAME, MAX_LINK_FRAME, MAX_WINDOW,
-    MIN_LINK_WINDOW, MIN_PROTOCOL_VERSION, NONCE_LEN, PROTOCOL_VERSION,
+    capability, DeviceInfo, ErrorCode, KeyAlgorithm, ObjectId, Request, Response, MAX_FRAME, MAX_LINK_FRAME,
+    MAX_WINDOW, MIN_LINK_WINDOW, MIN_PROTOCOL_VERSION, NONCE_LEN, PROTOCOL_VERSION,
 };
 use hallmark_store::IssuedCertificate;
 use serde_json::{json, Value};
@@ -197,6 +197,29 @@ impl<L: Link> HallmarkV1<L> {
         Ok(true)
     }
 
+    /// Whether the board holds `inst` as its installed identity: by its digests, or by
+    /// its certificate read back (an install is atomic, so the chain and trust anchor
+    /// came with it).
+    async fn holds(&mut self, inst: &Installation) -> Result<bool, DeviceError> {
+        let sha = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
+        if self.offers(capability::READ_DIGESTS) {
+            return match self.call(&Request::ReadDigests).await {
+                Ok(Response::Digests { certificate_sha256, chain_sha256, trust_anchor_sha256 }) => {
+                    Ok([certificate_sha256, chain_sha256, trust_anchor_sha256]
+                        == [sha(&inst.certificate), sha(&inst.chain), sha(&inst.trust_anchor)])
+                }
+                Ok(other) => Err(link_error(other, "digests of what it stores")),
+                Err(DeviceError::Link(LinkError::Device { code: ErrorCode::BAD_STATE, .. })) => Ok(false),
+                Err(e) => Err(e),
+            };
+        }
+        match self.client.read_object(ObjectId::Certificate).await {
+            Ok(certificate) => Ok(certificate == inst.certificate),
+            Err(LinkError::Device { code: ErrorCode::BAD_STATE, .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// One request with its deadline (key generation takes longer than the rest).
     async fn call(&mut self, request: &Request) -> Result<Response, DeviceError> {
         let deadline = match request {
@@ -362,12 +385,15 @@ impl<L: Link> Dialect for HallmarkV1<L> {
         });
         let mut bursts_broken = false;
         if !self.install_requests(&requests).await? {
-            // A burst lost an answer: stage everything again from offset 0, one
-            // request at a time, and commit again (an install the board already made
-            // is made once more with the same objects).
+            // A burst lost an answer. If the commit went through (only its answer was
+            // lost), the board holds this identity now and is not asked to install it
+            // again (some storage is written once); otherwise everything is staged
+            // again from offset 0, one request at a time, and committed.
             bursts_broken = true;
-            self.agreed = Some(AgreedLink { window: 1, ..agreed });
-            self.install_requests(&requests).await?;
+            if !self.holds(inst).await? {
+                self.agreed = Some(AgreedLink { window: 1, ..agreed });
+                self.install_requests(&requests).await?;
+            }
         }
         Ok(json!({
             "serial": inst.serial, "certificate_len": inst.certificate.len(), "chain_len": inst.chain.len(),

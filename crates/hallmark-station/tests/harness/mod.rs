@@ -114,7 +114,7 @@ pub fn board_from(state: BoardState, path: Option<std::path::PathBuf>, faults: &
 /// `drop-after` fault unplugs the board (the link closes when the station next sends).
 pub async fn serve(board: &mut Board, link: DuplexStream) {
     let (mut rd, mut wr) = tokio::io::split(link);
-    let mut decoder = FrameDecoder::new();
+    let mut decoder = FrameDecoder::with_limit(board.receive_limit());
     let mut buf = [0u8; 1024];
     let mut unplugged = false;
     loop {
