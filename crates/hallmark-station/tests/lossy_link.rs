@@ -193,7 +193,7 @@ fn check_case(station: &Station, faults: Faults) -> Result<(), TestCaseError> {
         firmware_version: "1.0".into(),
     };
     let mut agent = Agent::new(desc, SoftKeyStore::default(), certs.clone(), OsRng);
-    if faults.seed % 2 == 0 {
+    if faults.seed.is_multiple_of(2) {
         // Half the boards take bursts and larger frames (issue #19): a lost answer in a
         // burst must not install twice either.
         agent = agent.with_link_capacity(LinkCapacity { max_frame: 4096, window: 4 });
