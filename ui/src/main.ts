@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   setLanguage(lang.value);
   await onRunEvent((e) => {
     operator.onEvent(e);
-    if (current === "qa" && e.kind === "finished") qa.refresh();
+    if (current === "qa" && e.kind === "finished") qa.runFinished();
   });
   await onStationChanged(async () => {
     station = await call("station_info", {});

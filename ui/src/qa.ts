@@ -11,6 +11,9 @@ import type { StatsView } from "./bindings/StatsView";
 
 const PAGE_SIZE = 50;
 
+/** How often the QA screen follows runs finishing while it is open. */
+export const LIVE_REFRESH_MS = 1000;
+
 export class QaScreen {
   query: RunQuery = {
     outcome: null, uid: null, operator: null, slot: null, failing_step: null, from: null, to: null,
@@ -26,8 +29,21 @@ export class QaScreen {
   private exported = "";
   private evidence = "";
   private error = "";
+  /** A refresh for runs that finished meanwhile, waiting its turn. */
+  private liveTimer: number | null = null;
 
   constructor(private root: HTMLElement) {}
+
+  /** A run finished somewhere: refresh at most once every LIVE_REFRESH_MS. A fast
+   * bench (auto-start) finishes several runs a second, and rebuilding the screen for
+   * each would swallow the clicks of whoever is using it. */
+  runFinished(): void {
+    if (this.liveTimer !== null) return;
+    this.liveTimer = window.setTimeout(() => {
+      this.liveTimer = null;
+      void this.refresh();
+    }, LIVE_REFRESH_MS);
+  }
 
   async refresh(): Promise<void> {
     try {

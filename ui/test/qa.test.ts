@@ -4,7 +4,7 @@ const invoke = vi.fn();
 vi.mock("@tauri-apps/api/core", () => ({ invoke: (...a: unknown[]) => invoke(...a) }));
 vi.mock("@tauri-apps/api/event", () => ({ listen: vi.fn() }));
 
-import { QaScreen } from "../src/qa";
+import { LIVE_REFRESH_MS, QaScreen } from "../src/qa";
 
 describe("QA screen", () => {
   it("shows one device's history by filtering the runs to its UID from the first page", async () => {
@@ -52,5 +52,25 @@ describe("QA screen, fleet scope", () => {
     expect(rows.map((r) => r.getAttribute("data-station"))).toEqual(["bench-a", "bench-b"]);
     expect(rows[1].textContent).toContain("1/2");
     expect(rows[1].textContent).toContain("50.0 %");
+  });
+});
+
+describe("QA screen, a live bench", () => {
+  it("follows runs finishing at most once a second, however fast they come", async () => {
+    vi.useFakeTimers();
+    invoke.mockReset();
+    invoke.mockImplementation(async (command: string) =>
+      command === "runs_page"
+        ? { total: 0, runs: [] }
+        : { runs: 0, passed: 0, yield_percent: 0, first_pass_yield_percent: 0, failures_by_step: [], per_hour: [], stations: [] });
+    const qa = new QaScreen(document.createElement("div"));
+    for (let i = 0; i < 20; i++) qa.runFinished();
+    expect(invoke).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(LIVE_REFRESH_MS);
+    expect(invoke.mock.calls.filter(([c]) => c === "runs_page")).toHaveLength(1);
+    qa.runFinished();
+    await vi.advanceTimersByTimeAsync(LIVE_REFRESH_MS);
+    expect(invoke.mock.calls.filter(([c]) => c === "runs_page")).toHaveLength(2);
+    vi.useRealTimers();
   });
 });
