@@ -18,6 +18,9 @@ echo "== cargo clippy -D warnings" >&2
 cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 
 echo "== cargo deny: licences allowed, duplicate versions only with a stated reason (deny.toml)" >&2
+# cargo deny reads metadata for every platform: fetch the crates the build did not need
+# (Windows, Android, …) first, so --offline finds them on a fresh machine too.
+cargo fetch --locked --quiet
 cargo deny --offline check licenses bans
 
 echo "== a station built without probe support or the simulator links neither" >&2
