@@ -31,12 +31,15 @@ export class QaScreen {
   private error = "";
   /** A refresh for runs that finished meanwhile, waiting its turn. */
   private liveTimer: number | null = null;
+  /** Where the data goes (error, statistics, pager, runs, detail) and where the
+   * results of the controls' actions go; the controls around them stay put. */
+  private slots: { error: HTMLElement; data: HTMLElement; verify: HTMLElement; exported: HTMLElement } | null = null;
 
   constructor(private root: HTMLElement) {}
 
   /** A run finished somewhere: refresh at most once every LIVE_REFRESH_MS. A fast
-   * bench (auto-start) finishes several runs a second, and rebuilding the screen for
-   * each would swallow the clicks of whoever is using it. */
+   * bench (auto-start) finishes several runs a second; even so a refresh rebuilds only
+   * the data (renderData), never a control someone is clicking or typing into. */
   runFinished(): void {
     if (this.liveTimer !== null) return;
     this.liveTimer = window.setTimeout(() => {
@@ -55,7 +58,7 @@ export class QaScreen {
     } catch (e) {
       this.error = errorWords(asApiError(e));
     }
-    this.render();
+    this.renderData();
   }
 
   private async open(runId: string): Promise<void> {
@@ -65,13 +68,14 @@ export class QaScreen {
     } catch (e) {
       this.error = errorWords(asApiError(e));
     }
-    this.render();
+    this.renderData();
   }
 
   /** Every run of one device, newest first: the table filtered to its UID. */
   history(uid: string): Promise<void> {
     this.query = { outcome: null, uid, operator: null, slot: null, failing_step: null, from: null, to: null, page: 0, page_size: PAGE_SIZE, fleet: this.query.fleet };
     this.detail = null;
+    this.render(); // the filters show the UID at once
     return this.refresh();
   }
 
@@ -82,7 +86,7 @@ export class QaScreen {
     } catch (e) {
       this.verify = errorWords(asApiError(e));
     }
-    this.render();
+    if (this.slots) this.slots.verify.textContent = this.verify;
   }
 
   /** Signed evidence of one device (JSON, CMS signature, PDF) in the exports folder. */
@@ -93,7 +97,7 @@ export class QaScreen {
     } catch (e) {
       this.evidence = errorWords(asApiError(e));
     }
-    this.render();
+    this.renderData();
   }
 
   private async exportRuns(kind: "csv" | "jsonl" | "onboarding"): Promise<void> {
@@ -103,9 +107,10 @@ export class QaScreen {
     } catch (e) {
       this.exported = errorWords(asApiError(e));
     }
-    this.render();
+    if (this.slots) this.slots.exported.textContent = this.exported;
   }
 
+  /** Builds the whole screen: the controls (filters, log check, exports) and the data. */
   render(): void {
     const field = (key: "uid" | "operator" | "from" | "to", label: string) =>
       h("label", {}, label, h("input", {
@@ -126,6 +131,26 @@ export class QaScreen {
     const filters = h("form", { class: "filters", onsubmit: (e: Event) => { e.preventDefault(); this.query.page = 0; this.refresh(); } },
       scope, h("label", {}, t("qa.outcome"), outcome), field("uid", t("qa.uid")), field("operator", t("qa.operator")),
       field("from", t("qa.from")), field("to", t("qa.to")), h("button", { type: "submit", id: "qa-search" }, t("qa.search")));
+    const slots = {
+      error: h("div", { id: "qa-error" }),
+      data: h("div", { id: "qa-data" }),
+      verify: h("span", { id: "qa-verify-result" }, this.verify),
+      exported: h("span", { id: "qa-export-result", class: "small" }, this.exported),
+    };
+    const verify = h("div", { class: "verify" }, h("button", { id: "qa-verify", class: "secondary", onclick: () => this.verifyLog() }, t("qa.verify")), slots.verify);
+    const exports = h("div", { class: "verify" }, h("span", {}, t("qa.export")),
+      ...(["csv", "jsonl", "onboarding"] as const).map((kind) =>
+        h("button", { id: `qa-export-${kind}`, class: "secondary", onclick: () => this.exportRuns(kind) }, t(`qa.export.${kind}`))),
+      slots.exported);
+    this.slots = slots;
+    this.root.replaceChildren(h("div", { class: "qa" }, filters, slots.error, verify, exports, slots.data));
+    this.renderData();
+  }
+
+  /** Rebuilds only what shows the data, inside the screen render() built (or builds it). */
+  private renderData(): void {
+    const slots = this.slots;
+    if (!slots || !this.root.contains(slots.data)) return this.render();
     const pages = Math.max(1, Math.ceil(this.total / PAGE_SIZE));
     const pager = h("div", { class: "pager" },
       h("span", {}, t("qa.total", { total: this.total })),
@@ -140,13 +165,8 @@ export class QaScreen {
         h("td", {}, (r.started_at ?? "").replace("T", " ").slice(0, 19)), fleet ? h("td", { class: "station" }, r.station ?? "") : null,
         h("td", {}, r.slot ?? ""), h("td", { class: "mono" }, r.uid ?? ""),
         h("td", { class: "outcome" }, r.outcome), h("td", {}, r.operator ?? ""), h("td", {}, r.failure ? `${r.failing_step ?? ""} ${r.failure.code}` : "")))));
-    const verify = h("div", { class: "verify" }, h("button", { id: "qa-verify", class: "secondary", onclick: () => this.verifyLog() }, t("qa.verify")), h("span", { id: "qa-verify-result" }, this.verify));
-    const exports = h("div", { class: "verify" }, h("span", {}, t("qa.export")),
-      ...(["csv", "jsonl", "onboarding"] as const).map((kind) =>
-        h("button", { id: `qa-export-${kind}`, class: "secondary", onclick: () => this.exportRuns(kind) }, t(`qa.export.${kind}`))),
-      h("span", { id: "qa-export-result", class: "small" }, this.exported));
-    this.root.replaceChildren(h("div", { class: "qa" },
-      filters, this.error ? h("p", { class: "error" }, this.error) : null, verify, exports, this.renderStats(), pager, table, this.renderDetail()));
+    slots.error.replaceChildren(...(this.error ? [h("p", { class: "error" }, this.error)] : []));
+    slots.data.replaceChildren(...[this.renderStats(), pager, table, this.renderDetail()].filter((e): e is HTMLElement => e !== null));
   }
 
   private renderStats(): HTMLElement | null {

@@ -73,4 +73,33 @@ describe("QA screen, a live bench", () => {
     expect(invoke.mock.calls.filter(([c]) => c === "runs_page")).toHaveLength(2);
     vi.useRealTimers();
   });
+
+  it("refreshes the data under the controls without replacing them: a click or half-typed filter survives", async () => {
+    const run = (uid: string) => ({ run_id: uid, outcome: "PASS", slot: "A", uid, operator: null, started_at: "2026-12-04T08:00:00Z", failure: null, failing_step: null, steps: [], label_pdf: null, cert_serial: null });
+    let finished = 1;
+    invoke.mockReset();
+    invoke.mockImplementation(async (command: string) => {
+      if (command === "runs_page") return { total: finished, runs: Array.from({ length: finished }, (_, i) => run(`U${i}`)) };
+      if (command === "export_runs") return { rows: finished, path: "/data/exports/hallmark-csv-1.csv" };
+      return { runs: finished, passed: finished, yield_percent: 100, first_pass_yield_percent: 100, failures_by_step: [], per_hour: [], stations: [] };
+    });
+    const root = document.createElement("div");
+    const qa = new QaScreen(root);
+    qa.render();
+    await qa.refresh();
+    const exportButton = root.querySelector("#qa-export-csv") as HTMLButtonElement;
+    const uid = root.querySelector("#qa-uid") as HTMLInputElement;
+    uid.value = "U4"; // typed, not yet committed with Enter or a change
+    finished = 5;
+    await qa.refresh();
+    expect(root.querySelectorAll("#runs tbody tr")).toHaveLength(5);
+    expect(root.querySelector("#qa-export-csv")).toBe(exportButton);
+    expect(root.querySelector("#qa-uid")).toBe(uid);
+    expect(uid.value).toBe("U4");
+    exportButton.click();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(root.querySelector("#qa-export-result")?.textContent).toContain("hallmark-csv-1.csv");
+    await qa.refresh();
+    expect(root.querySelector("#qa-export-result")?.textContent).toContain("hallmark-csv-1.csv");
+  });
 });
