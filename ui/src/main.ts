@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     try {
       const links = operator.setLinks(await call("slot_links", {}));
       const fleet = operator.setFleet(await call("fleet_state", {}));
-      if ((links || fleet) && current === "operator") operator.render();
+      if ((links || fleet) && current === "operator") operator.update();
     } catch {
       // The station answers again on the next look.
     }

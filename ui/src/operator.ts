@@ -28,6 +28,8 @@ export class OperatorScreen {
   startup: string[] = [];
   private scanner = new ScannerInput();
   private manual = "";
+  /** The screen render() built, part by part with what each part showed. */
+  private built: Built | null = null;
 
   constructor(station: StationView, private root: HTMLElement) {
     this.tiles = [];
@@ -66,7 +68,7 @@ export class OperatorScreen {
     } else if (e.kind === "error") {
       cue(false);
     }
-    this.render();
+    this.update();
   }
 
   /** Keys from the window while the operator screen is shown. */
@@ -83,7 +85,7 @@ export class OperatorScreen {
       // Auto-started runs are recorded with the badge scanned last.
       call("set_operator", { operator: s.value }).catch(() => {});
     } else this.scannedUid = s.value;
-    this.render();
+    this.update();
   }
 
   async start(slot: string): Promise<void> {
@@ -103,23 +105,16 @@ export class OperatorScreen {
     } catch (e) {
       this.notice = errorWords(asApiError(e));
     }
-    this.render();
+    this.update();
   }
 
+  /** Builds the whole screen (a new tab, language or slot set). */
   render(): void {
-    const scanLine = h(
-      "div",
-      { class: "scan", id: "scan-state" },
-      h("span", { class: "scan-dot" }),
-      t("scan.ready"),
-      " · ",
-      this.operator ? t("scan.badge", { badge: this.operator }) : t("scan.none"),
-      this.scannedUid ? " · " + t("scan.uid", { uid: this.scannedUid }) : "",
-    );
     const manual = h("input", {
       id: "manual-entry",
       placeholder: t("scan.manual"),
       "aria-label": t("scan.manual"),
+      oninput: (e: Event) => (this.manual = (e.target as HTMLInputElement).value),
       onkeydown: (e: Event) => {
         const k = e as KeyboardEvent;
         if (k.key === "Enter") {
@@ -133,28 +128,90 @@ export class OperatorScreen {
       },
     });
     manual.value = this.manual;
-    const tiles = h("section", { class: "tiles" }, ...this.tiles.map((tile) => this.renderTile(tile)));
+    // Slots for the parts that may be absent; `display: contents` keeps them out of the layout.
+    const startup = h("div", { class: "part" });
+    const fleet = h("div", { class: "part" });
+    const tiles = h("section", { class: "tiles" });
+    const b: Built = {
+      screen: h("div", { class: "operator" }),
+      startup: { slot: startup, shown: null },
+      scan: h("div", {}),
+      fleet,
+      tiles: { section: tiles, shown: new Map() },
+      footer: { el: h("div", {}), shown: "" },
+    };
+    b.screen.append(startup, b.scan, fleet, manual, tiles, b.footer.el);
+    this.built = b;
+    this.root.replaceChildren(b.screen);
+    this.update();
+  }
+
+  /** Rebuilds only the parts whose content changed since they were built: never the
+   * manual entry someone is typing into, nor a slot's Start button someone is pressing
+   * while another slot's run sends its steps. */
+  update(): void {
+    const b = this.built;
+    if (!b || !this.root.contains(b.screen)) return this.render();
+    if (b.startup.shown !== this.startup) {
+      b.startup.slot.replaceChildren(...(this.startup.length ? [this.renderStartup()] : []));
+      b.startup.shown = this.startup;
+    }
+    const scan = this.renderScanLine();
+    b.scan.replaceWith(scan);
+    b.scan = scan;
     const line = fleetLine(this.fleet);
-    const fleet = line
-      ? h("div", { class: `fleet ${line.state}`, id: "fleet-state", role: "status", "data-state": line.state, title: this.fleet?.last_error ?? "" }, line.text)
-      : null;
-    const startup = this.startup.length
-      ? h(
-          "div",
-          { class: "startup", id: "startup-report", role: "status" },
-          h("strong", {}, t("startup.title")),
-          h("ul", {}, ...this.startup.map((n) => h("li", {}, n))),
-          h("button", { class: "secondary", id: "startup-dismiss", onclick: () => { this.startup = []; this.render(); } }, t("startup.dismiss")),
-        )
-      : null;
-    const footer = h(
+    b.fleet.replaceChildren(...(line
+      ? [h("div", { class: `fleet ${line.state}`, id: "fleet-state", role: "status", "data-state": line.state, title: this.fleet?.last_error ?? "" }, line.text)]
+      : []));
+    const shown = new Map<string, { tile: Tile; el: HTMLElement }>();
+    const els = this.tiles.map((tile) => {
+      const had = b.tiles.shown.get(tile.slot);
+      const el = had && had.tile === tile ? had.el : this.renderTile(tile);
+      shown.set(tile.slot, { tile, el });
+      return el;
+    });
+    const section = b.tiles.section;
+    if (section.children.length !== els.length) section.replaceChildren(...els);
+    else els.forEach((el, i) => { if (section.children[i] !== el) section.children[i].replaceWith(el); });
+    b.tiles.shown = shown;
+    const footerShows = JSON.stringify([this.counters, this.lastUid, this.notice]);
+    if (b.footer.shown !== footerShows) {
+      const footer = this.renderFooter();
+      b.footer.el.replaceWith(footer);
+      b.footer = { el: footer, shown: footerShows };
+    }
+  }
+
+  private renderScanLine(): HTMLElement {
+    return h(
+      "div",
+      { class: "scan", id: "scan-state" },
+      h("span", { class: "scan-dot" }),
+      t("scan.ready"),
+      " · ",
+      this.operator ? t("scan.badge", { badge: this.operator }) : t("scan.none"),
+      this.scannedUid ? " · " + t("scan.uid", { uid: this.scannedUid }) : "",
+    );
+  }
+
+  private renderStartup(): HTMLElement {
+    return h(
+      "div",
+      { class: "startup", id: "startup-report", role: "status" },
+      h("strong", {}, t("startup.title")),
+      h("ul", {}, ...this.startup.map((n) => h("li", {}, n))),
+      h("button", { class: "secondary", id: "startup-dismiss", onclick: () => { this.startup = []; this.update(); } }, t("startup.dismiss")),
+    );
+  }
+
+  private renderFooter(): HTMLElement {
+    return h(
       "div",
       { class: "shift" },
       h("span", { id: "counters" }, t("counters", { passed: this.counters.passed, failed: this.counters.failed, yield: yieldText(this.counters) })),
       h("button", { id: "reprint", class: "secondary", onclick: () => this.reprint(), disabled: !this.lastUid }, t("reprint")),
       this.notice ? h("span", { class: "notice" }, this.notice) : null,
     );
-    this.root.replaceChildren(h("div", { class: "operator" }, startup, scanLine, fleet, manual, tiles, footer));
   }
 
   private renderTile(tile: Tile): HTMLElement {
@@ -211,6 +268,16 @@ export class OperatorScreen {
       ),
     );
   }
+}
+
+/** The operator screen as built: each part with what it showed when it was built. */
+interface Built {
+  screen: HTMLElement;
+  startup: { slot: HTMLElement; shown: string[] | null };
+  scan: HTMLElement;
+  fleet: HTMLElement;
+  tiles: { section: HTMLElement; shown: Map<string, { tile: Tile; el: HTMLElement }> };
+  footer: { el: HTMLElement; shown: string };
 }
 
 function classifyManual(value: string): Scanned | null {
