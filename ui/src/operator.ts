@@ -128,19 +128,16 @@ export class OperatorScreen {
       },
     });
     manual.value = this.manual;
-    // Slots for the parts that may be absent; `display: contents` keeps them out of the layout.
-    const startup = h("div", { class: "part" });
-    const fleet = h("div", { class: "part" });
-    const tiles = h("section", { class: "tiles" });
+    const part = (): Part => ({ slot: h("div", { class: "part" }), shows: null });
     const b: Built = {
       screen: h("div", { class: "operator" }),
-      startup: { slot: startup, shown: null },
-      scan: h("div", {}),
-      fleet,
-      tiles: { section: tiles, shown: new Map() },
-      footer: { el: h("div", {}), shown: "" },
+      startup: part(),
+      scan: part(),
+      fleet: part(),
+      tiles: { section: h("section", { class: "tiles" }), shown: new Map() },
+      footer: part(),
     };
-    b.screen.append(startup, b.scan, fleet, manual, tiles, b.footer.el);
+    b.screen.append(b.startup.slot, b.scan.slot, b.fleet.slot, manual, b.tiles.section, b.footer.slot);
     this.built = b;
     this.root.replaceChildren(b.screen);
     this.update();
@@ -152,17 +149,10 @@ export class OperatorScreen {
   update(): void {
     const b = this.built;
     if (!b || !this.root.contains(b.screen)) return this.render();
-    if (b.startup.shown !== this.startup) {
-      b.startup.slot.replaceChildren(...(this.startup.length ? [this.renderStartup()] : []));
-      b.startup.shown = this.startup;
-    }
-    const scan = this.renderScanLine();
-    b.scan.replaceWith(scan);
-    b.scan = scan;
-    const line = fleetLine(this.fleet);
-    b.fleet.replaceChildren(...(line
-      ? [h("div", { class: `fleet ${line.state}`, id: "fleet-state", role: "status", "data-state": line.state, title: this.fleet?.last_error ?? "" }, line.text)]
-      : []));
+    showPart(b.startup, this.startup, () => (this.startup.length ? this.renderStartup() : null));
+    showPart(b.scan, [this.operator, this.scannedUid], () => this.renderScanLine());
+    showPart(b.fleet, [fleetLine(this.fleet), this.fleet?.last_error], () => this.renderFleet());
+    showPart(b.footer, [this.counters, this.lastUid, this.notice], () => this.renderFooter());
     const shown = new Map<string, { tile: Tile; el: HTMLElement }>();
     const els = this.tiles.map((tile) => {
       const had = b.tiles.shown.get(tile.slot);
@@ -174,12 +164,13 @@ export class OperatorScreen {
     if (section.children.length !== els.length) section.replaceChildren(...els);
     else els.forEach((el, i) => { if (section.children[i] !== el) section.children[i].replaceWith(el); });
     b.tiles.shown = shown;
-    const footerShows = JSON.stringify([this.counters, this.lastUid, this.notice]);
-    if (b.footer.shown !== footerShows) {
-      const footer = this.renderFooter();
-      b.footer.el.replaceWith(footer);
-      b.footer = { el: footer, shown: footerShows };
-    }
+  }
+
+  private renderFleet(): HTMLElement | null {
+    const line = fleetLine(this.fleet);
+    return line
+      ? h("div", { class: `fleet ${line.state}`, id: "fleet-state", role: "status", "data-state": line.state, title: this.fleet?.last_error ?? "" }, line.text)
+      : null;
   }
 
   private renderScanLine(): HTMLElement {
@@ -270,14 +261,31 @@ export class OperatorScreen {
   }
 }
 
+/** A part of the screen that is rebuilt only when what it shows changed. The slot is
+ * a `display: contents` wrapper, so a part may also be absent without moving the rest. */
+interface Part {
+  slot: HTMLElement;
+  /** What the part was built from, as JSON; null before its first build. */
+  shows: string | null;
+}
+
 /** The operator screen as built: each part with what it showed when it was built. */
 interface Built {
   screen: HTMLElement;
-  startup: { slot: HTMLElement; shown: string[] | null };
-  scan: HTMLElement;
-  fleet: HTMLElement;
+  startup: Part;
+  scan: Part;
+  fleet: Part;
   tiles: { section: HTMLElement; shown: Map<string, { tile: Tile; el: HTMLElement }> };
-  footer: { el: HTMLElement; shown: string };
+  footer: Part;
+}
+
+/** Rebuilds `part` from `build` when `from` differs from what it was last built from. */
+function showPart(part: Part, from: unknown, build: () => HTMLElement | null): void {
+  const shows = JSON.stringify(from);
+  if (part.shows === shows) return;
+  part.shows = shows;
+  const el = build();
+  part.slot.replaceChildren(...(el ? [el] : []));
 }
 
 function classifyManual(value: string): Scanned | null {
